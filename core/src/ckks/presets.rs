@@ -1,0 +1,103 @@
+//! Named parameter sets. Every prime is annotated with its bit size; `log2(QP)` is checked by [`Params::new`].
+//!
+//! [`Params::new`]: super::Params::new
+
+use super::params::{ParamsLiteral, SecretDistribution, Security};
+
+/// Every preset, for listings and tests.
+pub const ALL: &[&ParamsLiteral] = &[&TEST_INSECURE_N1024, &N4096_QP109_S28, &N65536_QP1626_S40];
+
+/// **Insecure, for tests only**: N = 2^10, a 50-bit base prime and four ~35-bit rescaling primes (depth 4 at
+/// scale 2^35), two 55-bit special primes (`dnum = 3`). `log2(QP) ≈ 301`, far above the 27 bits allowed at this degree.
+pub const TEST_INSECURE_N1024: ParamsLiteral = ParamsLiteral {
+    name: "test-insecure-n1024",
+    log_degree: 10,
+    q: &[
+        0x3_ffff_ffff_c001, // 50
+        0x8_0000_4001,      // 36
+        0x7_ffff_c801,      // 35
+        0x8_0000_8001,      // 36
+        0x7_ffff_9001,      // 35
+    ],
+    p: &[
+        0x7f_ffff_fffd_d001, // 55
+        0x7f_ffff_fffd_8801, // 55
+    ],
+    dnum: 3,
+    log_scale: 35,
+    secret: SecretDistribution::Ternary,
+    security: Security::InsecureForTestsOnly,
+};
+
+/// The edge-device preset, 128-bit secure: N = 2^12 (2048 slots), `q_0` of 38 bits and one 28-bit rescaling
+/// prime at scale 2^28 (depth 1: exactly one plaintext-matrix product, the linear head), one 43-bit special
+/// prime (`dnum = 2`: each digit is one prime, below `P`). `log2(QP) ≈ 108.9997 ≤ 109`.
+/// After the head's rescale, values must stay below `q_0 / (2Δ) ≈ 2^9` in magnitude.
+pub const N4096_QP109_S28: ParamsLiteral = ParamsLiteral {
+    name: "n4096-qp109-s28",
+    log_degree: 12,
+    q: &[
+        0x3f_fffe_a001, // 38
+        0xfff_0001,     // 28
+    ],
+    p: &[
+        0x7ff_fffd_8001, // 43
+    ],
+    dnum: 2,
+    log_scale: 28,
+    secret: SecretDistribution::Ternary,
+    security: Security::Bits128,
+};
+
+/// The training preset, 128-bit secure: N = 2^16 (32768 slots), a 60-bit base prime and 30 rescaling primes of
+/// 40–41 bits alternating around 2^40 (depth 30 at scale 2^40), six 61-bit special primes, `dnum = 4`
+/// (digits of 8 primes ≈ 320 bits, below `P ≈ 366` bits). `log2(QP) ≈ 1626 ≤ 1772`.
+pub const N65536_QP1626_S40: ParamsLiteral = ParamsLiteral {
+    name: "n65536-qp1626-s40",
+    log_degree: 16,
+    q: &[
+        0xfff_ffff_fffc_0001, // 60
+        0x100_0014_0001,      // 41
+        0xff_ffe8_0001,       // 40
+        0x100_003e_0001,      // 41
+        0xff_ffc4_0001,       // 40
+        0x100_0050_0001,      // 41
+        0xff_ffb2_0001,       // 40
+        0x100_0096_0001,      // 41
+        0xff_ff94_0001,       // 40
+        0x100_00a4_0001,      // 41
+        0xff_ff8a_0001,       // 40
+        0x100_00b6_0001,      // 41
+        0xff_ff82_0001,       // 40
+        0x100_00ce_0001,      // 41
+        0xff_ff78_0001,       // 40
+        0x100_00de_0001,      // 41
+        0xff_ff58_0001,       // 40
+        0x100_010a_0001,      // 41
+        0xff_ff48_0001,       // 40
+        0x100_0168_0001,      // 41
+        0xff_ff42_0001,       // 40
+        0x100_0176_0001,      // 41
+        0xff_ff34_0001,       // 40
+        0x100_018c_0001,      // 41
+        0xff_feb6_0001,       // 40
+        0x100_0194_0001,      // 41
+        0xff_feb0_0001,       // 40
+        0x100_01bc_0001,      // 41
+        0xff_fe9e_0001,       // 40
+        0x100_01be_0001,      // 41
+        0xff_fe86_0001,       // 40
+    ],
+    p: &[
+        0x1fff_ffff_ffe0_0001, // 61
+        0x1fff_ffff_ffc8_0001, // 61
+        0x1fff_ffff_ffb4_0001, // 61
+        0x1fff_ffff_ff50_0001, // 61
+        0x1fff_ffff_ff42_0001, // 61
+        0x1fff_ffff_ff38_0001, // 61
+    ],
+    dnum: 4,
+    log_scale: 40,
+    secret: SecretDistribution::Ternary,
+    security: Security::Bits128,
+};

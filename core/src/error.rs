@@ -1,0 +1,102 @@
+//! The single error type of the core. Variants carry only `Copy` data so the firmware can log them.
+
+use core::fmt;
+
+/// Everything that can go wrong in `medblind-core`.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Error {
+    /// The ring degree is not a supported power of two.
+    InvalidDegree {
+        /// The degree that was asked for.
+        degree: usize,
+    },
+    /// A modulus is not a prime `q < 2^62` with `q ≡ 1 (mod 2N)`.
+    InvalidModulus {
+        /// The offending modulus.
+        modulus: u64,
+    },
+    /// The same prime appears twice in a modulus chain.
+    DuplicateModulus {
+        /// The repeated prime.
+        modulus: u64,
+    },
+    /// A caller-provided buffer has the wrong length.
+    BufferLength {
+        /// The length the operation needs.
+        expected: usize,
+        /// The length it was given.
+        actual: usize,
+    },
+    /// A parameter set exceeds the HomomorphicEncryption.org bound for 128-bit security.
+    Insecure {
+        /// `log2(QP)` of the parameter set, rounded up.
+        log_qp: u32,
+        /// The largest `log2(QP)` allowed at this degree.
+        max_log_qp: u32,
+    },
+    /// The key-switching decomposition does not fit: `dnum` must be in `1..=q_count` and no digit may exceed `P`.
+    InvalidKeySwitching {
+        /// The number of digits asked for.
+        dnum: usize,
+        /// The number of ciphertext primes.
+        q_count: usize,
+        /// The number of special primes.
+        p_count: usize,
+    },
+    /// No moduli, or too many for the fixed-capacity tables.
+    TooManyModuli {
+        /// How many were given.
+        count: usize,
+        /// The capacity.
+        max: usize,
+    },
+}
+
+/// The core's result type.
+pub type Result<T> = core::result::Result<T, Error>;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Error::InvalidDegree { degree } => {
+                write!(f, "ring degree {degree} is not a power of two in 2^1..=2^17")
+            }
+            Error::InvalidModulus { modulus } => write!(f, "modulus {modulus} is not an NTT-friendly prime below 2^62"),
+            Error::DuplicateModulus { modulus } => {
+                write!(f, "modulus {modulus} appears twice in the chain")
+            }
+            Error::BufferLength { expected, actual } => {
+                write!(f, "buffer holds {actual} words, {expected} needed")
+            }
+            Error::Insecure { log_qp, max_log_qp } => {
+                write!(f, "log2(QP) = {log_qp} exceeds {max_log_qp}, the 128-bit security bound for this degree")
+            }
+            Error::InvalidKeySwitching { dnum, q_count, p_count } => {
+                write!(f, "dnum = {dnum} does not fit {q_count} ciphertext primes and {p_count} special primes")
+            }
+            Error::TooManyModuli { count, max } => {
+                write!(f, "{count} moduli given, 1 to {max} (and at least one of each kind) supported")
+            }
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    extern crate alloc;
+    use alloc::string::ToString;
+
+    #[test]
+    fn error_strings() {
+        assert_eq!(Error::BufferLength { expected: 8, actual: 4 }.to_string(), "buffer holds 4 words, 8 needed");
+        assert_eq!(
+            Error::Insecure { log_qp: 60, max_log_qp: 54 }.to_string(),
+            "log2(QP) = 60 exceeds 54, the 128-bit security bound for this degree"
+        );
+    }
+}

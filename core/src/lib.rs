@@ -1,0 +1,21 @@
+//! # medblind-core
+//!
+//! A `#![no_std]` implementation of RNS-CKKS (Cheon–Kim–Kim–Song with the residue number system) for MedBlind:
+//! word-size modular arithmetic, the negacyclic NTT, RNS bases with fast basis extension, the CKKS encoder,
+//! keys, encryption, the evaluator, the encrypted linear layer, and the wire format shared by the firmware and
+//! the host.
+//!
+//! Layering (strict, as in Lattigo): [`math`] knows nothing of [`ckks`]; the CKKS modules build on `math`.
+//! Every operation works on caller-provided buffers; the `alloc` feature adds owned conveniences.
+#![no_std]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+pub mod ckks;
+pub mod error;
+pub mod math;
+
+pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! MedBlind's host side: the hospital and cloud roles on top of `medblind-core`.

@@ -12,8 +12,7 @@ use crate::math::prime::is_ntt_prime;
 use crate::math::zq::Modulus;
 use crate::{Error, Result};
 
-/// The most moduli (`Q` and `P` together) a parameter set may have.
-pub const MAX_MODULI: usize = 64;
+pub use crate::math::rns::MAX_MODULI;
 
 /// `(log2 N, largest log2(QP))` for 128-bit security with a ternary secret (HomomorphicEncryption.org standard).
 pub const SECURITY_BOUNDS_128: [(u32, u32); 7] =

@@ -1,5 +1,8 @@
 //! Mathematical objects: `Z_q` arithmetic, prime generation, the negacyclic NTT, RNS bases.
 
 pub mod ntt;
+pub mod poly;
 pub mod prime;
+pub mod rns;
+pub mod sampling;
 pub mod zq;

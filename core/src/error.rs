@@ -45,6 +45,34 @@ pub enum Error {
         /// The number of special primes.
         p_count: usize,
     },
+    /// A level above the parameters' top level, or an operation that needs more levels than are left.
+    LevelOutOfRange {
+        /// The level asked for.
+        level: usize,
+        /// The largest level allowed here.
+        max: usize,
+    },
+    /// Two operands are at different levels.
+    LevelMismatch {
+        /// The left operand's level.
+        left: usize,
+        /// The right operand's level.
+        right: usize,
+    },
+    /// Two operands have different scales (relative difference above `2^-20`).
+    ScaleMismatch,
+    /// Two operands have different slot counts.
+    SlotsMismatch {
+        /// The left operand's slots.
+        left: usize,
+        /// The right operand's slots.
+        right: usize,
+    },
+    /// No key was given for a needed rotation or conjugation.
+    MissingGaloisKey {
+        /// The Galois element needed.
+        galois_element: u64,
+    },
     /// No moduli, or too many for the fixed-capacity tables.
     TooManyModuli {
         /// How many were given.
@@ -75,6 +103,13 @@ impl fmt::Display for Error {
             }
             Error::InvalidKeySwitching { dnum, q_count, p_count } => {
                 write!(f, "dnum = {dnum} does not fit {q_count} ciphertext primes and {p_count} special primes")
+            }
+            Error::LevelOutOfRange { level, max } => write!(f, "level {level} is out of range (at most {max})"),
+            Error::LevelMismatch { left, right } => write!(f, "operands at levels {left} and {right}"),
+            Error::ScaleMismatch => f.write_str("operands have different scales"),
+            Error::SlotsMismatch { left, right } => write!(f, "operands with {left} and {right} slots"),
+            Error::MissingGaloisKey { galois_element } => {
+                write!(f, "no Galois key for element {galois_element}")
             }
             Error::TooManyModuli { count, max } => {
                 write!(f, "{count} moduli given, 1 to {max} (and at least one of each kind) supported")

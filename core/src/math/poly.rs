@@ -21,7 +21,10 @@ pub fn mul_assign(moduli: &[Modulus], a: &mut [u64], b: &[u64]) {
 
 /// `acc += a ⊙ b`.
 pub fn mul_add_assign(moduli: &[Modulus], acc: &mut [u64], a: &[u64], b: &[u64]) {
-    let n = acc.len() / moduli.len().max(1);
+    if moduli.is_empty() {
+        return;
+    }
+    let n = acc.len() / moduli.len();
     for (i, m) in moduli.iter().enumerate() {
         let range = i * n..(i + 1) * n;
         for ((z, &x), &y) in acc[range.clone()].iter_mut().zip(&a[range.clone()]).zip(&b[range]) {
@@ -32,7 +35,10 @@ pub fn mul_add_assign(moduli: &[Modulus], acc: &mut [u64], a: &[u64], b: &[u64])
 
 /// `a = -a` limb-wise.
 pub fn neg_assign(moduli: &[Modulus], a: &mut [u64]) {
-    let n = a.len() / moduli.len().max(1);
+    if moduli.is_empty() {
+        return;
+    }
+    let n = a.len() / moduli.len();
     for (m, limb) in moduli.iter().zip(a.chunks_exact_mut(n)) {
         limb.iter_mut().for_each(|x| *x = m.neg(*x));
     }
@@ -40,7 +46,10 @@ pub fn neg_assign(moduli: &[Modulus], a: &mut [u64]) {
 
 /// Multiplies limb `i` by the scalar `scalars[i] < q_i`.
 pub fn mul_scalar_assign(moduli: &[Modulus], a: &mut [u64], scalars: &[u64]) {
-    let n = a.len() / moduli.len().max(1);
+    if moduli.is_empty() {
+        return;
+    }
+    let n = a.len() / moduli.len();
     for ((m, limb), &s) in moduli.iter().zip(a.chunks_exact_mut(n)).zip(scalars) {
         let s_shoup = m.shoup(s);
         limb.iter_mut().for_each(|x| *x = m.mul_shoup(*x, s, s_shoup));
@@ -49,7 +58,10 @@ pub fn mul_scalar_assign(moduli: &[Modulus], a: &mut [u64], scalars: &[u64]) {
 
 /// Forward NTT of every limb, limb `i` with `tables[i]`.
 pub fn forward<T: AsRef<[u64]>>(tables: &[&NttTable<T>], a: &mut [u64]) {
-    let n = a.len() / tables.len().max(1);
+    if tables.is_empty() {
+        return;
+    }
+    let n = a.len() / tables.len();
     for (t, limb) in tables.iter().zip(a.chunks_exact_mut(n)) {
         t.forward(limb);
     }
@@ -57,7 +69,10 @@ pub fn forward<T: AsRef<[u64]>>(tables: &[&NttTable<T>], a: &mut [u64]) {
 
 /// Inverse NTT of every limb.
 pub fn inverse<T: AsRef<[u64]>>(tables: &[&NttTable<T>], a: &mut [u64]) {
-    let n = a.len() / tables.len().max(1);
+    if tables.is_empty() {
+        return;
+    }
+    let n = a.len() / tables.len();
     for (t, limb) in tables.iter().zip(a.chunks_exact_mut(n)) {
         t.inverse(limb);
     }
@@ -82,7 +97,10 @@ pub fn automorphism_ntt(log_degree: u32, galois_element: u64, input: &[u64], out
 }
 
 fn for_limbs(moduli: &[Modulus], a: &mut [u64], b: &[u64], op: impl Fn(&Modulus, u64, u64) -> u64) {
-    let n = a.len() / moduli.len().max(1);
+    if moduli.is_empty() {
+        return;
+    }
+    let n = a.len() / moduli.len();
     for ((m, la), lb) in moduli.iter().zip(a.chunks_exact_mut(n)).zip(b.chunks_exact(n)) {
         for (x, &y) in la.iter_mut().zip(lb) {
             *x = op(m, *x, y);

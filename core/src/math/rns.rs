@@ -133,22 +133,38 @@ impl<'a> BasisExtension<'a> {
     /// # Panics
     /// If the buffer sizes do not match.
     pub fn extend(&self, input: &[u64], targets: &[Modulus], out: &mut [u64], scratch: &mut [u64]) {
-        let n = input.len() / self.source.len().max(1);
+        if self.source.is_empty() {
+            return;
+        }
+        let n = input.len() / self.source.len();
         assert!(out.len() == targets.len() * n && scratch.len() == input.len(), "basis extension sizes");
         self.scale_inputs(input, scratch);
-        for (t, limb) in targets.iter().zip(out.chunks_exact_mut(n)) {
-            self.accumulate(scratch, t, limb);
+        self.accumulate_many(scratch, targets, out);
+    }
+
+    /// The first half of an extension: `scaled_j = [x_j · (B/b_j)^{-1}]_{b_j}` (`|B|` limbs), to be passed to
+    /// [`Self::accumulate_many`] once per group of targets.
+    pub fn scale_inputs(&self, input: &[u64], scaled: &mut [u64]) {
+        if self.source.is_empty() {
+            return;
+        }
+        let n = input.len() / self.source.len();
+        for (j, bj) in self.source.iter().enumerate() {
+            let (inv, inv_shoup) = self.hat_inv[j];
+            for (s, &x) in scaled[j * n..(j + 1) * n].iter_mut().zip(&input[j * n..(j + 1) * n]) {
+                *s = bj.mul_shoup(x, inv, inv_shoup);
+            }
         }
     }
 
-    /// `scratch_j = [x_j · (B/b_j)^{-1}]_{b_j}`.
-    fn scale_inputs(&self, input: &[u64], scratch: &mut [u64]) {
-        let n = input.len() / self.source.len().max(1);
-        for (j, bj) in self.source.iter().enumerate() {
-            let (inv, inv_shoup) = self.hat_inv[j];
-            for (s, &x) in scratch[j * n..(j + 1) * n].iter_mut().zip(&input[j * n..(j + 1) * n]) {
-                *s = bj.mul_shoup(x, inv, inv_shoup);
-            }
+    /// The second half of an extension: `out_t = Σ_j scaled_j · [B/b_j]_t mod t` for each target `t`.
+    pub fn accumulate_many(&self, scaled: &[u64], targets: &[Modulus], out: &mut [u64]) {
+        if targets.is_empty() || self.source.is_empty() {
+            return;
+        }
+        let n = scaled.len() / self.source.len();
+        for (t, limb) in targets.iter().zip(out.chunks_exact_mut(n)) {
+            self.accumulate(scaled, t, limb);
         }
     }
 

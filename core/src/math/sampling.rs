@@ -29,12 +29,15 @@ pub fn uniform<R: RngCore + ?Sized>(rng: &mut R, modulus: &Modulus, out: &mut [u
 
 /// Fills limb `i` of `out` (limbs of `n` words, one per modulus) with the uniform residues derived from `seed`.
 ///
-/// Limb `i` uses ChaCha20 with key `seed` on stream `i`, so a limb can be regenerated on its own.
-pub fn seeded_uniform(seed: &[u8; 32], moduli: &[Modulus], out: &mut [u64]) {
-    let n = out.len() / moduli.len().max(1);
-    for (i, (modulus, limb)) in moduli.iter().zip(out.chunks_exact_mut(n)).enumerate() {
+/// Limb `i` uses ChaCha20 with key `seed` on stream `streams[i]`, so a limb can be regenerated on its own.
+pub fn seeded_uniform(seed: &[u8; 32], moduli: &[Modulus], streams: impl Iterator<Item = u64>, out: &mut [u64]) {
+    if moduli.is_empty() {
+        return;
+    }
+    let n = out.len() / moduli.len();
+    for ((modulus, limb), stream) in moduli.iter().zip(out.chunks_exact_mut(n)).zip(streams) {
         let mut rng = ChaCha20Rng::from_seed(*seed);
-        rng.set_stream(i as u64);
+        rng.set_stream(stream);
         uniform(&mut rng, modulus, limb);
     }
 }
@@ -121,14 +124,14 @@ mod tests {
         let moduli: heapless::Vec<Modulus, 3> =
             NttPrimes::new(40, 16).take(3).map(|q| Modulus::new(q).unwrap()).collect();
         let (mut a, mut b) = ([0u64; 3 * 64], [0u64; 64]);
-        seeded_uniform(&[7; 32], &moduli, &mut a);
+        seeded_uniform(&[7; 32], &moduli, 0.., &mut a);
         // Limb 2 alone, regenerated from the same seed and stream.
         let mut rng = ChaCha20Rng::from_seed([7; 32]);
         rng.set_stream(2);
         uniform(&mut rng, &moduli[2], &mut b);
         assert_eq!(&a[128..], &b[..]);
         let mut c = [0u64; 3 * 64];
-        seeded_uniform(&[8; 32], &moduli, &mut c);
+        seeded_uniform(&[8; 32], &moduli, 0.., &mut c);
         assert_ne!(a, c);
     }
 

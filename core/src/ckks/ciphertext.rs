@@ -1,0 +1,154 @@
+//! Plaintexts and ciphertexts: RNS polynomials in the NTT domain with their level, scale and slot count.
+//!
+//! A plaintext at level `l` holds `l + 1` limbs of `N` words; a ciphertext `(c_0, c_1)` holds `c_0`'s limbs then
+//! `c_1`'s, `2(l + 1)` limbs in all, and decrypts to `c_0 + c_1·s ≈ Δ·m`. The storage may be longer than needed
+//! (a fixed buffer reused across levels); only the prefix counts.
+
+use crate::{Error, Result};
+
+/// An encoded message `≈ Δ·m` in the NTT domain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Plaintext<S> {
+    pub(crate) data: S,
+    pub(crate) level: usize,
+    pub(crate) scale: f64,
+    pub(crate) slots: usize,
+}
+
+/// A CKKS ciphertext `(c_0, c_1)` in the NTT domain.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ciphertext<S> {
+    pub(crate) data: S,
+    pub(crate) level: usize,
+    pub(crate) scale: f64,
+    pub(crate) slots: usize,
+    /// For a fresh secret-key encryption: the seed `c_1` was expanded from (serialized instead of `c_1`).
+    pub(crate) seed: Option<[u8; 32]>,
+}
+
+/// The words a plaintext at `level` needs for degree `degree`.
+pub const fn plaintext_words(degree: usize, level: usize) -> usize {
+    (level + 1) * degree
+}
+
+/// The words a ciphertext at `level` needs for degree `degree`.
+pub const fn ciphertext_words(degree: usize, level: usize) -> usize {
+    2 * (level + 1) * degree
+}
+
+fn check_len(expected: usize, actual: usize) -> Result<()> {
+    if actual < expected { Err(Error::BufferLength { expected, actual }) } else { Ok(()) }
+}
+
+impl<S: AsRef<[u64]>> Plaintext<S> {
+    /// Wraps NTT-domain limbs (at least `(level + 1)·N` words) as a plaintext.
+    ///
+    /// # Errors
+    /// [`Error::BufferLength`] if the storage is too short.
+    pub fn from_parts(data: S, degree: usize, level: usize, scale: f64, slots: usize) -> Result<Self> {
+        check_len(plaintext_words(degree, level), data.as_ref().len())?;
+        Ok(Self { data, level, scale, slots })
+    }
+
+    /// The limbs in use, `(level + 1)·N` words.
+    pub fn limbs(&self, degree: usize) -> &[u64] {
+        &self.data.as_ref()[..plaintext_words(degree, self.level)]
+    }
+}
+
+impl<S> Plaintext<S> {
+    /// The level `l` (the plaintext has `l + 1` limbs).
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// The scale `Δ`.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// The number of slots encoded.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+}
+
+impl<S: AsRef<[u64]>> Ciphertext<S> {
+    /// Wraps NTT-domain limbs `c_0 ‖ c_1` as a ciphertext.
+    ///
+    /// # Errors
+    /// [`Error::BufferLength`] if the storage is too short.
+    pub fn from_parts(data: S, degree: usize, level: usize, scale: f64, slots: usize) -> Result<Self> {
+        check_len(ciphertext_words(degree, level), data.as_ref().len())?;
+        Ok(Self { data, level, scale, slots, seed: None })
+    }
+
+    /// `c_0`'s limbs.
+    pub fn c0(&self, degree: usize) -> &[u64] {
+        &self.data.as_ref()[..plaintext_words(degree, self.level)]
+    }
+
+    /// `c_1`'s limbs.
+    pub fn c1(&self, degree: usize) -> &[u64] {
+        let w = plaintext_words(degree, self.level);
+        &self.data.as_ref()[w..2 * w]
+    }
+}
+
+impl<S: AsMut<[u64]>> Ciphertext<S> {
+    /// `c_0` and `c_1`, mutably.
+    pub fn parts_mut(&mut self, degree: usize) -> (&mut [u64], &mut [u64]) {
+        let w = plaintext_words(degree, self.level);
+        let (c0, rest) = self.data.as_mut().split_at_mut(w);
+        (c0, &mut rest[..w])
+    }
+}
+
+impl<S> Ciphertext<S> {
+    /// The level `l`.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// The scale `Δ` of the encrypted message.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// Overrides the recorded scale (for callers that track scales exactly, e.g. after multiplying by a
+    /// constant that is a power of two).
+    pub fn set_scale(&mut self, scale: f64) {
+        self.scale = scale;
+    }
+
+    /// The number of slots.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// The seed `c_1` came from, for a fresh secret-key encryption.
+    pub fn seed(&self) -> Option<&[u8; 32]> {
+        self.seed.as_ref()
+    }
+
+    /// The storage.
+    pub fn data(&self) -> &S {
+        &self.data
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Ciphertext<alloc::vec::Vec<u64>> {
+    /// A zero ciphertext at `level` with owned storage.
+    pub fn zero(degree: usize, level: usize, scale: f64, slots: usize) -> Self {
+        Self { data: alloc::vec![0; ciphertext_words(degree, level)], level, scale, slots, seed: None }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Plaintext<alloc::vec::Vec<u64>> {
+    /// A zero plaintext at `level` with owned storage.
+    pub fn zero(degree: usize, level: usize, scale: f64, slots: usize) -> Self {
+        Self { data: alloc::vec![0; plaintext_words(degree, level)], level, scale, slots }
+    }
+}

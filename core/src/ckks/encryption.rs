@@ -1,0 +1,197 @@
+//! Encryption (public key, or secret key with a seeded `c_1`), decryption, and the conversions between
+//! plaintexts and integral `f64` coefficients (the encoder's input and output).
+//!
+//! - Public key: `(c_0, c_1) = (v·b + e_0 + m, v·a + e_1)` with `v` ternary and `e_0, e_1` centered binomial.
+//! - Secret key: `c_1 = a` expanded from a fresh 32-byte seed, `c_0 = -a·s + e + m`; the seed travels instead of
+//!   `c_1`, halving the upload.
+//! - Decryption: `m' = c_0 + c_1·s = m + noise`.
+
+use super::ciphertext::{Ciphertext, Plaintext, plaintext_words};
+use super::context::Context;
+use super::keys::{PublicKey, SecretKey};
+use crate::math::{poly, rns, sampling};
+use crate::{Error, Result};
+use rand_core::{CryptoRng, RngCore};
+
+fn check(expected: usize, actual: usize) -> Result<()> {
+    if actual < expected { Err(Error::BufferLength { expected, actual }) } else { Ok(()) }
+}
+
+/// Writes the plaintext of integral coefficients `coefficients` (`N` values, `|c| < 2^62` recommended) at
+/// `level` into `pt`'s storage (reduced modulo each prime, then NTT).
+///
+/// # Errors
+/// [`Error::BufferLength`] if the storage is too short or `coefficients` is not `N` long.
+pub fn plaintext_from_coefficients<T: AsRef<[u64]>, S: AsRef<[u64]> + AsMut<[u64]>>(
+    ctx: &Context<T>,
+    coefficients: &[f64],
+    level: usize,
+    scale: f64,
+    slots: usize,
+    mut storage: S,
+) -> Result<Plaintext<S>> {
+    let n = ctx.degree();
+    check(n, coefficients.len())?;
+    check(plaintext_words(n, level), storage.as_mut().len())?;
+    if level > ctx.params().max_level() {
+        return Err(Error::LevelOutOfRange { level, max: ctx.params().max_level() });
+    }
+    let limbs = &mut storage.as_mut()[..plaintext_words(n, level)];
+    for (m, limb) in ctx.q_moduli(level).iter().zip(limbs.chunks_exact_mut(n)) {
+        for (x, &c) in limb.iter_mut().zip(coefficients) {
+            *x = rns::reduce_f64(m, libm::round(c));
+        }
+    }
+    poly::forward(&ctx.q_tables(level), limbs);
+    Ok(Plaintext { data: storage, level, scale, slots })
+}
+
+/// The centered integral coefficients of `pt` (exact up to `f64` rounding), into `out` (`N` values).
+/// `scratch` holds `(level + 1)·N` words.
+///
+/// # Errors
+/// [`Error::BufferLength`] on short buffers.
+pub fn plaintext_to_coefficients<T: AsRef<[u64]>, S: AsRef<[u64]>>(
+    ctx: &Context<T>,
+    pt: &Plaintext<S>,
+    scratch: &mut [u64],
+    out: &mut [f64],
+) -> Result<()> {
+    let n = ctx.degree();
+    let words = plaintext_words(n, pt.level);
+    check(words, scratch.len())?;
+    check(n, out.len())?;
+    let scratch = &mut scratch[..words];
+    scratch.copy_from_slice(pt.limbs(n));
+    poly::inverse(&ctx.q_tables(pt.level), scratch);
+    rns::mixed_radix(ctx.q_moduli(pt.level), n, scratch);
+    rns::to_centered_f64(ctx.q_moduli(pt.level), scratch, &mut out[..n]);
+    Ok(())
+}
+
+/// Encrypts `pt` with the public key into `out` (storage of at least `2(level + 1)·N` words).
+/// `scratch` holds `(level + 1)·N` words and `small` `N` bytes.
+///
+/// # Errors
+/// [`Error::BufferLength`] on short buffers.
+pub fn encrypt_pk<T, K, P, S, R>(
+    ctx: &Context<T>,
+    pk: &PublicKey<K>,
+    pt: &Plaintext<P>,
+    rng: &mut R,
+    mut out: S,
+    scratch: &mut [u64],
+    small: &mut [i8],
+) -> Result<Ciphertext<S>>
+where
+    T: AsRef<[u64]>,
+    K: AsRef<[u64]>,
+    P: AsRef<[u64]>,
+    S: AsRef<[u64]> + AsMut<[u64]>,
+    R: RngCore + CryptoRng + ?Sized,
+{
+    let n = ctx.degree();
+    let level = pt.level;
+    let words = plaintext_words(n, level);
+    check(2 * words, out.as_mut().len())?;
+    check(words, scratch.len())?;
+    check(n, small.len())?;
+    let (moduli, tables) = (ctx.q_moduli(level), ctx.q_tables(level));
+    let top = ctx.params().q().len();
+    let (c0, rest) = out.as_mut().split_at_mut(words);
+    let c1 = &mut rest[..words];
+    let (scratch, small) = (&mut scratch[..words], &mut small[..n]);
+    // v ternary, in the NTT domain.
+    sampling::ternary(rng, small);
+    sampling::small_to_rns(small, moduli, scratch);
+    poly::forward(&tables, scratch);
+    c0.copy_from_slice(&pk.b(n, top)[..words]);
+    c1.copy_from_slice(&pk.a(n, top)[..words]);
+    poly::mul_assign(moduli, c0, scratch);
+    poly::mul_assign(moduli, c1, scratch);
+    for c in [&mut *c0, &mut *c1] {
+        sampling::centered_binomial(rng, small);
+        sampling::small_to_rns(small, moduli, scratch);
+        poly::forward(&tables, scratch);
+        poly::add_assign(moduli, c, scratch);
+    }
+    poly::add_assign(moduli, c0, pt.limbs(n));
+    Ok(Ciphertext { data: out, level, scale: pt.scale, slots: pt.slots, seed: None })
+}
+
+/// Encrypts `pt` with the secret key, `c_1` expanded from a fresh seed (kept in the ciphertext for
+/// serialization). Buffers as for [`encrypt_pk`].
+///
+/// # Errors
+/// [`Error::BufferLength`] on short buffers.
+pub fn encrypt_sk<T, K, P, S, R>(
+    ctx: &Context<T>,
+    sk: &SecretKey<K>,
+    pt: &Plaintext<P>,
+    rng: &mut R,
+    mut out: S,
+    scratch: &mut [u64],
+    small: &mut [i8],
+) -> Result<Ciphertext<S>>
+where
+    T: AsRef<[u64]>,
+    K: AsRef<[u64]> + AsMut<[u64]>,
+    P: AsRef<[u64]>,
+    S: AsRef<[u64]> + AsMut<[u64]>,
+    R: RngCore + CryptoRng + ?Sized,
+{
+    let n = ctx.degree();
+    let level = pt.level;
+    let words = plaintext_words(n, level);
+    check(2 * words, out.as_mut().len())?;
+    check(words, scratch.len())?;
+    check(n, small.len())?;
+    let mut seed = [0u8; 32];
+    rng.fill_bytes(&mut seed);
+    let moduli = ctx.q_moduli(level);
+    let (c0, rest) = out.as_mut().split_at_mut(words);
+    let c1 = &mut rest[..words];
+    sampling::seeded_uniform(&seed, moduli, 0.., c1);
+    c0.copy_from_slice(c1);
+    poly::mul_assign(moduli, c0, &sk.ntt()[..words]);
+    poly::neg_assign(moduli, c0);
+    let (scratch, small) = (&mut scratch[..words], &mut small[..n]);
+    sampling::centered_binomial(rng, small);
+    sampling::small_to_rns(small, moduli, scratch);
+    poly::forward(&ctx.q_tables(level), scratch);
+    poly::add_assign(moduli, c0, scratch);
+    poly::add_assign(moduli, c0, pt.limbs(n));
+    Ok(Ciphertext { data: out, level, scale: pt.scale, slots: pt.slots, seed: Some(seed) })
+}
+
+/// Decrypts `ct` into a plaintext in `storage` (at least `(level + 1)·N` words).
+///
+/// # Errors
+/// [`Error::BufferLength`] on short buffers.
+pub fn decrypt<T, K, C, S>(
+    ctx: &Context<T>,
+    sk: &SecretKey<K>,
+    ct: &Ciphertext<C>,
+    mut storage: S,
+) -> Result<Plaintext<S>>
+where
+    T: AsRef<[u64]>,
+    K: AsRef<[u64]> + AsMut<[u64]>,
+    C: AsRef<[u64]>,
+    S: AsRef<[u64]> + AsMut<[u64]>,
+{
+    let n = ctx.degree();
+    let words = plaintext_words(n, ct.level);
+    check(words, storage.as_mut().len())?;
+    let moduli = ctx.q_moduli(ct.level);
+    let m = &mut storage.as_mut()[..words];
+    m.copy_from_slice(ct.c1(n));
+    poly::mul_assign(moduli, m, &sk.ntt()[..words]);
+    poly::add_assign(moduli, m, ct.c0(n));
+    Ok(Plaintext { data: storage, level: ct.level, scale: ct.scale, slots: ct.slots })
+}
+
+/// Regenerates `c_1` of a seeded ciphertext from its seed (after deserialization), into `c1` (`(l + 1)·N` words).
+pub fn expand_seed<T: AsRef<[u64]>>(ctx: &Context<T>, seed: &[u8; 32], level: usize, c1: &mut [u64]) {
+    sampling::seeded_uniform(seed, ctx.q_moduli(level), 0.., c1);
+}

@@ -1,0 +1,498 @@
+//! Homomorphic operations on ciphertexts.
+//!
+//! Every operation checks levels, scales and slot counts and returns a typed error on a mismatch. The `*_with`
+//! forms take a caller scratch buffer of [`Evaluator::scratch_words`] words and never allocate (the firmware
+//! path); with the `alloc` feature the plain forms allocate their scratch.
+//!
+//! Scales: `mul_*` multiply scales; [`Evaluator::rescale_assign`] divides the scale by the dropped prime `q_l`
+//! exactly; additions need scales equal up to a relative `2^-20`.
+
+use super::ciphertext::{Ciphertext, Plaintext, plaintext_words};
+use super::context::Context;
+use super::keys::{GaloisKey, KeySwitchKey, RelinearizationKey};
+use super::keyswitch;
+use crate::math::{poly, rns};
+use crate::{Error, Result};
+
+/// Largest relative difference of two scales that still counts as equal.
+pub const SCALE_TOLERANCE: f64 = 1.0 / (1u64 << 20) as f64;
+
+/// Evaluates homomorphic operations under one context.
+#[derive(Debug, Clone, Copy)]
+pub struct Evaluator<'c, T> {
+    ctx: &'c Context<T>,
+}
+
+fn check_len(expected: usize, actual: usize) -> Result<()> {
+    if actual < expected { Err(Error::BufferLength { expected, actual }) } else { Ok(()) }
+}
+
+fn scales_match(a: f64, b: f64) -> bool {
+    libm::fabs(a / b - 1.0) <= SCALE_TOLERANCE
+}
+
+impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
+    /// An evaluator for `ctx`.
+    pub fn new(ctx: &'c Context<T>) -> Self {
+        Self { ctx }
+    }
+
+    /// The context.
+    pub fn context(&self) -> &'c Context<T> {
+        self.ctx
+    }
+
+    /// Scratch words any operation needs at `level` (key switching dominates).
+    pub fn scratch_words(&self, level: usize) -> usize {
+        let ctx = self.ctx;
+        let wide = (level + 1 + ctx.params().p().len()) * ctx.degree();
+        keyswitch::digits_words(ctx, level)
+            + 3 * wide
+            + keyswitch::scratch_words(ctx, level)
+            + 2 * plaintext_words(ctx.degree(), level)
+    }
+
+    fn check_binary<A, B>(a: &Ciphertext<A>, b_level: usize, b_scale: f64, b_slots: usize) -> Result<()> {
+        if a.level != b_level {
+            return Err(Error::LevelMismatch { left: a.level, right: b_level });
+        }
+        if !scales_match(a.scale, b_scale) {
+            return Err(Error::ScaleMismatch);
+        }
+        if a.slots != b_slots {
+            return Err(Error::SlotsMismatch { left: a.slots, right: b_slots });
+        }
+        let _ = core::marker::PhantomData::<B>;
+        Ok(())
+    }
+
+    fn binary<S: AsRef<[u64]> + AsMut<[u64]>, S2: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        b: &Ciphertext<S2>,
+        op: fn(&[crate::math::zq::Modulus], &mut [u64], &[u64]),
+    ) -> Result<()> {
+        Self::check_binary::<S, S2>(a, b.level, b.scale, b.slots)?;
+        let n = self.ctx.degree();
+        let moduli = self.ctx.q_moduli(a.level);
+        let (c0, c1) = a.parts_mut(n);
+        op(moduli, c0, b.c0(n));
+        op(moduli, c1, b.c1(n));
+        a.seed = None;
+        Ok(())
+    }
+
+    /// `a += b`.
+    ///
+    /// # Errors
+    /// On a level, scale or slot mismatch.
+    pub fn add_assign<S: AsRef<[u64]> + AsMut<[u64]>, S2: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        b: &Ciphertext<S2>,
+    ) -> Result<()> {
+        self.binary(a, b, poly::add_assign)
+    }
+
+    /// `a -= b`.
+    ///
+    /// # Errors
+    /// On a level, scale or slot mismatch.
+    pub fn sub_assign<S: AsRef<[u64]> + AsMut<[u64]>, S2: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        b: &Ciphertext<S2>,
+    ) -> Result<()> {
+        self.binary(a, b, poly::sub_assign)
+    }
+
+    /// `a = -a`.
+    pub fn neg_assign<S: AsRef<[u64]> + AsMut<[u64]>>(&self, a: &mut Ciphertext<S>) {
+        let n = self.ctx.degree();
+        let moduli = self.ctx.q_moduli(a.level);
+        let (c0, c1) = a.parts_mut(n);
+        poly::neg_assign(moduli, c0);
+        poly::neg_assign(moduli, c1);
+        a.seed = None;
+    }
+
+    /// `a += pt` (the plaintext may be at a higher level; its first limbs are used).
+    ///
+    /// # Errors
+    /// If the plaintext's level is below the ciphertext's, or on a scale or slot mismatch.
+    pub fn add_plain_assign<S: AsRef<[u64]> + AsMut<[u64]>, P: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        pt: &Plaintext<P>,
+    ) -> Result<()> {
+        if pt.level < a.level {
+            return Err(Error::LevelMismatch { left: a.level, right: pt.level });
+        }
+        Self::check_binary::<S, P>(a, a.level, pt.scale, pt.slots)?;
+        let n = self.ctx.degree();
+        let w = plaintext_words(n, a.level);
+        let moduli = self.ctx.q_moduli(a.level);
+        poly::add_assign(moduli, a.parts_mut(n).0, &pt.limbs(n)[..w]);
+        a.seed = None;
+        Ok(())
+    }
+
+    /// `a ·= pt`; the scale becomes `Δ_a · Δ_pt`.
+    ///
+    /// # Errors
+    /// If the plaintext's level is below the ciphertext's, or on a slot mismatch.
+    pub fn mul_plain_assign<S: AsRef<[u64]> + AsMut<[u64]>, P: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        pt: &Plaintext<P>,
+    ) -> Result<()> {
+        if pt.level < a.level {
+            return Err(Error::LevelMismatch { left: a.level, right: pt.level });
+        }
+        if pt.slots != a.slots {
+            return Err(Error::SlotsMismatch { left: a.slots, right: pt.slots });
+        }
+        let n = self.ctx.degree();
+        let w = plaintext_words(n, a.level);
+        let moduli = self.ctx.q_moduli(a.level);
+        let (c0, c1) = a.parts_mut(n);
+        poly::mul_assign(moduli, c0, &pt.limbs(n)[..w]);
+        poly::mul_assign(moduli, c1, &pt.limbs(n)[..w]);
+        a.scale *= pt.scale;
+        a.seed = None;
+        Ok(())
+    }
+
+    /// `a ·= round(value · const_scale)` in every slot; the scale becomes `Δ_a · const_scale`.
+    /// With `const_scale = 1` and an integral `value` the product is exact.
+    pub fn mul_const_assign<S: AsRef<[u64]> + AsMut<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        value: f64,
+        const_scale: f64,
+    ) {
+        let n = self.ctx.degree();
+        let moduli = self.ctx.q_moduli(a.level);
+        let integer = libm::round(value * const_scale);
+        let scalars: heapless::Vec<u64, { rns::MAX_MODULI }> =
+            moduli.iter().map(|m| rns::reduce_f64(m, integer)).collect();
+        let (c0, c1) = a.parts_mut(n);
+        poly::mul_scalar_assign(moduli, c0, &scalars);
+        poly::mul_scalar_assign(moduli, c1, &scalars);
+        a.scale *= const_scale;
+        a.seed = None;
+    }
+
+    /// `a += value` in every slot (rounded to a multiple of `1/Δ_a`).
+    pub fn add_const_assign<S: AsRef<[u64]> + AsMut<[u64]>>(&self, a: &mut Ciphertext<S>, value: f64) {
+        let n = self.ctx.degree();
+        let moduli = self.ctx.q_moduli(a.level);
+        let integer = libm::round(value * a.scale);
+        // A constant polynomial evaluates to the same constant at every NTT point.
+        let c0 = a.parts_mut(n).0;
+        for (m, limb) in moduli.iter().zip(c0.chunks_exact_mut(n)) {
+            let k = rns::reduce_f64(m, integer);
+            limb.iter_mut().for_each(|x| *x = m.add(*x, k));
+        }
+        a.seed = None;
+    }
+
+    /// Drops `levels` primes from the top without dividing (the scale is unchanged).
+    ///
+    /// # Errors
+    /// [`Error::LevelOutOfRange`] if fewer than `levels` levels are left.
+    pub fn drop_level_assign<S: AsRef<[u64]> + AsMut<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        levels: usize,
+    ) -> Result<()> {
+        if levels > a.level {
+            return Err(Error::LevelOutOfRange { level: levels, max: a.level });
+        }
+        let n = self.ctx.degree();
+        let (old, new) = (plaintext_words(n, a.level), plaintext_words(n, a.level - levels));
+        a.data.as_mut().copy_within(old..old + new, new);
+        a.level -= levels;
+        a.seed = None;
+        Ok(())
+    }
+
+    /// Divides by the top prime `q_l` (with rounding) and drops it: level `l → l - 1`, scale `Δ → Δ / q_l`.
+    /// `scratch` holds at least `2N` words.
+    ///
+    /// # Errors
+    /// [`Error::LevelOutOfRange`] at level 0; [`Error::BufferLength`] for a short scratch.
+    pub fn rescale_assign_with<S: AsRef<[u64]> + AsMut<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        scratch: &mut [u64],
+    ) -> Result<()> {
+        if a.level == 0 {
+            return Err(Error::LevelOutOfRange { level: 1, max: 0 });
+        }
+        let n = self.ctx.degree();
+        check_len(2 * n, scratch.len())?;
+        let l = a.level;
+        let moduli = self.ctx.q_moduli(l);
+        let tables = self.ctx.q_tables(l);
+        let q_last = moduli[l];
+        let (last, converted) = scratch.split_at_mut(n);
+        let converted = &mut converted[..n];
+        let old = plaintext_words(n, l);
+        for part in 0..2 {
+            let base = part * old;
+            let data = a.data.as_mut();
+            last.copy_from_slice(&data[base + l * n..base + (l + 1) * n]);
+            tables[l].inverse(last);
+            for i in 0..l {
+                let qi = moduli[i];
+                // Centered residue of the last limb, reduced mod q_i: the division rounds to nearest.
+                for (c, &x) in converted.iter_mut().zip(last.iter()) {
+                    *c = qi.from_i64(q_last.center(x));
+                }
+                tables[i].forward(converted);
+                let inv = qi.inv(q_last.value()).unwrap_or(0);
+                let inv_shoup = qi.shoup(inv);
+                for (x, &c) in data[base + i * n..base + (i + 1) * n].iter_mut().zip(converted.iter()) {
+                    *x = qi.mul_shoup(qi.sub(*x, c), inv, inv_shoup);
+                }
+            }
+        }
+        // Move c_1 down to follow c_0's l limbs.
+        let new = plaintext_words(n, l - 1);
+        a.data.as_mut().copy_within(old..old + new, new);
+        a.level -= 1;
+        a.scale /= q_last.value() as f64;
+        a.seed = None;
+        Ok(())
+    }
+
+    /// Key-switches `d` (`(l+1)·N` words at `level`, NTT domain) with `key`, writing `(k_0, k_1)`; `work` holds
+    /// the digits, accumulators and their scratch. With `galois_element`, `d`'s digits are permuted first
+    /// (only meaningful through [`Self::rotate_hoisted_with`]).
+    #[allow(clippy::too_many_arguments)]
+    fn key_switch<K: AsRef<[u64]>>(
+        &self,
+        level: usize,
+        digits_ready: bool,
+        d: &[u64],
+        key: &KeySwitchKey<K>,
+        galois_element: Option<u64>,
+        k0: &mut [u64],
+        k1: &mut [u64],
+        work: &mut [u64],
+    ) {
+        let ctx = self.ctx;
+        let wide = (level + 1 + ctx.params().p().len()) * ctx.degree();
+        let (digits, rest) = work.split_at_mut(keyswitch::digits_words(ctx, level));
+        let (acc0, rest) = rest.split_at_mut(wide);
+        let (acc1, rest) = rest.split_at_mut(wide);
+        let (tmp, rest) = rest.split_at_mut(wide);
+        if !digits_ready {
+            keyswitch::decompose(ctx, level, d, digits, rest);
+        }
+        keyswitch::inner_product(ctx, level, digits, key, galois_element, acc0, acc1, tmp);
+        keyswitch::mod_down(ctx, level, acc0, k0, rest);
+        keyswitch::mod_down(ctx, level, acc1, k1, rest);
+    }
+
+    /// `a ·= b` then relinearizes: the scale becomes `Δ_a · Δ_b` (rescale afterwards).
+    ///
+    /// # Errors
+    /// On a level or slot mismatch or a short scratch.
+    pub fn mul_relin_assign_with<S: AsRef<[u64]> + AsMut<[u64]>, S2: AsRef<[u64]>, K: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        b: &Ciphertext<S2>,
+        rlk: &RelinearizationKey<K>,
+        scratch: &mut [u64],
+    ) -> Result<()> {
+        if a.level != b.level {
+            return Err(Error::LevelMismatch { left: a.level, right: b.level });
+        }
+        if a.slots != b.slots {
+            return Err(Error::SlotsMismatch { left: a.slots, right: b.slots });
+        }
+        check_len(self.scratch_words(a.level), scratch.len())?;
+        let n = self.ctx.degree();
+        let w = plaintext_words(n, a.level);
+        let moduli = self.ctx.q_moduli(a.level);
+        let (d2, rest) = scratch.split_at_mut(w);
+        let (k0, rest) = rest.split_at_mut(w);
+        let (k1, work) = rest.split_at_mut(w);
+        let (a0, a1) = a.parts_mut(n);
+        let (b0, b1) = (b.c0(n), b.c1(n));
+        d2.copy_from_slice(a1);
+        poly::mul_assign(moduli, d2, b1);
+        poly::mul_assign(moduli, a1, b0);
+        poly::mul_add_assign(moduli, a1, a0, b1);
+        poly::mul_assign(moduli, a0, b0);
+        self.key_switch(a.level, false, d2, &rlk.0, None, k0, k1, work);
+        let (a0, a1) = a.parts_mut(n);
+        poly::add_assign(moduli, a0, k0);
+        poly::add_assign(moduli, a1, k1);
+        a.scale *= b.scale;
+        a.seed = None;
+        Ok(())
+    }
+
+    /// Applies the automorphism of `gk` (a rotation or conjugation) to `a` in place.
+    ///
+    /// # Errors
+    /// On a short scratch.
+    pub fn apply_galois_assign_with<S: AsRef<[u64]> + AsMut<[u64]>, K: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        gk: &GaloisKey<K>,
+        scratch: &mut [u64],
+    ) -> Result<()> {
+        check_len(self.scratch_words(a.level), scratch.len())?;
+        let n = self.ctx.degree();
+        let w = plaintext_words(n, a.level);
+        let moduli = self.ctx.q_moduli(a.level);
+        let (d, rest) = scratch.split_at_mut(w);
+        let (k0, rest) = rest.split_at_mut(w);
+        let (k1, work) = rest.split_at_mut(w);
+        let log_n = self.ctx.log_degree();
+        let g = gk.galois_element;
+        poly::automorphism_ntt(log_n, g, a.c1(n), d);
+        self.key_switch(a.level, false, d, &gk.key, None, k0, k1, work);
+        // c_0 ← σ(c_0) + k_0 (σ(c_0) staged in d, which is free now), c_1 ← k_1.
+        poly::automorphism_ntt(log_n, g, a.c0(n), d);
+        poly::add_assign(moduli, d, k0);
+        let (c0, c1) = a.parts_mut(n);
+        c0.copy_from_slice(d);
+        c1.copy_from_slice(k1);
+        a.seed = None;
+        Ok(())
+    }
+
+    /// Hoisted rotations: one decomposition of `a`'s `c_1`, then one automorphism and inner product per key.
+    /// `outs[i]` receives `σ_{keys[i]}(a)` (each with storage for `a`'s level).
+    ///
+    /// # Errors
+    /// On a short scratch or output, or mismatched lengths.
+    pub fn rotate_hoisted_with<S: AsRef<[u64]>, O: AsRef<[u64]> + AsMut<[u64]>, K: AsRef<[u64]>>(
+        &self,
+        a: &Ciphertext<S>,
+        keys: &[&GaloisKey<K>],
+        outs: &mut [Ciphertext<O>],
+        scratch: &mut [u64],
+    ) -> Result<()> {
+        check_len(self.scratch_words(a.level), scratch.len())?;
+        check_len(keys.len(), outs.len())?;
+        let n = self.ctx.degree();
+        let w = plaintext_words(n, a.level);
+        let moduli = self.ctx.q_moduli(a.level);
+        let (_, rest) = scratch.split_at_mut(w);
+        let (k0, rest) = rest.split_at_mut(w);
+        let (k1, work) = rest.split_at_mut(w);
+        {
+            let wide = (a.level + 1 + self.ctx.params().p().len()) * n;
+            let (digits, rest) = work.split_at_mut(keyswitch::digits_words(self.ctx, a.level));
+            keyswitch::decompose(self.ctx, a.level, a.c1(n), digits, &mut rest[3 * wide..]);
+        }
+        for (gk, out) in keys.iter().zip(outs.iter_mut()) {
+            check_len(2 * w, out.data.as_ref().len())?;
+            self.key_switch(a.level, true, &[], &gk.key, Some(gk.galois_element), k0, k1, work);
+            out.level = a.level;
+            out.scale = a.scale;
+            out.slots = a.slots;
+            out.seed = None;
+            let (c0, c1) = out.parts_mut(n);
+            poly::automorphism_ntt(self.ctx.log_degree(), gk.galois_element, a.c0(n), c0);
+            poly::add_assign(moduli, c0, k0);
+            c1.copy_from_slice(k1);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(feature = "alloc")]
+mod owned {
+    use super::*;
+    use alloc::vec;
+    use alloc::vec::Vec;
+
+    impl<T: AsRef<[u64]>> Evaluator<'_, T> {
+        fn scratch(&self, level: usize) -> Vec<u64> {
+            vec![0; self.scratch_words(level)]
+        }
+
+        /// [`Self::rescale_assign_with`], allocating its scratch; shrinks the storage to the new level.
+        ///
+        /// # Errors
+        /// [`Error::LevelOutOfRange`] at level 0.
+        pub fn rescale_assign(&self, a: &mut Ciphertext<Vec<u64>>) -> Result<()> {
+            self.rescale_assign_with(a, &mut vec![0; 2 * self.ctx.degree()])?;
+            a.data.truncate(2 * plaintext_words(self.ctx.degree(), a.level));
+            Ok(())
+        }
+
+        /// [`Self::mul_relin_assign_with`], allocating its scratch.
+        ///
+        /// # Errors
+        /// On a level or slot mismatch.
+        pub fn mul_relin_assign<K: AsRef<[u64]>>(
+            &self,
+            a: &mut Ciphertext<Vec<u64>>,
+            b: &Ciphertext<Vec<u64>>,
+            rlk: &RelinearizationKey<K>,
+        ) -> Result<()> {
+            let mut scratch = self.scratch(a.level);
+            self.mul_relin_assign_with(a, b, rlk, &mut scratch)
+        }
+
+        /// [`Self::apply_galois_assign_with`], allocating its scratch.
+        ///
+        /// # Errors
+        /// As the scratch form.
+        pub fn apply_galois_assign<K: AsRef<[u64]>>(
+            &self,
+            a: &mut Ciphertext<Vec<u64>>,
+            gk: &GaloisKey<K>,
+        ) -> Result<()> {
+            let mut scratch = self.scratch(a.level);
+            self.apply_galois_assign_with(a, gk, &mut scratch)
+        }
+
+        /// Hoisted rotations, allocating outputs and scratch.
+        ///
+        /// # Errors
+        /// As the scratch form.
+        pub fn rotate_hoisted<K: AsRef<[u64]>>(
+            &self,
+            a: &Ciphertext<Vec<u64>>,
+            keys: &[&GaloisKey<K>],
+        ) -> Result<Vec<Ciphertext<Vec<u64>>>> {
+            let n = self.ctx.degree();
+            let mut outs: Vec<_> = keys.iter().map(|_| Ciphertext::zero(n, a.level, a.scale, a.slots)).collect();
+            let mut scratch = self.scratch(a.level);
+            self.rotate_hoisted_with(a, keys, &mut outs, &mut scratch)?;
+            Ok(outs)
+        }
+
+        /// `a` with every slot replaced by the sum of all slots: `log2(slots)` rotations by powers of two.
+        ///
+        /// # Errors
+        /// [`Error::MissingGaloisKey`] if a power-of-two rotation key is not in `keys`.
+        pub fn sum_slots_assign<K: AsRef<[u64]>>(
+            &self,
+            a: &mut Ciphertext<Vec<u64>>,
+            keys: &[GaloisKey<K>],
+        ) -> Result<()> {
+            let mut scratch = self.scratch(a.level);
+            let mut step = 1;
+            while step < a.slots {
+                let g = super::super::keys::rotation_galois_element(self.ctx.degree(), step as i64);
+                let key =
+                    keys.iter().find(|k| k.galois_element == g).ok_or(Error::MissingGaloisKey { galois_element: g })?;
+                let mut rotated = a.clone();
+                self.apply_galois_assign_with(&mut rotated, key, &mut scratch)?;
+                self.add_assign(a, &rotated)?;
+                step <<= 1;
+            }
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,136 @@
+//! Hybrid key switching (Han–Ki 2020), split so rotations can be hoisted (Halevi–Shoup):
+//!
+//! 1. [`decompose`]: the polynomial `d` at level `l` (NTT domain) is cut into digits `[d]_{Q_j}` over the
+//!    active primes of each digit and extended (fast basis extension) to all of `Q_l ∪ P` — "ModUp".
+//! 2. [`inner_product`]: `(Σ_j D_j·b_j, Σ_j D_j·a_j)` over `Q_l ∪ P`, optionally applying an automorphism to the
+//!    digits first (a hoisted rotation reuses one decomposition for many Galois keys).
+//! 3. [`mod_down`]: divide by `P` (extend the `P` part to `Q_l`, subtract, multiply by `P^{-1}`).
+//!
+//! The result `(k_0, k_1)` satisfies `k_0 + k_1·s ≈ d·s'` with noise of order `N` (digits no larger than `P`).
+//! Cost at level `l` with `β = ⌈(l+1)/α⌉` digits: `(l+1) + β(l+1+K-α) + K + (l+1)` NTTs of size `N`.
+
+use super::context::Context;
+use super::keys::KeySwitchKey;
+use crate::math::rns::BasisExtension;
+use crate::math::{poly, zq::Modulus};
+
+/// Digits active at `level`: `β = ⌈(level+1)/α⌉`.
+pub fn digit_count<T>(ctx: &Context<T>, level: usize) -> usize {
+    (level + 1).div_ceil(alpha(ctx))
+}
+
+/// Primes per digit, `α = ⌈(L+1)/dnum⌉`.
+fn alpha<T>(ctx: &Context<T>) -> usize {
+    ctx.params().q().len().div_ceil(ctx.params().literal().dnum)
+}
+
+/// Words of `decompose`'s output at `level`: `β(l+1+K)N`.
+pub fn digits_words<T>(ctx: &Context<T>, level: usize) -> usize {
+    digit_count(ctx, level) * (level + 1 + ctx.params().p().len()) * ctx.degree()
+}
+
+/// Words of scratch the three steps need at `level` (besides the digits and accumulators).
+pub fn scratch_words<T>(ctx: &Context<T>, level: usize) -> usize {
+    2 * (level + 1 + ctx.params().p().len()) * ctx.degree()
+}
+
+/// ModUp: writes the extended digits of `d` (`(l+1)·N` words, NTT domain) into `digits`
+/// ([`digits_words`]); `scratch` holds [`scratch_words`].
+pub fn decompose<T: AsRef<[u64]>>(ctx: &Context<T>, level: usize, d: &[u64], digits: &mut [u64], scratch: &mut [u64]) {
+    let n = ctx.degree();
+    let q_count = level + 1;
+    let limbs = q_count + ctx.params().p().len();
+    let alpha = alpha(ctx);
+    let moduli = ctx.qp_moduli(level);
+    let tables = ctx.qp_tables(level);
+    let (coefficients, rest) = scratch.split_at_mut(q_count * n);
+    coefficients.copy_from_slice(&d[..q_count * n]);
+    poly::inverse(&ctx.q_tables(level), coefficients);
+    for (j, digit) in digits.chunks_exact_mut(limbs * n).take(digit_count(ctx, level)).enumerate() {
+        let range = j * alpha..((j + 1) * alpha).min(q_count);
+        let source = &moduli[range.clone()];
+        let extension = BasisExtension::new(source);
+        let scaled = &mut rest[..source.len() * n];
+        extension.scale_inputs(&coefficients[range.start * n..range.end * n], scaled);
+        // Targets before the digit's primes, then after them; the digit's own limbs are d itself.
+        let (before, tail) = digit.split_at_mut(range.start * n);
+        let (own, after) = tail.split_at_mut(source.len() * n);
+        extension.accumulate_many(scaled, &moduli[..range.start], before);
+        extension.accumulate_many(scaled, &moduli[range.end..], after);
+        own.copy_from_slice(&d[range.start * n..range.end * n]);
+        poly::forward(&tables[..range.start], before);
+        poly::forward(&tables[range.end..limbs], after);
+    }
+}
+
+/// `acc_0 = Σ_j σ(D_j)·b_j`, `acc_1 = Σ_j σ(D_j)·a_j` over `Q_l ∪ P` (each `(l+1+K)·N` words), where `σ` is
+/// `X ↦ X^g` when `galois_element` is given (hoisting) and the identity otherwise; `tmp` holds `(l+1+K)·N` words.
+#[allow(clippy::too_many_arguments)]
+pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
+    ctx: &Context<T>,
+    level: usize,
+    digits: &[u64],
+    key: &KeySwitchKey<K>,
+    galois_element: Option<u64>,
+    acc0: &mut [u64],
+    acc1: &mut [u64],
+    tmp: &mut [u64],
+) {
+    let n = ctx.degree();
+    let params = ctx.params();
+    let (q_top, k) = (params.q().len(), params.p().len());
+    let limbs = level + 1 + k;
+    let moduli = ctx.qp_moduli(level);
+    acc0.fill(0);
+    acc1.fill(0);
+    for (j, digit) in digits.chunks_exact(limbs * n).take(digit_count(ctx, level)).enumerate() {
+        let digit = match galois_element {
+            Some(g) => {
+                poly::automorphism_ntt(ctx.log_degree(), g, digit, tmp);
+                &*tmp
+            }
+            None => digit,
+        };
+        let (b, a) = key.digit(j, q_top + k, n);
+        for (key_part, acc) in [(b, &mut *acc0), (a, &mut *acc1)] {
+            // Key limbs q_0..=q_l then p_0..p_{K-1}, skipping q_{l+1}..=q_L.
+            let (q_part, p_part) = key_part.split_at(q_top * n);
+            let (acc_q, acc_p) = acc.split_at_mut((level + 1) * n);
+            let (digit_q, digit_p) = digit.split_at((level + 1) * n);
+            poly::mul_add_assign(&moduli[..=level], acc_q, digit_q, &q_part[..(level + 1) * n]);
+            poly::mul_add_assign(&moduli[level + 1..], acc_p, digit_p, p_part);
+        }
+    }
+}
+
+/// ModDown: `out = (acc - Ext_{P→Q_l}([acc]_P)) · P^{-1}` over `Q_l` (`(l+1)·N` words), from `acc` over
+/// `Q_l ∪ P` (its `P` limbs are overwritten); `scratch` holds [`scratch_words`].
+pub fn mod_down<T: AsRef<[u64]>>(
+    ctx: &Context<T>,
+    level: usize,
+    acc: &mut [u64],
+    out: &mut [u64],
+    scratch: &mut [u64],
+) {
+    let n = ctx.degree();
+    let params = ctx.params();
+    let q_moduli = ctx.q_moduli(level);
+    let (acc_q, acc_p) = acc.split_at_mut((level + 1) * n);
+    poly::inverse(&ctx.p_tables(), acc_p);
+    let (scaled, rest) = scratch.split_at_mut(params.p().len() * n);
+    let extended = &mut rest[..(level + 1) * n];
+    let extension = BasisExtension::new(params.p());
+    extension.scale_inputs(acc_p, scaled);
+    extension.accumulate_many(scaled, q_moduli, extended);
+    poly::forward(&ctx.q_tables(level), extended);
+    let p_inverse: heapless::Vec<u64, { crate::math::rns::MAX_MODULI }> = q_moduli
+        .iter()
+        .map(|q: &Modulus| {
+            let p = params.p().iter().fold(1, |acc, p| q.mul(acc, p.value()));
+            q.inv(p).unwrap_or(0)
+        })
+        .collect();
+    out[..(level + 1) * n].copy_from_slice(acc_q);
+    poly::sub_assign(q_moduli, &mut out[..(level + 1) * n], extended);
+    poly::mul_scalar_assign(q_moduli, &mut out[..(level + 1) * n], &p_inverse);
+}

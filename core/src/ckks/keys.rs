@@ -194,6 +194,19 @@ impl<S: AsRef<[u64]>> KeySwitchKey<S> {
     }
 }
 
+/// Writes a public key's `a` (over `q_0..=q_L`, `(L + 1)·N` words) expanded from its seed.
+pub fn expand_public_key_a<T>(ctx: &Context<T>, seed: &[u8; 32], a: &mut [u64]) {
+    sampling::seeded_uniform(seed, ctx.q_moduli(ctx.params().max_level()), 0.., a);
+}
+
+/// Writes digit `j`'s `a_j` of a key-switching key (over `Q ∪ P`, `(L + 1 + K)·N` words) expanded from its
+/// seed: ChaCha20 streams `j·(L + 1 + K) + i` for limb `i`.
+pub fn expand_key_switch_a<T>(ctx: &Context<T>, seed: &[u8; 32], digit: usize, a: &mut [u64]) {
+    let moduli = ctx.qp_moduli(ctx.params().max_level());
+    let first_stream = (digit * moduli.len()) as u64;
+    sampling::seeded_uniform(seed, &moduli, first_stream.., a);
+}
+
 /// Adds a fresh centered-binomial error polynomial (NTT domain) to `acc`, over `moduli` with `tables`.
 #[cfg(feature = "alloc")]
 fn add_error<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
@@ -241,7 +254,7 @@ mod owned {
             rng.fill_bytes(&mut seed);
             let mut data = vec![0u64; 2 * limbs * n];
             let (b, a) = data.split_at_mut(limbs * n);
-            sampling::seeded_uniform(&seed, moduli, 0.., a);
+            expand_public_key_a(ctx, &seed, a);
             b.copy_from_slice(a);
             poly::mul_assign(moduli, b, &sk.ntt()[..limbs * n]);
             poly::neg_assign(moduli, b);
@@ -279,8 +292,7 @@ mod owned {
             let mut scratch = vec![0u64; limbs * n];
             for (j, digit) in data.chunks_exact_mut(2 * limbs * n).enumerate() {
                 let (b, a) = digit.split_at_mut(limbs * n);
-                let first_stream = (j * limbs) as u64;
-                sampling::seeded_uniform(&seed, &moduli, first_stream.., a);
+                expand_key_switch_a(ctx, &seed, j, a);
                 b.copy_from_slice(a);
                 poly::mul_assign(&moduli, b, sk.ntt());
                 poly::neg_assign(&moduli, b);

@@ -5,7 +5,14 @@
 use super::params::{ParamsLiteral, SecretDistribution, Security};
 
 /// Every preset, for listings and tests.
-pub const ALL: &[&ParamsLiteral] = &[&TEST_INSECURE_N1024, &N4096_QP109_S28, &N65536_QP1626_S40];
+pub const ALL: &[&ParamsLiteral] = &[
+    &TEST_INSECURE_N1024,
+    &N4096_QP109_S28,
+    &N8192_QP201_S40,
+    &N16384_QP422_S40,
+    &N32768_QP864_S40,
+    &N65536_QP1626_S40,
+];
 
 /// **Insecure, for tests only**: N = 2^10, a 50-bit base prime and four ~35-bit rescaling primes (depth 4 at
 /// scale 2^35), two 55-bit special primes (`dnum = 3`). `log2(QP) ≈ 301`, far above the 27 bits allowed at this degree.
@@ -97,6 +104,82 @@ pub const N65536_QP1626_S40: ParamsLiteral = ParamsLiteral {
         0x1fff_ffff_ff38_0001, // 61
     ],
     dnum: 4,
+    log_scale: 40,
+    secret: SecretDistribution::Ternary,
+    security: Security::Bits128,
+};
+/// 128-bit secure, N = 2^13 (4096 slots): a 60-bit base prime and 2 rescaling primes around 2^40
+/// (depth 2 at scale 2^40), 1 special prime of 61 bits, `dnum = 3`. `log2(QP) ≈ 2e+02 ≤ 218`.
+pub const N8192_QP201_S40: ParamsLiteral = ParamsLiteral {
+    name: "n8192-qp201-s40",
+    log_degree: 13,
+    q: &[
+        0xfff_ffff_ffff_c001, // 60
+        0x100_0004_8001,      // 41
+        0xff_fffd_c001,       // 40
+    ],
+    p: &[
+        0x1fff_ffff_fffa_4001, // 61
+    ],
+    dnum: 3,
+    log_scale: 40,
+    secret: SecretDistribution::Ternary,
+    security: Security::Bits128,
+};
+
+/// 128-bit secure, N = 2^14 (8192 slots): a 60-bit base prime and 6 rescaling primes around 2^40
+/// (depth 6 at scale 2^40), 2 special primes of 61 bits, `dnum = 4`. `log2(QP) ≈ 4e+02 ≤ 438`.
+pub const N16384_QP422_S40: ParamsLiteral = ParamsLiteral {
+    name: "n16384-qp422-s40",
+    log_degree: 14,
+    q: &[
+        0xfff_ffff_fffe_8001, // 60
+        0x100_0004_8001,      // 41
+        0xff_ffe8_0001,       // 40
+        0x100_0014_0001,      // 41
+        0xff_ffca_8001,       // 40
+        0x100_0029_0001,      // 41
+        0xff_ffc4_0001,       // 40
+    ],
+    p: &[
+        0x1fff_ffff_ffe1_0001, // 61
+        0x1fff_ffff_ffe0_0001, // 61
+    ],
+    dnum: 4,
+    log_scale: 40,
+    secret: SecretDistribution::Ternary,
+    security: Security::Bits128,
+};
+
+/// 128-bit secure, N = 2^15 (16384 slots): a 60-bit base prime and 14 rescaling primes around 2^40
+/// (depth 14 at scale 2^40), 4 special primes of 61 bits, `dnum = 3`. `log2(QP) ≈ 9e+02 ≤ 881`.
+pub const N32768_QP864_S40: ParamsLiteral = ParamsLiteral {
+    name: "n32768-qp864-s40",
+    log_degree: 15,
+    q: &[
+        0xfff_ffff_fffc_0001, // 60
+        0x100_0014_0001,      // 41
+        0xff_ffe8_0001,       // 40
+        0x100_0029_0001,      // 41
+        0xff_ffc4_0001,       // 40
+        0x100_003e_0001,      // 41
+        0xff_ffb2_0001,       // 40
+        0x100_0047_0001,      // 41
+        0xff_ff94_0001,       // 40
+        0x100_004b_0001,      // 41
+        0xff_ff8a_0001,       // 40
+        0x100_0050_0001,      // 41
+        0xff_ff82_0001,       // 40
+        0x100_0065_0001,      // 41
+        0xff_ff78_0001,       // 40
+    ],
+    p: &[
+        0x1fff_ffff_ffe1_0001, // 61
+        0x1fff_ffff_ffe0_0001, // 61
+        0x1fff_ffff_ffdd_0001, // 61
+        0x1fff_ffff_ffc8_0001, // 61
+    ],
+    dnum: 3,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::Bits128,

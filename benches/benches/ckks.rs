@@ -1,0 +1,70 @@
+//! CKKS operations at N = 2^13 … 2^16 (presets `n*-s40`): encryption (public key and seeded secret key),
+//! multiply + relinearize, rescale, one rotation, eight hoisted rotations. Single-threaded.
+//! `MEDBLIND_BENCH_LOG_N=16` restricts the run to one degree.
+#![allow(missing_docs)]
+
+use core::hint::black_box;
+use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use medblind_core::ckks::encryption::{encrypt_pk, encrypt_sk, plaintext_from_coefficients};
+use medblind_core::ckks::keys::rotation_galois_element;
+use medblind_core::ckks::{
+    Ciphertext, Context, Evaluator, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+fn degrees() -> Vec<&'static medblind_core::ckks::ParamsLiteral> {
+    let only: Option<u32> = std::env::var("MEDBLIND_BENCH_LOG_N").ok().and_then(|v| v.parse().ok());
+    [&presets::N8192_QP201_S40, &presets::N16384_QP422_S40, &presets::N32768_QP864_S40, &presets::N65536_QP1626_S40]
+        .into_iter()
+        .filter(|l| only.is_none_or(|o| o == l.log_degree))
+        .collect()
+}
+
+fn ckks(c: &mut Criterion) {
+    let mut group = c.benchmark_group("ckks");
+    group.sample_size(10);
+    for literal in degrees() {
+        let params = Params::new(literal).expect("preset");
+        let ctx = Context::new(&params).expect("context");
+        let ev = Evaluator::new(&ctx);
+        let n = ctx.degree();
+        let top = params.max_level();
+        let mut rng = ChaCha20Rng::seed_from_u64(1);
+        let sk = SecretKey::generate(&ctx, &mut rng);
+        let pk = PublicKey::generate(&ctx, &sk, &mut rng);
+        let rlk = RelinearizationKey::generate(&ctx, &sk, &mut rng);
+        let galois: Vec<GaloisKey<Vec<u64>>> =
+            (0..8).map(|i| GaloisKey::generate(&ctx, &sk, rotation_galois_element(n, 1 << i), &mut rng)).collect();
+        let coefficients: Vec<f64> = (0..n).map(|_| (rng.next_u32() >> 12) as f64).collect();
+        let scale = params.default_scale();
+        let pt =
+            plaintext_from_coefficients(&ctx, &coefficients, top, scale, n / 2, vec![0; (top + 1) * n]).expect("pt");
+        let (mut scratch, mut small) = (vec![0; (top + 1) * n], vec![0i8; n]);
+        let id = |op: &str| BenchmarkId::new(op.to_string(), format!("{n}/{}", params.log_qp().round()));
+
+        group.bench_function(id("encrypt_pk"), |b| {
+            b.iter(|| encrypt_pk(&ctx, &pk, &pt, &mut rng, vec![0; 2 * (top + 1) * n], &mut scratch, &mut small))
+        });
+        group.bench_function(id("encrypt_sk_seeded"), |b| {
+            b.iter(|| encrypt_sk(&ctx, &sk, &pt, &mut rng, vec![0; 2 * (top + 1) * n], &mut scratch, &mut small))
+        });
+        let ct: Ciphertext<Vec<u64>> =
+            encrypt_pk(&ctx, &pk, &pt, &mut rng, vec![0; 2 * (top + 1) * n], &mut scratch, &mut small).expect("ct");
+        group.bench_function(id("mul_relin"), |b| {
+            b.iter_batched_ref(|| ct.clone(), |a| ev.mul_relin_assign(a, black_box(&ct), &rlk), BatchSize::LargeInput)
+        });
+        group.bench_function(id("rescale"), |b| {
+            b.iter_batched_ref(|| ct.clone(), |a| ev.rescale_assign(a), BatchSize::LargeInput)
+        });
+        group.bench_function(id("rotate"), |b| {
+            b.iter_batched_ref(|| ct.clone(), |a| ev.apply_galois_assign(a, &galois[0]), BatchSize::LargeInput)
+        });
+        let refs: Vec<&GaloisKey<Vec<u64>>> = galois.iter().collect();
+        group.bench_function(id("rotate_hoisted_x8"), |b| b.iter(|| ev.rotate_hoisted(black_box(&ct), &refs)));
+    }
+    group.finish();
+}
+
+criterion_group!(benches, ckks);
+criterion_main!(benches);

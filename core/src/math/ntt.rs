@@ -108,17 +108,17 @@ impl<S: AsRef<[u64]>> NttTable<S> {
         let two_q = 2 * q;
         let (roots, rest) = self.twiddles.as_ref().split_at(n);
         let roots_shoup = &rest[..n];
+        let modulus = self.modulus;
         let mut half = n;
         let mut m = 1;
         while m < n {
             half >>= 1;
-            for i in 0..m {
-                let (w, w_shoup) = (roots[m + i], roots_shoup[m + i]);
-                let block = &mut a[2 * i * half..2 * (i + 1) * half];
+            let stage = roots[m..2 * m].iter().zip(&roots_shoup[m..2 * m]);
+            for (block, (&w, &w_shoup)) in a.chunks_exact_mut(2 * half).zip(stage) {
                 let (lo, hi) = block.split_at_mut(half);
                 for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                    let u = if *x >= two_q { *x - two_q } else { *x };
-                    let v = self.modulus.mul_shoup_lazy(*y, w, w_shoup);
+                    let u = reduce_once(*x, two_q);
+                    let v = modulus.mul_shoup_lazy(*y, w, w_shoup);
                     *x = u + v;
                     *y = u + two_q - v;
                 }
@@ -126,14 +126,7 @@ impl<S: AsRef<[u64]>> NttTable<S> {
             m <<= 1;
         }
         for x in a.iter_mut() {
-            let mut v = *x;
-            if v >= two_q {
-                v -= two_q;
-            }
-            if v >= q {
-                v -= q;
-            }
-            *x = v;
+            *x = reduce_once(reduce_once(*x, two_q), q);
         }
     }
 
@@ -148,28 +141,33 @@ impl<S: AsRef<[u64]>> NttTable<S> {
         let two_q = 2 * q;
         let tables = &self.twiddles.as_ref()[2 * n..];
         let (roots, roots_shoup) = tables.split_at(n);
+        let modulus = self.modulus;
         let mut half = 1;
         let mut m = n;
         while m > 1 {
             let h = m >> 1;
-            for i in 0..h {
-                let (w, w_shoup) = (roots[h + i], roots_shoup[h + i]);
-                let block = &mut a[2 * i * half..2 * (i + 1) * half];
+            let stage = roots[h..m].iter().zip(&roots_shoup[h..m]);
+            for (block, (&w, &w_shoup)) in a.chunks_exact_mut(2 * half).zip(stage) {
                 let (lo, hi) = block.split_at_mut(half);
                 for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
                     let (u, v) = (*x, *y);
-                    let s = u + v;
-                    *x = if s >= two_q { s - two_q } else { s };
-                    *y = self.modulus.mul_shoup_lazy(u + two_q - v, w, w_shoup);
+                    *x = reduce_once(u + v, two_q);
+                    *y = modulus.mul_shoup_lazy(u + two_q - v, w, w_shoup);
                 }
             }
             half <<= 1;
             m = h;
         }
         for x in a.iter_mut() {
-            *x = self.modulus.mul_shoup(*x, self.degree_inv, self.degree_inv_shoup);
+            *x = modulus.mul_shoup(*x, self.degree_inv, self.degree_inv_shoup);
         }
     }
+}
+
+/// `x - bound` if `x ≥ bound`, else `x` (branch-free).
+#[inline(always)]
+fn reduce_once(x: u64, bound: u64) -> u64 {
+    x.min(x.wrapping_sub(bound))
 }
 
 #[cfg(test)]

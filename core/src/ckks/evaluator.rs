@@ -46,10 +46,12 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
     pub fn scratch_words(&self, level: usize) -> usize {
         let ctx = self.ctx;
         let wide = (level + 1 + ctx.params().p().len()) * ctx.degree();
-        keyswitch::digits_words(ctx, level)
-            + 3 * wide
+        // Three plaintext-sized buffers (d, k_0, k_1), the digits, two accumulators, the permuted digits, and
+        // the decomposition / ModDown scratch.
+        3 * plaintext_words(ctx.degree(), level)
+            + 2 * keyswitch::digits_words(ctx, level)
+            + 2 * wide
             + keyswitch::scratch_words(ctx, level)
-            + 2 * plaintext_words(ctx.degree(), level)
     }
 
     fn check_binary<A, B>(a: &Ciphertext<A>, b_level: usize, b_scale: f64, b_slots: usize) -> Result<()> {
@@ -287,7 +289,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let (digits, rest) = work.split_at_mut(keyswitch::digits_words(ctx, level));
         let (acc0, rest) = rest.split_at_mut(wide);
         let (acc1, rest) = rest.split_at_mut(wide);
-        let (tmp, rest) = rest.split_at_mut(wide);
+        let (tmp, rest) = rest.split_at_mut(keyswitch::digits_words(ctx, level));
         if !digits_ready {
             keyswitch::decompose(ctx, level, d, digits, rest);
         }
@@ -389,8 +391,9 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let (k1, work) = rest.split_at_mut(w);
         {
             let wide = (a.level + 1 + self.ctx.params().p().len()) * n;
-            let (digits, rest) = work.split_at_mut(keyswitch::digits_words(self.ctx, a.level));
-            keyswitch::decompose(self.ctx, a.level, a.c1(n), digits, &mut rest[3 * wide..]);
+            let digits_words = keyswitch::digits_words(self.ctx, a.level);
+            let (digits, rest) = work.split_at_mut(digits_words);
+            keyswitch::decompose(self.ctx, a.level, a.c1(n), digits, &mut rest[2 * wide + digits_words..]);
         }
         for (gk, out) in keys.iter().zip(outs.iter_mut()) {
             check_len(2 * w, out.data.as_ref().len())?;

@@ -11,8 +11,9 @@
 
 use super::context::Context;
 use super::keys::KeySwitchKey;
+use crate::math::poly;
 use crate::math::rns::BasisExtension;
-use crate::math::{poly, zq::Modulus};
+use crate::math::zq::{Modulus, mul_wide};
 
 /// Digits active at `level`: `β = ⌈(level+1)/α⌉`.
 pub fn digit_count<T>(ctx: &Context<T>, level: usize) -> usize {
@@ -64,7 +65,11 @@ pub fn decompose<T: AsRef<[u64]>>(ctx: &Context<T>, level: usize, d: &[u64], dig
 }
 
 /// `acc_0 = Σ_j σ(D_j)·b_j`, `acc_1 = Σ_j σ(D_j)·a_j` over `Q_l ∪ P` (each `(l+1+K)·N` words), where `σ` is
-/// `X ↦ X^g` when `galois_element` is given (hoisting) and the identity otherwise; `tmp` holds `(l+1+K)·N` words.
+/// `X ↦ X^g` when `galois_element` is given (hoisting) and the identity otherwise; `tmp` holds
+/// [`digits_words`] words for the permuted digits.
+///
+/// Products of operands below `2^62` are summed in 128 bits (`β ≤ 16` fit), so each output coefficient is
+/// reduced once.
 #[allow(clippy::too_many_arguments)]
 pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     ctx: &Context<T>,
@@ -80,25 +85,33 @@ pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     let params = ctx.params();
     let (q_top, k) = (params.q().len(), params.p().len());
     let limbs = level + 1 + k;
-    let moduli = ctx.qp_moduli(level);
-    acc0.fill(0);
-    acc1.fill(0);
-    for (j, digit) in digits.chunks_exact(limbs * n).take(digit_count(ctx, level)).enumerate() {
-        let digit = match galois_element {
-            Some(g) => {
-                poly::automorphism_ntt(ctx.log_degree(), g, digit, tmp);
-                &*tmp
+    let beta = digit_count(ctx, level);
+    let digits = &digits[..beta * limbs * n];
+    let digits = match galois_element {
+        Some(g) => {
+            let permuted = &mut tmp[..beta * limbs * n];
+            poly::automorphism_ntt(ctx.log_degree(), g, digits, permuted);
+            &*permuted
+        }
+        None => digits,
+    };
+    for (limb, modulus) in ctx.qp_moduli(level).iter().enumerate() {
+        // Key limbs run q_0..=q_L then p_0..p_{K-1}; at level l the q limbs above l are skipped.
+        let key_limb = if limb <= level { limb } else { q_top + limb - (level + 1) };
+        let digit_limbs: heapless::Vec<&[u64], 16> =
+            (0..beta).map(|j| &digits[(j * limbs + limb) * n..(j * limbs + limb + 1) * n]).collect();
+        for (part, acc) in [&mut *acc0, &mut *acc1].into_iter().enumerate() {
+            let key_limbs: heapless::Vec<&[u64], 16> = (0..beta)
+                .map(|j| {
+                    let (b, a) = key.digit(j, q_top + k, n);
+                    let key_part = if part == 0 { b } else { a };
+                    &key_part[key_limb * n..(key_limb + 1) * n]
+                })
+                .collect();
+            for (c, out) in acc[limb * n..(limb + 1) * n].iter_mut().enumerate() {
+                let sum = digit_limbs.iter().zip(&key_limbs).fold(0u128, |s, (d, k)| s + mul_wide(d[c], k[c]));
+                *out = modulus.reduce_u128(sum);
             }
-            None => digit,
-        };
-        let (b, a) = key.digit(j, q_top + k, n);
-        for (key_part, acc) in [(b, &mut *acc0), (a, &mut *acc1)] {
-            // Key limbs q_0..=q_l then p_0..p_{K-1}, skipping q_{l+1}..=q_L.
-            let (q_part, p_part) = key_part.split_at(q_top * n);
-            let (acc_q, acc_p) = acc.split_at_mut((level + 1) * n);
-            let (digit_q, digit_p) = digit.split_at((level + 1) * n);
-            poly::mul_add_assign(&moduli[..=level], acc_q, digit_q, &q_part[..(level + 1) * n]);
-            poly::mul_add_assign(&moduli[level + 1..], acc_p, digit_p, p_part);
         }
     }
 }

@@ -9,7 +9,7 @@
 //!
 //! All functions work coefficient-wise over limbs of `n` words laid out one limb after another.
 
-use super::zq::Modulus;
+use super::zq::{Modulus, mul_wide};
 
 /// The most primes an RNS basis (ciphertext and special primes together) may have.
 pub const MAX_MODULI: usize = 64;
@@ -168,8 +168,10 @@ impl<'a> BasisExtension<'a> {
         }
     }
 
-    /// `out = Σ_j scratch_j · [B/b_j]_t mod t`, accumulating 128-bit sums.
+    /// `out = Σ_j scratch_j · [B/b_j]_t mod t`, accumulating 128-bit sums over tiles of coefficients so every
+    /// source limb is read sequentially.
     fn accumulate(&self, scratch: &[u64], target: &Modulus, out: &mut [u64]) {
+        const TILE: usize = 256;
         let n = out.len();
         let mut factors: heapless::Vec<u64, MAX_MODULI> = heapless::Vec::new();
         for j in 0..self.source.len() {
@@ -181,16 +183,24 @@ impl<'a> BasisExtension<'a> {
                 .fold(1, |acc, (_, bi)| target.mul(acc, bi.value()));
             let _ = factors.push(hat);
         }
-        for (c, o) in out.iter_mut().enumerate() {
-            // Each product < 2^124; sixteen of them fit in u128 before a reduction is needed.
-            let mut acc = 0u128;
+        let mut acc = [0u128; TILE];
+        for start in (0..n).step_by(TILE) {
+            let len = TILE.min(n - start);
+            let acc = &mut acc[..len];
+            acc.fill(0);
             for (j, &f) in factors.iter().enumerate() {
-                acc += scratch[j * n + c] as u128 * f as u128;
+                let limb = &scratch[j * n + start..j * n + start + len];
+                // Each product < 2^124: sixteen fit in a u128, so reduce every fifteen terms.
                 if j % 15 == 14 {
-                    acc = target.reduce_u128(acc) as u128;
+                    acc.iter_mut().for_each(|a| *a = target.reduce_u128(*a) as u128);
+                }
+                for (a, &x) in acc.iter_mut().zip(limb) {
+                    *a += mul_wide(x, f);
                 }
             }
-            *o = target.reduce_u128(acc);
+            for (o, &a) in out[start..start + len].iter_mut().zip(acc.iter()) {
+                *o = target.reduce_u128(a);
+            }
         }
     }
 }

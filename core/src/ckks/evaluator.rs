@@ -18,9 +18,14 @@ use crate::{Error, Result};
 pub const SCALE_TOLERANCE: f64 = 1.0 / (1u64 << 20) as f64;
 
 /// Evaluates homomorphic operations under one context.
-#[derive(Debug, Clone, Copy)]
+///
+/// With `alloc`, the allocating forms reuse one scratch buffer that grows to the largest need (about 170 MB at
+/// N = 2^16 and 31 primes), so an evaluator is meant for one thread; create one per thread, they are cheap.
+#[derive(Debug, Clone)]
 pub struct Evaluator<'c, T> {
     ctx: &'c Context<T>,
+    #[cfg(feature = "alloc")]
+    scratch: core::cell::RefCell<alloc::vec::Vec<u64>>,
 }
 
 fn check_len(expected: usize, actual: usize) -> Result<()> {
@@ -34,7 +39,11 @@ fn scales_match(a: f64, b: f64) -> bool {
 impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
     /// An evaluator for `ctx`.
     pub fn new(ctx: &'c Context<T>) -> Self {
-        Self { ctx }
+        Self {
+            ctx,
+            #[cfg(feature = "alloc")]
+            scratch: core::cell::RefCell::new(alloc::vec::Vec::new()),
+        }
     }
 
     /// The context.
@@ -414,12 +423,17 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
 #[cfg(feature = "alloc")]
 mod owned {
     use super::*;
-    use alloc::vec;
     use alloc::vec::Vec;
 
     impl<T: AsRef<[u64]>> Evaluator<'_, T> {
-        fn scratch(&self, level: usize) -> Vec<u64> {
-            vec![0; self.scratch_words(level)]
+        /// The reusable scratch, grown to at least the need at `level`.
+        fn scratch(&self, level: usize) -> core::cell::RefMut<'_, Vec<u64>> {
+            let mut scratch = self.scratch.borrow_mut();
+            let words = self.scratch_words(level);
+            if scratch.len() < words {
+                scratch.resize(words, 0);
+            }
+            scratch
         }
 
         /// [`Self::rescale_assign_with`], allocating its scratch; shrinks the storage to the new level.
@@ -427,7 +441,7 @@ mod owned {
         /// # Errors
         /// [`Error::LevelOutOfRange`] at level 0.
         pub fn rescale_assign(&self, a: &mut Ciphertext<Vec<u64>>) -> Result<()> {
-            self.rescale_assign_with(a, &mut vec![0; 2 * self.ctx.degree()])?;
+            self.rescale_assign_with(a, &mut self.scratch(0))?;
             a.data.truncate(2 * plaintext_words(self.ctx.degree(), a.level));
             Ok(())
         }

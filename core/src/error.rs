@@ -73,6 +73,24 @@ pub enum Error {
         /// The Galois element needed.
         galois_element: u64,
     },
+    /// A slot count that is not a power of two in `1..=max`, or does not match.
+    InvalidSlots {
+        /// The slot count given.
+        slots: usize,
+        /// The largest (or expected) count.
+        max: usize,
+    },
+    /// A value to encode is not finite, or scales to a coefficient of magnitude `2^62` or more.
+    ValueOutOfRange,
+    /// A matrix, vector or slot count does not fit the operation.
+    Shape {
+        /// Rows (or blocks).
+        rows: usize,
+        /// Columns (or vector length).
+        cols: usize,
+        /// Slots available.
+        slots: usize,
+    },
     /// No moduli, or too many for the fixed-capacity tables.
     TooManyModuli {
         /// How many were given.
@@ -110,6 +128,13 @@ impl fmt::Display for Error {
             Error::SlotsMismatch { left, right } => write!(f, "operands with {left} and {right} slots"),
             Error::MissingGaloisKey { galois_element } => {
                 write!(f, "no Galois key for element {galois_element}")
+            }
+            Error::InvalidSlots { slots, max } => {
+                write!(f, "{slots} slots requested: a power of two up to {max} is needed")
+            }
+            Error::ValueOutOfRange => f.write_str("a value is not finite or too large for the scale"),
+            Error::Shape { rows, cols, slots } => {
+                write!(f, "a {rows}×{cols} shape does not fit {slots} slots")
             }
             Error::TooManyModuli { count, max } => {
                 write!(f, "{count} moduli given, 1 to {max} (and at least one of each kind) supported")

@@ -3,15 +3,18 @@
 
 pub mod ciphertext;
 pub mod context;
+pub mod encoder;
 pub mod encryption;
 pub mod evaluator;
 pub mod keys;
 pub mod keyswitch;
+pub mod linear;
 pub mod params;
 pub mod presets;
 
 pub use ciphertext::{Ciphertext, Plaintext};
 pub use context::Context;
+pub use encoder::Encoder;
 pub use evaluator::Evaluator;
 pub use keys::{GaloisKey, KeySwitchKey, PublicKey, RelinearizationKey, SecretKey};
 pub use params::{Params, ParamsLiteral, SecretDistribution, Security};

@@ -91,6 +91,8 @@ pub enum Error {
         /// Slots available.
         slots: usize,
     },
+    /// Bytes that do not decode (see [`crate::wire::WireError`]).
+    Wire(crate::wire::WireError),
     /// No moduli, or too many for the fixed-capacity tables.
     TooManyModuli {
         /// How many were given.
@@ -136,6 +138,7 @@ impl fmt::Display for Error {
             Error::Shape { rows, cols, slots } => {
                 write!(f, "a {rows}×{cols} shape does not fit {slots} slots")
             }
+            Error::Wire(e) => write!(f, "{e}"),
             Error::TooManyModuli { count, max } => {
                 write!(f, "{count} moduli given, 1 to {max} (and at least one of each kind) supported")
             }

@@ -17,5 +17,6 @@ extern crate std;
 pub mod ckks;
 pub mod error;
 pub mod math;
+pub mod wire;
 
 pub use error::{Error, Result};

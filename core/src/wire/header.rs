@@ -1,0 +1,156 @@
+//! The fixed 48-byte header every object starts with.
+
+use super::crc::Crc32c;
+use super::{VERSION, WireError};
+use crate::{Error, Result};
+
+/// Length of the header in bytes.
+pub const HEADER_LEN: usize = 48;
+
+const MAGIC: [u8; 4] = *b"MBLD";
+const FLAG_SEEDED: u8 = 1;
+
+/// The kind of object a buffer holds.
+#[non_exhaustive]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Kind {
+    /// A parameter set.
+    Params = 1,
+    /// The secret key: only ever in the key owner's file.
+    SecretKey = 2,
+    /// A public key.
+    PublicKey = 3,
+    /// The relinearization key.
+    RelinearizationKey = 4,
+    /// A Galois (rotation or conjugation) key.
+    GaloisKey = 5,
+    /// A plaintext.
+    Plaintext = 6,
+    /// A ciphertext.
+    Ciphertext = 7,
+}
+
+impl Kind {
+    fn from_tag(tag: u8) -> Option<Self> {
+        Some(match tag {
+            1 => Kind::Params,
+            2 => Kind::SecretKey,
+            3 => Kind::PublicKey,
+            4 => Kind::RelinearizationKey,
+            5 => Kind::GaloisKey,
+            6 => Kind::Plaintext,
+            7 => Kind::Ciphertext,
+            _ => return None,
+        })
+    }
+}
+
+impl core::fmt::Display for Kind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Kind::Params => "parameter set",
+            Kind::SecretKey => "secret key",
+            Kind::PublicKey => "public key",
+            Kind::RelinearizationKey => "relinearization key",
+            Kind::GaloisKey => "Galois key",
+            Kind::Plaintext => "plaintext",
+            Kind::Ciphertext => "ciphertext",
+        })
+    }
+}
+
+/// A decoded header.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Header {
+    /// What the payload is.
+    pub kind: Kind,
+    /// Whether a uniform part is carried as a 32-byte seed.
+    pub seeded: bool,
+    /// The parameter-set fingerprint.
+    pub fingerprint: u64,
+    /// The level.
+    pub level: u16,
+    /// The slot count.
+    pub slots: u32,
+    /// The scale.
+    pub scale: f64,
+    /// The payload length in bytes.
+    pub payload_len: u64,
+}
+
+impl Header {
+    /// Writes the header into `head` (`HEADER_LEN` bytes) with the CRC-32C of header and `payload`.
+    pub(super) fn write(&self, head: &mut [u8], payload: &[u8]) {
+        head.fill(0);
+        head[0..4].copy_from_slice(&MAGIC);
+        head[4..6].copy_from_slice(&VERSION.to_le_bytes());
+        head[6] = self.kind as u8;
+        head[7] = if self.seeded { FLAG_SEEDED } else { 0 };
+        head[8..16].copy_from_slice(&self.fingerprint.to_le_bytes());
+        head[16..18].copy_from_slice(&self.level.to_le_bytes());
+        head[20..24].copy_from_slice(&self.slots.to_le_bytes());
+        head[24..32].copy_from_slice(&self.scale.to_le_bytes());
+        head[32..40].copy_from_slice(&self.payload_len.to_le_bytes());
+        let crc = checksum(head, payload);
+        head[40..44].copy_from_slice(&crc.to_le_bytes());
+    }
+
+    /// Parses and checks the header fields (not yet the payload or checksum: see [`payload`]).
+    pub(super) fn read(bytes: &[u8]) -> Result<Self> {
+        let Some(head) = bytes.get(..HEADER_LEN) else {
+            return Err(Error::Wire(WireError::Truncated { needed: HEADER_LEN, available: bytes.len() }));
+        };
+        if head[0..4] != MAGIC {
+            return Err(Error::Wire(WireError::BadMagic));
+        }
+        let version = u16::from_le_bytes([head[4], head[5]]);
+        if version != VERSION {
+            return Err(Error::Wire(WireError::UnsupportedVersion { found: version }));
+        }
+        let kind = Kind::from_tag(head[6]).ok_or(Error::Wire(WireError::UnknownKind { tag: head[6] }))?;
+        let reserved_zero = head[18..20] == [0, 0] && head[44..48] == [0; 4];
+        if head[7] & !FLAG_SEEDED != 0 || !reserved_zero {
+            return Err(Error::Wire(WireError::InvalidField));
+        }
+        let u64_at = |i: usize| u64::from_le_bytes(head[i..i + 8].try_into().unwrap_or([0; 8]));
+        Ok(Self {
+            kind,
+            seeded: head[7] & FLAG_SEEDED != 0,
+            fingerprint: u64_at(8),
+            level: u16::from_le_bytes([head[16], head[17]]),
+            slots: u32::from_le_bytes([head[20], head[21], head[22], head[23]]),
+            scale: f64::from_bits(u64_at(24)),
+            payload_len: u64_at(32),
+        })
+    }
+}
+
+/// The CRC-32C of the header (checksum field taken as zero) followed by the payload.
+fn checksum(head: &[u8], payload: &[u8]) -> u32 {
+    let mut crc = Crc32c::new();
+    crc.update(&head[..40]);
+    crc.update(&[0; 8]);
+    crc.update(payload);
+    crc.finish()
+}
+
+/// The payload of `bytes` after checking its exact length and checksum against `header`.
+pub(super) fn payload<'b>(bytes: &'b [u8], header: &Header) -> Result<&'b [u8]> {
+    let needed = usize::try_from(header.payload_len).ok().and_then(|len| len.checked_add(HEADER_LEN));
+    let Some(needed) = needed else {
+        return Err(Error::Wire(WireError::Truncated { needed: usize::MAX, available: bytes.len() }));
+    };
+    if bytes.len() < needed {
+        return Err(Error::Wire(WireError::Truncated { needed, available: bytes.len() }));
+    }
+    if bytes.len() > needed {
+        return Err(Error::Wire(WireError::TrailingBytes));
+    }
+    let (head, payload) = bytes.split_at(HEADER_LEN);
+    let stored = u32::from_le_bytes([head[40], head[41], head[42], head[43]]);
+    if checksum(head, payload) != stored {
+        return Err(Error::Wire(WireError::ChecksumMismatch));
+    }
+    Ok(payload)
+}

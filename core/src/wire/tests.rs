@@ -1,0 +1,200 @@
+extern crate alloc;
+use super::*;
+use crate::ckks::encryption::{decrypt, encrypt_pk, encrypt_sk, plaintext_from_coefficients};
+use crate::ckks::keys::rotation_galois_element;
+use crate::ckks::{Params, ParamsLiteral, presets};
+use alloc::vec;
+use alloc::vec::Vec;
+use proptest::prelude::*;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+
+struct Objects {
+    ctx: Context<Vec<u64>>,
+    sk: SecretKey<Vec<u64>>,
+    pk: PublicKey<Vec<u64>>,
+    rlk: RelinearizationKey<Vec<u64>>,
+    gk: GaloisKey<Vec<u64>>,
+    pt: Plaintext<Vec<u64>>,
+    ct: Ciphertext<Vec<u64>>,
+    seeded: Ciphertext<Vec<u64>>,
+}
+
+fn objects(literal: &ParamsLiteral) -> Objects {
+    let ctx = Context::new(&Params::new(literal).unwrap()).unwrap();
+    let n = ctx.degree();
+    let level = ctx.params().max_level();
+    let mut rng = ChaCha20Rng::seed_from_u64(0x5EA1);
+    let sk = SecretKey::generate(&ctx, &mut rng);
+    let pk = PublicKey::generate(&ctx, &sk, &mut rng);
+    let rlk = RelinearizationKey::generate(&ctx, &sk, &mut rng);
+    let gk = GaloisKey::generate(&ctx, &sk, rotation_galois_element(n, 3), &mut rng);
+    let coefficients: Vec<f64> = (0..n).map(|i| (i as f64 - 100.0) * 1e6).collect();
+    let pt =
+        plaintext_from_coefficients(&ctx, &coefficients, level, 2f64.powi(35), 64, vec![0; (level + 1) * n]).unwrap();
+    let (mut scratch, mut small) = (vec![0; (level + 1) * n], vec![0i8; n]);
+    let ct = encrypt_pk(&ctx, &pk, &pt, &mut rng, vec![0; 2 * (level + 1) * n], &mut scratch, &mut small).unwrap();
+    let seeded = encrypt_sk(&ctx, &sk, &pt, &mut rng, vec![0; 2 * (level + 1) * n], &mut scratch, &mut small).unwrap();
+    Objects { ctx, sk, pk, rlk, gk, pt, ct, seeded }
+}
+
+/// A context and every kind's encoding under it.
+type Encodings = (Context<Vec<u64>>, Vec<(Kind, Vec<u8>)>);
+
+fn every_encoding(o: &Objects) -> Vec<(Kind, Vec<u8>)> {
+    vec![
+        (Kind::Params, params_to_vec(&o.ctx).unwrap()),
+        (Kind::SecretKey, secret_key_to_vec(&o.ctx, &o.sk).unwrap().to_vec()),
+        (Kind::PublicKey, public_key_to_vec(&o.ctx, &o.pk).unwrap()),
+        (Kind::RelinearizationKey, relinearization_key_to_vec(&o.ctx, &o.rlk).unwrap()),
+        (Kind::GaloisKey, galois_key_to_vec(&o.ctx, &o.gk).unwrap()),
+        (Kind::Plaintext, plaintext_to_vec(&o.ctx, &o.pt).unwrap()),
+        (Kind::Ciphertext, ciphertext_to_vec(&o.ctx, &o.ct).unwrap()),
+        (Kind::Ciphertext, ciphertext_to_vec(&o.ctx, &o.seeded).unwrap()),
+    ]
+}
+
+/// Decodes `bytes` as `kind` with the owned decoders; `Ok(())` when it decodes.
+fn decode_as(ctx: &Context<Vec<u64>>, kind: Kind, bytes: &[u8]) -> Result<()> {
+    match kind {
+        Kind::Params => decode_params(bytes).map(|_| ()),
+        Kind::SecretKey => decode_secret_key(ctx, bytes).map(|_| ()),
+        Kind::PublicKey => decode_public_key(ctx, bytes).map(|_| ()),
+        Kind::RelinearizationKey => decode_relinearization_key(ctx, bytes).map(|_| ()),
+        Kind::GaloisKey => decode_galois_key(ctx, bytes).map(|_| ()),
+        Kind::Plaintext => decode_plaintext(ctx, bytes).map(|_| ()),
+        Kind::Ciphertext => decode_ciphertext(ctx, bytes).map(|_| ()),
+    }
+}
+
+#[test]
+fn every_kind_round_trips() {
+    let o = objects(&presets::TEST_INSECURE_N1024);
+    let ctx = &o.ctx;
+    assert_eq!(decode_params(&params_to_vec(ctx).unwrap()).unwrap(), &presets::TEST_INSECURE_N1024);
+    let sk = decode_secret_key(ctx, &secret_key_to_vec(ctx, &o.sk).unwrap()).unwrap();
+    assert_eq!(sk.ntt(), o.sk.ntt());
+    assert_eq!(decode_public_key(ctx, &public_key_to_vec(ctx, &o.pk).unwrap()).unwrap(), o.pk);
+    assert_eq!(decode_relinearization_key(ctx, &relinearization_key_to_vec(ctx, &o.rlk).unwrap()).unwrap(), o.rlk);
+    assert_eq!(decode_galois_key(ctx, &galois_key_to_vec(ctx, &o.gk).unwrap()).unwrap(), o.gk);
+    assert_eq!(decode_plaintext(ctx, &plaintext_to_vec(ctx, &o.pt).unwrap()).unwrap(), o.pt);
+    assert_eq!(decode_ciphertext(ctx, &ciphertext_to_vec(ctx, &o.ct).unwrap()).unwrap(), o.ct);
+    assert_eq!(decode_ciphertext(ctx, &ciphertext_to_vec(ctx, &o.seeded).unwrap()).unwrap(), o.seeded);
+}
+
+#[test]
+fn seeded_ciphertext_is_half_the_size_and_decrypts_identically() {
+    let o = objects(&presets::TEST_INSECURE_N1024);
+    let ctx = &o.ctx;
+    let (full, seeded) = (ciphertext_to_vec(ctx, &o.ct).unwrap(), ciphertext_to_vec(ctx, &o.seeded).unwrap());
+    assert!(seeded.len() * 2 < full.len() + 2 * HEADER_LEN + 64, "{} vs {}", seeded.len(), full.len());
+    let back = decode_ciphertext(ctx, &seeded).unwrap();
+    let n = ctx.degree();
+    let words = (back.level() + 1) * n;
+    let a = decrypt(ctx, &o.sk, &o.seeded, vec![0; words]).unwrap();
+    let b = decrypt(ctx, &o.sk, &back, vec![0; words]).unwrap();
+    assert_eq!(a, b);
+}
+
+#[test]
+fn every_truncation_is_an_error() {
+    let o = objects(&presets::TEST_INSECURE_N1024);
+    for (kind, bytes) in every_encoding(&o) {
+        // Every prefix of the header and a stride of payload prefixes (every byte is slow for the large keys).
+        let stride = (bytes.len() / 997).max(1);
+        for len in (0..HEADER_LEN).chain((HEADER_LEN..bytes.len()).step_by(stride)) {
+            assert!(decode_as(&o.ctx, kind, &bytes[..len]).is_err(), "{kind} truncated to {len} decoded");
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert_eq!(decode_as(&o.ctx, kind, &longer), Err(Error::Wire(WireError::TrailingBytes)));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+    #[test]
+    fn single_bit_flips_are_errors_never_panics(which in 0usize..8, position in any::<prop::sample::Index>(), bit in 0u8..8) {
+        static OBJECTS: std::sync::OnceLock<Encodings> = std::sync::OnceLock::new();
+        let (ctx, encodings) = OBJECTS.get_or_init(|| {
+            let o = objects(&presets::TEST_INSECURE_N1024);
+            let e = every_encoding(&o);
+            (o.ctx, e)
+        });
+        let (kind, bytes) = &encodings[which];
+        let mut corrupted = bytes.clone();
+        corrupted[position.index(bytes.len())] ^= 1 << bit;
+        prop_assert!(decode_as(ctx, *kind, &corrupted).is_err());
+    }
+
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256), kind_tag in 1u8..8) {
+        static CTX: std::sync::OnceLock<Context<Vec<u64>>> = std::sync::OnceLock::new();
+        let ctx = CTX.get_or_init(|| Context::new(&Params::new(&presets::TEST_INSECURE_N1024).unwrap()).unwrap());
+        let kinds = [Kind::Params, Kind::SecretKey, Kind::PublicKey, Kind::RelinearizationKey, Kind::GaloisKey, Kind::Plaintext, Kind::Ciphertext];
+        let mut framed = b"MBLD\x01\x00".to_vec();
+        framed.push(kind_tag);
+        framed.extend_from_slice(&bytes);
+        prop_assert!(decode_as(ctx, kinds[kind_tag as usize - 1], &framed).is_err());
+    }
+}
+
+#[test]
+fn parameter_mismatch_and_wrong_kind_are_reported() {
+    let o = objects(&presets::TEST_INSECURE_N1024);
+    let other = Context::new(&Params::new(&presets::N4096_QP109_S28).unwrap()).unwrap();
+    let bytes = ciphertext_to_vec(&o.ctx, &o.ct).unwrap();
+    assert_eq!(
+        decode_ciphertext(&other, &bytes).unwrap_err(),
+        Error::Wire(WireError::ParamsMismatch {
+            expected: other.params().fingerprint(),
+            found: o.ctx.params().fingerprint()
+        })
+    );
+    assert_eq!(
+        decode_plaintext(&o.ctx, &bytes).unwrap_err(),
+        Error::Wire(WireError::WrongKind { expected: Kind::Plaintext, found: Kind::Ciphertext })
+    );
+    let header = peek_header(&bytes).unwrap();
+    assert_eq!((header.kind, header.level as usize, header.slots), (Kind::Ciphertext, o.ct.level(), 64));
+}
+
+#[test]
+fn oversized_claims_are_rejected_without_allocating() {
+    let o = objects(&presets::TEST_INSECURE_N1024);
+    let mut bytes = ciphertext_to_vec(&o.ctx, &o.ct).unwrap();
+    // A level far above the parameters' (storage would be sized from it).
+    bytes[16..18].copy_from_slice(&u16::MAX.to_le_bytes());
+    assert_eq!(decode_ciphertext(&o.ctx, &bytes).unwrap_err(), Error::Wire(WireError::InvalidField));
+    // A payload length of 2^64 - 1.
+    let mut bytes = ciphertext_to_vec(&o.ctx, &o.ct).unwrap();
+    bytes[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
+    assert!(matches!(decode_ciphertext(&o.ctx, &bytes).unwrap_err(), Error::Wire(WireError::Truncated { .. })));
+}
+
+#[test]
+fn residues_at_or_above_the_modulus_are_rejected() {
+    let o = objects(&presets::TEST_INSECURE_N1024);
+    let mut bytes = plaintext_to_vec(&o.ctx, &o.pt).unwrap();
+    // Set the first residue's 50 bits to all ones (2^50 - 1 ≥ q_0), then fix the checksum.
+    for b in &mut bytes[HEADER_LEN..HEADER_LEN + 7] {
+        *b = 0xff;
+    }
+    let header = Header::read(&bytes).unwrap();
+    let (head, payload) = bytes.split_at_mut(HEADER_LEN);
+    header.write(head, payload);
+    assert!(matches!(decode_plaintext(&o.ctx, &bytes), Err(Error::Wire(WireError::InvalidField))));
+}
+
+#[test]
+fn header_layout_is_pinned() {
+    let o = objects(&presets::TEST_INSECURE_N1024);
+    let bytes = secret_key_to_vec(&o.ctx, &o.sk).unwrap();
+    assert_eq!(&bytes[0..8], b"MBLD\x01\x00\x02\x00"); // magic, version 1, kind 2 (secret key), no flags
+    assert_eq!(&bytes[8..16], &o.ctx.params().fingerprint().to_le_bytes());
+    assert_eq!(&bytes[16..24], &[0, 0, 0, 0, 1, 0, 0, 0]); // level 0, reserved, 1 slot
+    assert_eq!(&bytes[24..32], &1.0f64.to_le_bytes());
+    assert_eq!(&bytes[32..40], &256u64.to_le_bytes()); // N/4 bytes of 2-bit coefficients
+    assert_eq!(&bytes[44..48], &[0; 4]);
+    assert_eq!(bytes.len(), HEADER_LEN + 256);
+}

@@ -8,6 +8,7 @@
 //! Layering (strict, as in Lattigo): [`math`] knows nothing of [`ckks`]; the CKKS modules build on `math`.
 //! Every operation works on caller-provided buffers; the `alloc` feature adds owned conveniences.
 #![no_std]
+#![warn(clippy::std_instead_of_core, clippy::std_instead_of_alloc)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

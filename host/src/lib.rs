@@ -1,1 +1,5 @@
 //! MedBlind's host side: the hospital and cloud roles on top of `medblind-core`.
+
+pub mod commands;
+pub mod files;
+pub mod keystore;

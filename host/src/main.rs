@@ -1,7 +1,10 @@
 //! The `medblind` command-line tool.
 
 use clap::{Parser, Subcommand};
+use medblind::commands::{self, HeadShape};
 use medblind_core::ckks::{Params, Security, params::max_log_qp_128, presets};
+use std::path::PathBuf;
+use std::process::ExitCode;
 
 #[derive(Parser)]
 #[command(name = "medblind", version, about = "Privacy-preserving fine-tuning on medical images with CKKS")]
@@ -14,11 +17,90 @@ struct Cli {
 enum Command {
     /// List the CKKS parameter presets with their security level.
     Params,
+    /// Hospital: generate a key folder (the secret key stays at the hospital; the rest goes to the cloud).
+    Keygen {
+        /// The parameter preset (see `medblind params`).
+        #[arg(long, default_value = "n4096-qp109-s28")]
+        preset: String,
+        /// The folder to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Also make the rotation keys for a linear head of CLASSESxFEATURES (repeatable).
+        #[arg(long = "head")]
+        heads: Vec<HeadShape>,
+        /// Replace an existing secret key.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Hospital or device: encrypt every CSV row into one ciphertext.
+    Encrypt {
+        /// The key folder.
+        #[arg(long)]
+        keys: PathBuf,
+        /// CSV of values, one vector per row.
+        #[arg(long)]
+        input: PathBuf,
+        /// The ciphertext file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Encrypt with the secret key, sending a seed instead of half of each ciphertext.
+        #[arg(long)]
+        seeded: bool,
+    },
+    /// Hospital: decrypt every ciphertext into one CSV row.
+    Decrypt {
+        /// The key folder (needs secret.key).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The ciphertext file.
+        #[arg(long)]
+        input: PathBuf,
+        /// The CSV to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// Keep only the first COUNT slots of each row.
+        #[arg(long)]
+        count: Option<usize>,
+    },
+    /// Cloud: apply a plaintext linear head to encrypted vectors (reads no secret key).
+    Infer {
+        /// The parameter file (params.mbl).
+        #[arg(long)]
+        params: PathBuf,
+        /// The evaluation keys (eval.keys).
+        #[arg(long)]
+        eval_keys: PathBuf,
+        /// CSV of the head's weights, one row per class.
+        #[arg(long)]
+        weights: PathBuf,
+        /// CSV of the bias, one value per class.
+        #[arg(long)]
+        bias: Option<PathBuf>,
+        /// The encrypted inputs.
+        #[arg(long)]
+        input: PathBuf,
+        /// The encrypted logits to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
 }
 
-fn main() -> anyhow::Result<()> {
-    match Cli::parse().command {
+fn main() -> ExitCode {
+    let result = match Cli::parse().command {
         Command::Params => list_params(),
+        Command::Keygen { preset, out, heads, force } => commands::keygen(&preset, &out, &heads, force),
+        Command::Encrypt { keys, input, out, seeded } => commands::encrypt(&keys, &input, &out, seeded),
+        Command::Decrypt { keys, input, out, count } => commands::decrypt_file(&keys, &input, &out, count),
+        Command::Infer { params, eval_keys, weights, bias, input, out } => {
+            commands::infer(&params, &eval_keys, &weights, bias.as_deref(), &input, &out)
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("medblind: error: {e:#}");
+            ExitCode::from(2)
+        }
     }
 }
 

@@ -1,20 +1,208 @@
-//! The `medblind` binary end to end.
+//! The `medblind` binary end to end: the hospital → cloud → hospital flow, and every bad-input path exiting 2
+//! with a one-line error that names the file, without touching what is already on disk.
 #![allow(missing_docs)]
 
 use assert_cmd::Command;
+use std::fs;
+use std::path::Path;
+
+fn medblind() -> Command {
+    Command::cargo_bin("medblind").unwrap()
+}
+
+fn write_csv(path: &Path, rows: &[Vec<f64>]) {
+    let text: String =
+        rows.iter().map(|r| r.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(",") + "\n").collect();
+    fs::write(path, text).unwrap();
+}
+
+fn read_csv(path: &Path) -> Vec<Vec<f64>> {
+    fs::read_to_string(path).unwrap().lines().map(|l| l.split(',').map(|v| v.parse().unwrap()).collect()).collect()
+}
+
+/// A deterministic pseudo-random value in [-1, 1].
+fn value(i: usize) -> f64 {
+    ((i as f64 * 12.9898).sin() * 43758.5453).fract()
+}
+
+fn stderr_of(cmd: &mut Command) -> String {
+    let out = cmd.assert().failure().code(2).get_output().clone();
+    let text = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(text.trim_end().lines().count(), 1, "one line expected:\n{text}");
+    text
+}
 
 #[test]
 fn params_lists_every_preset_with_its_security() {
-    let out = Command::cargo_bin("medblind").unwrap().arg("params").assert().success().get_output().stdout.clone();
+    let out = medblind().arg("params").assert().success().get_output().stdout.clone();
     let text = String::from_utf8(out).unwrap();
     for literal in medblind_core::ckks::presets::ALL {
         assert!(text.contains(literal.name), "{} missing from:\n{text}", literal.name);
     }
-    assert!(text.contains("INSECURE, tests only"));
-    assert!(text.contains("128-bit"));
+    assert!(text.contains("INSECURE, tests only") && text.contains("128-bit"));
+}
+
+#[test]
+fn hospital_cloud_hospital_inference_matches_plaintext() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (classes, features) = (3, 20);
+    medblind().args(["keygen", "--out"]).arg(d.join("keys")).args(["--head", "3x20"]).assert().success();
+    let secret = d.join("keys/secret.key");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(fs::metadata(&secret).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    let x: Vec<Vec<f64>> = (0..4).map(|r| (0..features).map(|c| value(r * 100 + c)).collect()).collect();
+    let w: Vec<Vec<f64>> = (0..classes).map(|r| (0..features).map(|c| value(7000 + r * 100 + c)).collect()).collect();
+    let b = vec![vec![0.5, -0.25, 1.0]];
+    write_csv(&d.join("x.csv"), &x);
+    write_csv(&d.join("w.csv"), &w);
+    write_csv(&d.join("b.csv"), &b);
+    for seeded in [false, true] {
+        let mut encrypt = medblind();
+        encrypt
+            .args(["encrypt", "--keys"])
+            .arg(d.join("keys"))
+            .arg("--input")
+            .arg(d.join("x.csv"))
+            .arg("--out")
+            .arg(d.join("x.ct"));
+        if seeded {
+            encrypt.arg("--seeded");
+        }
+        encrypt.assert().success();
+        medblind()
+            .args(["infer", "--params"])
+            .arg(d.join("keys/params.mbl"))
+            .arg("--eval-keys")
+            .arg(d.join("keys/eval.keys"))
+            .arg("--weights")
+            .arg(d.join("w.csv"))
+            .arg("--bias")
+            .arg(d.join("b.csv"))
+            .arg("--input")
+            .arg(d.join("x.ct"))
+            .arg("--out")
+            .arg(d.join("y.ct"))
+            .assert()
+            .success();
+        medblind()
+            .args(["decrypt", "--keys"])
+            .arg(d.join("keys"))
+            .arg("--input")
+            .arg(d.join("y.ct"))
+            .arg("--out")
+            .arg(d.join("y.csv"))
+            .args(["--count", "3"])
+            .assert()
+            .success();
+        let y = read_csv(&d.join("y.csv"));
+        for (xr, yr) in x.iter().zip(&y) {
+            for c in 0..classes {
+                let want = b[0][c] + w[c].iter().zip(xr).map(|(a, b)| a * b).sum::<f64>();
+                // Preset n4096-qp109-s28: scale 2^28, so about 2^-16 absolute error is expected here.
+                assert!((want - yr[c]).abs() < 1e-4, "class {c}: {want} vs {} (seeded {seeded})", yr[c]);
+            }
+        }
+    }
+}
+
+#[test]
+fn bad_inputs_exit_2_with_one_line_naming_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let keys = d.join("keys");
+    medblind().args(["keygen", "--out"]).arg(&keys).args(["--head", "2x8"]).assert().success();
+    let secret_before = fs::read(keys.join("secret.key")).unwrap();
+
+    // keygen never replaces a secret key without --force.
+    let e = stderr_of(medblind().args(["keygen", "--out"]).arg(&keys));
+    assert!(e.contains("secret.key") && e.contains("--force"), "{e}");
+    assert_eq!(fs::read(keys.join("secret.key")).unwrap(), secret_before);
+
+    // A malformed CSV names the line and field.
+    fs::write(d.join("bad.csv"), "1,2,3,4,5,6,7,8\n0.5,x,1,2\n").unwrap();
+    let e = stderr_of(
+        medblind()
+            .args(["encrypt", "--keys"])
+            .arg(&keys)
+            .arg("--input")
+            .arg(d.join("bad.csv"))
+            .arg("--out")
+            .arg(d.join("x.ct")),
+    );
+    assert!(e.contains("bad.csv") && e.contains("line 2"), "{e}");
+
+    write_csv(&d.join("x.csv"), &[vec![0.1, 0.2, 0.3, 0.4, -0.1, -0.2, -0.3, -0.4]]);
+    medblind()
+        .args(["encrypt", "--keys"])
+        .arg(&keys)
+        .arg("--input")
+        .arg(d.join("x.csv"))
+        .arg("--out")
+        .arg(d.join("x.ct"))
+        .assert()
+        .success();
+    write_csv(&d.join("w.csv"), &[vec![1.0; 8], vec![-1.0; 8]]);
+    let infer = |eval_keys: &Path, input: &Path| {
+        let mut c = medblind();
+        c.args(["infer", "--params"]).arg(keys.join("params.mbl")).arg("--eval-keys").arg(eval_keys);
+        c.arg("--weights").arg(d.join("w.csv")).arg("--input").arg(input).arg("--out").arg(d.join("y.ct"));
+        c
+    };
+
+    // The cloud refuses a secret key wherever it is given one.
+    let e = stderr_of(&mut infer(&keys.join("secret.key"), &d.join("x.ct")));
+    assert!(e.contains("secret.key") && e.contains("never reads secret keys"), "{e}");
+
+    // A truncated ciphertext file; the existing output file is left as it was.
+    fs::write(d.join("y.ct"), b"keep me").unwrap();
+    let bytes = fs::read(d.join("x.ct")).unwrap();
+    fs::write(d.join("cut.ct"), &bytes[..bytes.len() - 10]).unwrap();
+    let e = stderr_of(&mut infer(&keys.join("eval.keys"), &d.join("cut.ct")));
+    assert!(e.contains("cut.ct") && e.contains("truncated"), "{e}");
+    assert_eq!(fs::read(d.join("y.ct")).unwrap(), b"keep me");
+
+    // A corrupted byte.
+    let mut flipped = bytes.clone();
+    flipped[200] ^= 4;
+    fs::write(d.join("flip.ct"), &flipped).unwrap();
+    let e = stderr_of(&mut infer(&keys.join("eval.keys"), &d.join("flip.ct")));
+    assert!(e.contains("flip.ct") && e.contains("corrupted"), "{e}");
+
+    // Keys of another parameter set are explained by name.
+    let other = d.join("other");
+    medblind().args(["keygen", "--preset", "test-insecure-n1024", "--out"]).arg(&other).assert().success();
+    let e = stderr_of(&mut infer(&other.join("eval.keys"), &d.join("x.ct")));
+    assert!(e.contains("test-insecure-n1024") && e.contains("n4096-qp109-s28"), "{e}");
+
+    // Rotation keys made for another head shape (8x8 needs a baby step of 3 that 2x8 does not).
+    write_csv(&d.join("w.csv"), &vec![vec![1.0; 8]; 8]);
+    let e = stderr_of(&mut infer(&keys.join("eval.keys"), &d.join("x.ct")));
+    assert!(e.contains("--head 8x8"), "{e}");
+    // Inputs packed for another width.
+    write_csv(&d.join("w.csv"), &vec![vec![1.0; 16]; 2]);
+    let e = stderr_of(&mut infer(&keys.join("eval.keys"), &d.join("x.ct")));
+    assert!(e.contains("x.ct") && e.contains("needs 16"), "{e}");
+
+    // Missing files and unknown presets.
+    let e = stderr_of(
+        medblind()
+            .args(["decrypt", "--keys"])
+            .arg(d.join("nowhere"))
+            .arg("--input")
+            .arg(d.join("x.ct"))
+            .arg("--out")
+            .arg(d.join("o.csv")),
+    );
+    assert!(e.contains("nowhere"), "{e}");
+    let e = stderr_of(medblind().args(["keygen", "--preset", "huge", "--out"]).arg(d.join("k2")));
+    assert!(e.contains("unknown preset `huge`"), "{e}");
 }
 
 #[test]
 fn unknown_command_fails_with_usage() {
-    Command::cargo_bin("medblind").unwrap().arg("no-such-command").assert().failure().code(2);
+    medblind().arg("no-such-command").assert().failure().code(2);
 }

@@ -1,0 +1,252 @@
+//! The `medblind` commands for the hospital (key owner) and the cloud.
+
+use crate::files::{self, FileError};
+use crate::keystore::{self, EVAL_KEYS_FILE, PARAMS_FILE, PUBLIC_KEY_FILE, SECRET_KEY_FILE, Session};
+use anyhow::{Context as _, bail};
+use medblind_core::ckks::encryption::{
+    decrypt, encrypt_pk, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients,
+};
+use medblind_core::ckks::linear::LinearLayer;
+use medblind_core::ckks::{Ciphertext, Evaluator, GaloisKey, PublicKey, RelinearizationKey, SecretKey};
+use medblind_core::wire;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use std::path::Path;
+
+/// A linear head's shape: `rows` outputs (classes) over `cols` inputs (features).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HeadShape {
+    /// Output rows.
+    pub rows: usize,
+    /// Input columns.
+    pub cols: usize,
+}
+
+impl std::str::FromStr for HeadShape {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (rows, cols) = s.split_once('x').ok_or_else(|| format!("`{s}` is not ROWSxCOLS (e.g. 7x192)"))?;
+        let parse = |v: &str| v.trim().parse::<usize>().ok().filter(|&v| v > 0);
+        match (parse(rows), parse(cols)) {
+            (Some(rows), Some(cols)) => Ok(Self { rows, cols }),
+            _ => Err(format!("`{s}` is not ROWSxCOLS with positive sizes")),
+        }
+    }
+}
+
+impl HeadShape {
+    /// The slots inputs are packed in: the next power of two holding both the inputs and the padded rows.
+    pub fn slots(&self) -> usize {
+        self.cols.next_power_of_two().max(self.rows.next_power_of_two())
+    }
+}
+
+/// The operating system's CSPRNG, through ChaCha20.
+fn os_rng() -> ChaCha20Rng {
+    ChaCha20Rng::from_os_rng()
+}
+
+/// `medblind keygen`: a fresh key folder. Refuses to replace an existing secret key unless `force`.
+///
+/// # Errors
+/// On an unknown preset, an existing key folder, or a write failure (naming the file).
+pub fn keygen(preset: &str, out: &Path, heads: &[HeadShape], force: bool) -> anyhow::Result<()> {
+    let session = Session::from_preset(preset)?;
+    let secret_path = out.join(SECRET_KEY_FILE);
+    if secret_path.exists() && !force {
+        bail!(
+            "{}: a secret key is already there; refusing to replace it (pass --force to overwrite)",
+            secret_path.display()
+        );
+    }
+    std::fs::create_dir_all(out).map_err(|source| FileError::Io { path: out.to_path_buf(), source })?;
+    let ctx = &session.ctx;
+    let mut rng = os_rng();
+    eprintln!("generating keys for {preset} (N = {})…", ctx.degree());
+    let sk = SecretKey::generate(ctx, &mut rng);
+    let pk = PublicKey::generate(ctx, &sk, &mut rng);
+    let rlk = RelinearizationKey::generate(ctx, &sk, &mut rng);
+    let mut elements: Vec<u64> = Vec::new();
+    for head in heads {
+        let dummy = vec![0.0; head.rows * head.cols];
+        let layer = LinearLayer::new(&dummy, head.rows, head.cols, None, head.slots()).with_context(|| {
+            format!("head {}x{} does not fit {} slots", head.rows, head.cols, ctx.params().max_slots())
+        })?;
+        for g in layer.galois_elements(ctx.degree()) {
+            if !elements.contains(&g) {
+                elements.push(g);
+            }
+        }
+    }
+    let mut eval = wire::relinearization_key_to_vec(ctx, &rlk)?;
+    for (i, &g) in elements.iter().enumerate() {
+        eprintln!("  Galois key {}/{}", i + 1, elements.len());
+        eval.extend(wire::galois_key_to_vec(ctx, &GaloisKey::generate(ctx, &sk, g, &mut rng))?);
+    }
+    files::write_atomic(&out.join(PARAMS_FILE), &wire::params_to_vec(ctx)?, false)?;
+    files::write_atomic(&out.join(PUBLIC_KEY_FILE), &wire::public_key_to_vec(ctx, &pk)?, false)?;
+    files::write_atomic(&out.join(EVAL_KEYS_FILE), &eval, false)?;
+    files::write_atomic(&secret_path, &wire::secret_key_to_vec(ctx, &sk)?, true)?;
+    eprintln!(
+        "wrote {}: {PARAMS_FILE}, {PUBLIC_KEY_FILE}, {EVAL_KEYS_FILE} (for the cloud) and {SECRET_KEY_FILE} (hospital only)",
+        out.display()
+    );
+    Ok(())
+}
+
+/// `medblind encrypt`: every CSV row becomes one ciphertext (slots = the row length rounded up to a power of two);
+/// with `seeded`, secret-key encryption halves the output.
+///
+/// # Errors
+/// On unreadable or malformed input, keys of other parameters, or a row that does not fit.
+pub fn encrypt(keys: &Path, input: &Path, out: &Path, seeded: bool) -> anyhow::Result<()> {
+    let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
+    let ctx = &session.ctx;
+    let rows = files::read_csv(input)?;
+    let (n, level, scale) = (ctx.degree(), ctx.params().max_level(), ctx.params().default_scale());
+    let mut rng = os_rng();
+    let key = if seeded {
+        Key::Secret(keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?)
+    } else {
+        Key::Public(keystore::load_public_key(&session, &keys.join(PUBLIC_KEY_FILE))?)
+    };
+    let mut bytes = Vec::new();
+    let (mut coefficients, mut scratch, mut small) = (vec![0.0; n], vec![0; (level + 1) * n], vec![0i8; n]);
+    for (i, row) in rows.iter().enumerate() {
+        let slots = row.len().next_power_of_two();
+        let mut padded = row.clone();
+        padded.resize(slots, 0.0);
+        session
+            .encoder
+            .encode_real(&padded, scale, &mut coefficients)
+            .map_err(|e| FileError::content(input, format!("row {}: {e}", i + 1)))?;
+        let pt = plaintext_from_coefficients(ctx, &coefficients, level, scale, slots, vec![0; (level + 1) * n])?;
+        let out_buffer = vec![0; 2 * (level + 1) * n];
+        let ct: Ciphertext<Vec<u64>> = match &key {
+            Key::Public(pk) => encrypt_pk(ctx, pk, &pt, &mut rng, out_buffer, &mut scratch, &mut small)?,
+            Key::Secret(sk) => encrypt_sk(ctx, sk, &pt, &mut rng, out_buffer, &mut scratch, &mut small)?,
+        };
+        bytes.extend(wire::ciphertext_to_vec(ctx, &ct)?);
+    }
+    files::write_atomic(out, &bytes, false)?;
+    eprintln!("encrypted {} rows into {} ({} bytes)", rows.len(), out.display(), bytes.len());
+    Ok(())
+}
+
+enum Key {
+    Public(PublicKey<Vec<u64>>),
+    Secret(SecretKey<Vec<u64>>),
+}
+
+/// `medblind decrypt`: every ciphertext in `input` becomes one CSV row of its first `count` slots (all slots by
+/// default). Hospital side: needs the secret key.
+///
+/// # Errors
+/// On unreadable or malformed input or keys of other parameters.
+pub fn decrypt_file(keys: &Path, input: &Path, out: &Path, count: Option<usize>) -> anyhow::Result<()> {
+    let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
+    let ctx = &session.ctx;
+    let sk = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
+    let bytes = files::read(input)?;
+    let n = ctx.degree();
+    let mut rows = Vec::new();
+    for object in files::split_objects(input, &bytes)? {
+        let ct = session.decode(input, object, wire::decode_ciphertext)?;
+        let words = (ct.level() + 1) * n;
+        let pt = decrypt(ctx, &sk, &ct, vec![0; words])?;
+        let mut coefficients = vec![0.0; n];
+        plaintext_to_coefficients(ctx, &pt, &mut vec![0; words], &mut coefficients)?;
+        let (mut re, mut im) = (vec![0.0; ct.slots()], vec![0.0; ct.slots()]);
+        session.encoder.decode(&coefficients, ct.scale(), &mut re, &mut im)?;
+        re.truncate(count.unwrap_or(re.len()).min(re.len()));
+        rows.push(re);
+    }
+    files::write_csv(out, &rows)?;
+    eprintln!("decrypted {} ciphertexts into {}", rows.len(), out.display());
+    Ok(())
+}
+
+/// `medblind infer` (cloud): `W·x + b` on every encrypted vector of `input`, with the plaintext head `weights`
+/// (rows = classes) and optional `bias`; reads only the parameters and evaluation keys.
+///
+/// # Errors
+/// On a secret-key file, malformed input, missing rotation keys, or shapes that do not fit.
+pub fn infer(
+    params: &Path,
+    eval_keys: &Path,
+    weights: &Path,
+    bias: Option<&Path>,
+    input: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    let params_bytes = files::read(params)?;
+    keystore::refuse_secret(params, &params_bytes)?;
+    let session = Session::from_params_file(params)?;
+    let ctx = &session.ctx;
+    let keys = keystore::load_evaluation_keys(&session, eval_keys)?;
+    let rows = files::read_csv(weights)?;
+    let cols = rows[0].len();
+    if let Some(bad) = rows.iter().position(|r| r.len() != cols) {
+        return Err(FileError::content(
+            weights,
+            format!("row {} has {} values, row 1 has {cols}", bad + 1, rows[bad].len()),
+        )
+        .into());
+    }
+    let flat: Vec<f64> = rows.concat();
+    let bias_values = match bias {
+        Some(path) => {
+            let b = files::read_csv(path)?.concat();
+            if b.len() != rows.len() {
+                return Err(
+                    FileError::content(path, format!("{} bias values for {} classes", b.len(), rows.len())).into()
+                );
+            }
+            Some(b)
+        }
+        None => None,
+    };
+    let shape = HeadShape { rows: rows.len(), cols };
+    let layer = LinearLayer::new(&flat, shape.rows, shape.cols, bias_values.as_deref(), shape.slots())?;
+    let evaluator = Evaluator::new(ctx);
+    let bytes = files::read(input)?;
+    keystore::refuse_secret(input, &bytes)?;
+    let mut output = Vec::new();
+    for (i, object) in files::split_objects(input, &bytes)?.into_iter().enumerate() {
+        let x = session.decode(input, object, wire::decode_ciphertext)?;
+        if x.slots() != shape.slots() {
+            return Err(FileError::content(
+                input,
+                format!(
+                    "ciphertext {} has {} slots; a {}x{} head needs {}",
+                    i + 1,
+                    x.slots(),
+                    shape.rows,
+                    shape.cols,
+                    shape.slots()
+                ),
+            )
+            .into());
+        }
+        let mut y = Ciphertext::zero(ctx.degree(), x.level(), x.scale(), x.slots());
+        let mut work = vec![0; layer.work_words(&evaluator, x.level())];
+        let mut float_work = vec![0.0; layer.float_work_words(ctx.degree())];
+        layer
+            .evaluate_with(&evaluator, &session.encoder, &x, &keys.galois, &mut y, &mut work, &mut float_work)
+            .map_err(|e| match e {
+                medblind_core::Error::MissingGaloisKey { .. } => FileError::content(
+                    eval_keys,
+                    format!(
+                        "no rotation key for a {}x{} head: generate keys with `medblind keygen --head {}x{}`",
+                        shape.rows, shape.cols, shape.rows, shape.cols
+                    ),
+                ),
+                other => FileError::content(input, format!("ciphertext {}: {other}", i + 1)),
+            })?;
+        output.extend(wire::ciphertext_to_vec(ctx, &y)?);
+    }
+    files::write_atomic(out, &output, false)?;
+    eprintln!("wrote encrypted logits to {}", out.display());
+    Ok(())
+}

@@ -1,0 +1,149 @@
+//! Key files and the roles that may read them.
+//!
+//! A key folder written by `medblind keygen` holds:
+//! - `params.mbl` — the parameter set (public);
+//! - `secret.key` — the secret key, mode 0600: **hospital only**, never sent anywhere;
+//! - `public.key` — the public key (hospital and devices encrypt with it);
+//! - `eval.keys` — the relinearization key then the Galois keys: what the cloud needs to compute.
+//!
+//! The cloud-side loaders refuse any file that holds a secret key.
+
+use crate::files::{self, FileError};
+use medblind_core::ckks::{Context, Encoder, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets};
+use medblind_core::wire::{self, Kind};
+use std::path::{Path, PathBuf};
+
+/// File names inside a key folder.
+pub const PARAMS_FILE: &str = "params.mbl";
+/// The secret key's file name.
+pub const SECRET_KEY_FILE: &str = "secret.key";
+/// The public key's file name.
+pub const PUBLIC_KEY_FILE: &str = "public.key";
+/// The evaluation keys' file name.
+pub const EVAL_KEYS_FILE: &str = "eval.keys";
+
+/// A parameter set with its ring context and encoder.
+pub struct Session {
+    /// The context (NTT tables).
+    pub ctx: Context<Vec<u64>>,
+    /// The encoder.
+    pub encoder: Encoder<Vec<f64>>,
+}
+
+impl Session {
+    /// The session of a named preset.
+    ///
+    /// # Errors
+    /// If no preset has that name.
+    pub fn from_preset(name: &str) -> anyhow::Result<Self> {
+        let literal = presets::ALL.iter().find(|l| l.name == name).ok_or_else(|| {
+            let names: Vec<&str> = presets::ALL.iter().map(|l| l.name).collect();
+            anyhow::anyhow!("unknown preset `{name}`; presets: {}", names.join(", "))
+        })?;
+        Self::new(literal)
+    }
+
+    /// The session of the parameter file `path`.
+    ///
+    /// # Errors
+    /// [`FileError`] naming the file.
+    pub fn from_params_file(path: &Path) -> anyhow::Result<Self> {
+        let bytes = files::read(path)?;
+        let literal = wire::decode_params(&bytes).map_err(|e| FileError::content(path, e))?;
+        Self::new(literal)
+    }
+
+    fn new(literal: &medblind_core::ckks::ParamsLiteral) -> anyhow::Result<Self> {
+        let params = Params::new(literal)?;
+        Ok(Self { ctx: Context::new(&params)?, encoder: Encoder::new(literal.log_degree)? })
+    }
+
+    /// Decodes `bytes` from `path` with `decode`, explaining a parameter mismatch with the presets' names.
+    ///
+    /// # Errors
+    /// [`FileError::Content`] naming the file and the problem.
+    pub fn decode<T>(
+        &self,
+        path: &Path,
+        bytes: &[u8],
+        decode: impl FnOnce(&Context<Vec<u64>>, &[u8]) -> medblind_core::Result<T>,
+    ) -> Result<T, FileError> {
+        decode(&self.ctx, bytes).map_err(|e| match e {
+            medblind_core::Error::Wire(wire::WireError::ParamsMismatch { expected, found }) => FileError::content(
+                path,
+                format!("made under parameter set {}, but {} is in use", preset_name(found), preset_name(expected)),
+            ),
+            other => FileError::content(path, other),
+        })
+    }
+}
+
+/// The name of the preset with `fingerprint`, or the fingerprint in hex.
+pub fn preset_name(fingerprint: u64) -> String {
+    presets::ALL
+        .iter()
+        .find(|l| Params::new(l).is_ok_and(|p| p.fingerprint() == fingerprint))
+        .map_or_else(|| format!("{fingerprint:016x}"), |l| l.name.to_string())
+}
+
+/// The relinearization key and Galois keys, as the cloud holds them.
+pub struct EvaluationKeys {
+    /// The relinearization key.
+    pub relinearization: RelinearizationKey<Vec<u64>>,
+    /// Galois keys, one per rotation.
+    pub galois: Vec<GaloisKey<Vec<u64>>>,
+}
+
+/// Refuses a file that holds a secret key (the cloud never reads one).
+///
+/// # Errors
+/// [`FileError::Content`] if any object in `bytes` is a secret key.
+pub fn refuse_secret(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
+    for object in files::split_objects(path, bytes)? {
+        if wire::peek_header(object).is_ok_and(|h| h.kind == Kind::SecretKey) {
+            return Err(FileError::content(
+                path,
+                "this is a secret key: the cloud side never reads secret keys (keep it at the hospital)",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Loads the evaluation keys (`eval.keys`), refusing a secret key.
+///
+/// # Errors
+/// [`FileError`] naming the file.
+pub fn load_evaluation_keys(session: &Session, path: &Path) -> Result<EvaluationKeys, FileError> {
+    let bytes = files::read(path)?;
+    refuse_secret(path, &bytes)?;
+    let objects = files::split_objects(path, &bytes)?;
+    let relinearization = session.decode(path, objects[0], wire::decode_relinearization_key)?;
+    let galois =
+        objects[1..].iter().map(|o| session.decode(path, o, wire::decode_galois_key)).collect::<Result<_, _>>()?;
+    Ok(EvaluationKeys { relinearization, galois })
+}
+
+/// Loads the public key, refusing a secret key.
+///
+/// # Errors
+/// [`FileError`] naming the file.
+pub fn load_public_key(session: &Session, path: &Path) -> Result<PublicKey<Vec<u64>>, FileError> {
+    let bytes = files::read(path)?;
+    refuse_secret(path, &bytes)?;
+    session.decode(path, &bytes, wire::decode_public_key)
+}
+
+/// Loads the secret key (hospital side only).
+///
+/// # Errors
+/// [`FileError`] naming the file.
+pub fn load_secret_key(session: &Session, path: &Path) -> Result<SecretKey<Vec<u64>>, FileError> {
+    let bytes = zeroize::Zeroizing::new(files::read(path)?);
+    session.decode(path, &bytes, wire::decode_secret_key)
+}
+
+/// Paths of a key folder's files.
+pub fn key_file(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}

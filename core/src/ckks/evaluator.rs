@@ -255,11 +255,15 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
             let data = a.data.as_mut();
             last.copy_from_slice(&data[base + l * n..base + (l + 1) * n]);
             tables[l].inverse(last);
+            let half = q_last.value() / 2;
             for i in 0..l {
                 let qi = moduli[i];
-                // Centered residue of the last limb, reduced mod q_i: the division rounds to nearest.
+                // The centered residue of the last limb (x - q_l when x > q_l/2), reduced mod q_i, branch-free:
+                // dividing by q_l then rounds to nearest.
+                let minus_q_last = qi.neg(qi.reduce(q_last.value()));
                 for (c, &x) in converted.iter_mut().zip(last.iter()) {
-                    *c = qi.from_i64(q_last.center(x));
+                    let wrap = minus_q_last & ((x > half) as u64).wrapping_neg();
+                    *c = qi.add(qi.reduce(x), wrap);
                 }
                 tables[i].forward(converted);
                 let inv = qi.inv(q_last.value()).unwrap_or(0);

@@ -45,24 +45,25 @@ impl Modulus {
 
     /// `a + b mod q` for `a, b < q`.
     #[inline]
-    pub const fn add(&self, a: u64, b: u64) -> u64 {
+    pub fn add(&self, a: u64, b: u64) -> u64 {
         debug_assert!(a < self.q && b < self.q);
         let s = a + b;
-        if s >= self.q { s - self.q } else { s }
+        s.min(s.wrapping_sub(self.q))
     }
 
     /// `a - b mod q` for `a, b < q`.
     #[inline]
-    pub const fn sub(&self, a: u64, b: u64) -> u64 {
+    pub fn sub(&self, a: u64, b: u64) -> u64 {
         debug_assert!(a < self.q && b < self.q);
-        if a >= b { a - b } else { a + self.q - b }
+        let (d, borrow) = a.overflowing_sub(b);
+        d.wrapping_add(self.q & (borrow as u64).wrapping_neg())
     }
 
     /// `-a mod q` for `a < q`.
     #[inline]
-    pub const fn neg(&self, a: u64) -> u64 {
+    pub fn neg(&self, a: u64) -> u64 {
         debug_assert!(a < self.q);
-        if a == 0 { 0 } else { self.q - a }
+        (self.q - a).min(a.wrapping_neg())
     }
 
     /// `x mod q` for any `x < 2^128`, by Barrett reduction.
@@ -86,10 +87,19 @@ impl Modulus {
         r
     }
 
-    /// `x mod q` for any `x`.
+    /// `x mod q` for any `x < 2^64`: one-word Barrett with `floor(2^64 / q)` (the high word of the 128-bit ratio).
     #[inline]
     pub fn reduce(&self, x: u64) -> u64 {
-        self.reduce_u128(x as u128)
+        // The quotient estimate is at most 2 below the true one (truncated ratio and product).
+        let quotient = mul_high(x, self.ratio[1]);
+        let mut r = x.wrapping_sub(quotient.wrapping_mul(self.q));
+        if r >= self.q {
+            r -= self.q;
+        }
+        if r >= self.q {
+            r -= self.q;
+        }
+        r
     }
 
     /// `a · b mod q` for `a, b < 2^64` (not necessarily reduced).
@@ -207,6 +217,7 @@ mod tests {
         #[test]
         fn reduce_u128_matches_remainder(m in any_modulus(), x in any::<u128>()) {
             prop_assert_eq!(m.reduce_u128(x) as u128, x % m.value() as u128);
+            prop_assert_eq!(m.reduce(x as u64), (x as u64) % m.value());
         }
 
         #[test]
@@ -251,6 +262,9 @@ mod tests {
             let x = (q as u128 - 1) * (q as u128 - 1);
             assert_eq!(m.reduce_u128(x) as u128, x % q as u128);
             assert_eq!(m.reduce_u128(u128::MAX) as u128, u128::MAX % q as u128);
+            assert_eq!(m.reduce(u64::MAX), u64::MAX % q);
+            assert_eq!(m.reduce(q - 1), q - 1);
+            assert_eq!(m.reduce(q), 0);
         }
         assert_eq!(Modulus::new(1 << 62), Err(Error::InvalidModulus { modulus: 1 << 62 }));
         assert_eq!(Modulus::new(1), Err(Error::InvalidModulus { modulus: 1 }));

@@ -1,5 +1,6 @@
-//! CKKS operations at N = 2^13 … 2^16 (presets `n*-s40`): encryption (public key and seeded secret key),
-//! multiply + relinearize, rescale, one rotation, eight hoisted rotations. Single-threaded.
+//! CKKS operations at N = 2^13 … 2^16 (presets `n*-s40`): encoding, encryption (public key and seeded secret
+//! key), multiply + relinearize, rescale, one rotation, eight hoisted rotations, and the linear layer (a 16×256
+//! head on 256 slots). Single-threaded.
 //! `MEDBLIND_BENCH_LOG_N=16` restricts the run to one degree.
 #![allow(missing_docs)]
 
@@ -7,8 +8,9 @@ use core::hint::black_box;
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use medblind_core::ckks::encryption::{encrypt_pk, encrypt_sk, plaintext_from_coefficients};
 use medblind_core::ckks::keys::rotation_galois_element;
+use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{
-    Ciphertext, Context, Evaluator, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets,
+    Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -62,6 +64,28 @@ fn ckks(c: &mut Criterion) {
         });
         let refs: Vec<&GaloisKey<Vec<u64>>> = galois.iter().collect();
         group.bench_function(id("rotate_hoisted_x8"), |b| b.iter(|| ev.rotate_hoisted(black_box(&ct), &refs)));
+
+        let encoder = Encoder::new(params.literal().log_degree).expect("encoder");
+        let values: Vec<f64> = (0..n / 2).map(|i| (i % 97) as f64 / 97.0).collect();
+        let mut encoded = vec![0.0; n];
+        group.bench_function(id("encode_full_slots"), |b| {
+            b.iter(|| encoder.encode_real(black_box(&values), scale, &mut encoded))
+        });
+
+        let (rows, cols, slots) = (16, 256, 256);
+        let weights: Vec<f64> = (0..rows * cols).map(|i| (i % 13) as f64 / 13.0 - 0.5).collect();
+        let layer = LinearLayer::new(&weights, rows, cols, None, slots).expect("layer");
+        let layer_keys: Vec<GaloisKey<Vec<u64>>> =
+            layer.galois_elements(n).iter().map(|&g| GaloisKey::generate(&ctx, &sk, g, &mut rng)).collect();
+        encoder.encode_real(&values[..slots], scale, &mut encoded).expect("encode");
+        let x_pt = plaintext_from_coefficients(&ctx, &encoded, top, scale, slots, vec![0; (top + 1) * n]).expect("pt");
+        let x =
+            encrypt_pk(&ctx, &pk, &x_pt, &mut rng, vec![0; 2 * (top + 1) * n], &mut scratch, &mut small).expect("x");
+        let mut out = Ciphertext::zero(n, top, scale, slots);
+        let (mut work, mut float_work) = (vec![0; layer.work_words(&ev, top)], vec![0.0; layer.float_work_words(n)]);
+        group.bench_function(id("linear_16x256"), |b| {
+            b.iter(|| layer.evaluate_with(&ev, &encoder, &x, &layer_keys, &mut out, &mut work, &mut float_work))
+        });
     }
     group.finish();
 }

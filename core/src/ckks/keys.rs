@@ -208,7 +208,6 @@ pub fn expand_key_switch_a<T>(ctx: &Context<T>, seed: &[u8; 32], digit: usize, a
 }
 
 /// Adds a fresh centered-binomial error polynomial (NTT domain) to `acc`, over `moduli` with `tables`.
-#[cfg(feature = "alloc")]
 fn add_error<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
     rng: &mut R,
     moduli: &[crate::math::zq::Modulus],
@@ -221,6 +220,96 @@ fn add_error<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
     sampling::small_to_rns(small, moduli, scratch);
     poly::forward(tables, scratch);
     poly::add_assign(moduli, acc, scratch);
+}
+
+impl<S: AsRef<[u64]> + AsMut<[u64]>> KeySwitchKey<S> {
+    /// Generates, in `storage` ([`key_switch_key_words`]), a key switching `s'` (NTT domain over `q_0..=q_L`,
+    /// `(L + 1)·N` words) to `sk`. `scratch` holds [`secret_key_words`] words and `small` `N` bytes.
+    ///
+    /// # Errors
+    /// [`Error::BufferLength`] for wrongly sized buffers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn generate_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>, R: RngCore + CryptoRng + ?Sized>(
+        ctx: &Context<T>,
+        sk: &SecretKey<K>,
+        s_prime: &[u64],
+        rng: &mut R,
+        mut storage: S,
+        scratch: &mut [u64],
+        small: &mut [i8],
+    ) -> Result<Self> {
+        let n = ctx.degree();
+        let params = ctx.params();
+        let level = params.max_level();
+        let q_count = level + 1;
+        let limbs = q_count + params.p().len();
+        let dnum = params.literal().dnum;
+        let alpha = q_count.div_ceil(dnum);
+        let words = key_switch_key_words(ctx);
+        if storage.as_mut().len() != words {
+            return Err(Error::BufferLength { expected: words, actual: storage.as_mut().len() });
+        }
+        if scratch.len() < limbs * n || small.len() < n || s_prime.len() < q_count * n {
+            return Err(Error::BufferLength { expected: limbs * n, actual: scratch.len() });
+        }
+        let moduli = ctx.qp_moduli(level);
+        let tables = ctx.qp_tables(level);
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        for (j, digit) in storage.as_mut().chunks_exact_mut(2 * limbs * n).enumerate() {
+            let (b, a) = digit.split_at_mut(limbs * n);
+            expand_key_switch_a(ctx, &seed, j, a);
+            b.copy_from_slice(a);
+            poly::mul_assign(&moduli, b, sk.ntt());
+            poly::neg_assign(&moduli, b);
+            add_error(rng, &moduli, &tables, b, &mut small[..n], &mut scratch[..limbs * n]);
+            // b_j += [P]_{q_i} · s' on digit j's primes.
+            for i in j * alpha..((j + 1) * alpha).min(q_count) {
+                let q = &moduli[i];
+                let p = params.p().iter().fold(1, |acc, p| q.mul(acc, p.value()));
+                let p_shoup = q.shoup(p);
+                for (x, &s) in b[i * n..(i + 1) * n].iter_mut().zip(&s_prime[i * n..(i + 1) * n]) {
+                    *x = q.add(*x, q.mul_shoup(s, p, p_shoup));
+                }
+            }
+        }
+        small.zeroize();
+        Ok(Self { data: storage, seed })
+    }
+}
+
+impl<S: AsRef<[u64]> + AsMut<[u64]>> GaloisKey<S> {
+    /// Generates, in `storage`, the Galois key of `sk` for `X ↦ X^g`; `scratch` holds [`secret_key_words`] words
+    /// (it first holds `σ_g(s)`, zeroized afterwards) and `small` `N` bytes.
+    ///
+    /// # Errors
+    /// [`Error::BufferLength`] for wrongly sized buffers.
+    #[allow(clippy::too_many_arguments)]
+    pub fn generate_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>, R: RngCore + CryptoRng + ?Sized>(
+        ctx: &Context<T>,
+        sk: &SecretKey<K>,
+        galois_element: u64,
+        rng: &mut R,
+        storage: S,
+        scratch: &mut [u64],
+        small: &mut [i8],
+    ) -> Result<Self> {
+        let w = ctx.params().q().len() * ctx.degree();
+        let limbs_words = secret_key_words(ctx);
+        if scratch.len() < w + limbs_words {
+            return Err(Error::BufferLength { expected: w + limbs_words, actual: scratch.len() });
+        }
+        let (s_galois, rest) = scratch.split_at_mut(w);
+        poly::automorphism_ntt(ctx.log_degree(), galois_element, &sk.ntt()[..w], s_galois);
+        let key = KeySwitchKey::generate_in(ctx, sk, s_galois, rng, storage, rest, small);
+        s_galois.zeroize();
+        Ok(Self { galois_element, key: key? })
+    }
+}
+
+/// Scratch words [`GaloisKey::generate_in`] needs: `(2L + 2 + K)·N`.
+pub fn galois_key_scratch_words<T>(ctx: &Context<T>) -> usize {
+    ctx.params().q().len() * ctx.degree() + secret_key_words(ctx)
 }
 
 #[cfg(feature = "alloc")]
@@ -267,45 +356,17 @@ mod owned {
 
     impl KeySwitchKey<Vec<u64>> {
         /// Generates a key switching `s'` (NTT domain over `q_0..=q_L`, `(L + 1)·N` words) to `sk`.
-        pub fn generate<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
+        pub fn generate<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>, R: RngCore + CryptoRng + ?Sized>(
             ctx: &Context<T>,
-            sk: &SecretKey<Vec<u64>>,
+            sk: &SecretKey<K>,
             s_prime: &[u64],
             rng: &mut R,
         ) -> Self {
             let n = ctx.degree();
-            let params = ctx.params();
-            let level = params.max_level();
-            let q_count = level + 1;
-            let limbs = q_count + params.p().len();
-            let dnum = params.literal().dnum;
-            let alpha = q_count.div_ceil(dnum);
-            let moduli = ctx.qp_moduli(level);
-            let tables = ctx.qp_tables(level);
-            // [P]_{q_i}
-            let p_mod_q: Vec<u64> =
-                params.q().iter().map(|q| params.p().iter().fold(1, |acc, p| q.mul(acc, p.value()))).collect();
-            let mut seed = [0u8; 32];
-            rng.fill_bytes(&mut seed);
-            let mut data = vec![0u64; dnum * 2 * limbs * n];
-            let mut small = vec![0i8; n];
-            let mut scratch = vec![0u64; limbs * n];
-            for (j, digit) in data.chunks_exact_mut(2 * limbs * n).enumerate() {
-                let (b, a) = digit.split_at_mut(limbs * n);
-                expand_key_switch_a(ctx, &seed, j, a);
-                b.copy_from_slice(a);
-                poly::mul_assign(&moduli, b, sk.ntt());
-                poly::neg_assign(&moduli, b);
-                add_error(rng, &moduli, &tables, b, &mut small, &mut scratch);
-                for i in j * alpha..((j + 1) * alpha).min(q_count) {
-                    let q = &moduli[i];
-                    let (p, p_shoup) = (p_mod_q[i], q.shoup(p_mod_q[i]));
-                    for (x, &s) in b[i * n..(i + 1) * n].iter_mut().zip(&s_prime[i * n..(i + 1) * n]) {
-                        *x = q.add(*x, q.mul_shoup(s, p, p_shoup));
-                    }
-                }
-            }
-            Self { data, seed }
+            let (mut small, mut scratch) = (vec![0i8; n], vec![0u64; secret_key_words(ctx)]);
+            let storage = vec![0u64; key_switch_key_words(ctx)];
+            Self::generate_in(ctx, sk, s_prime, rng, storage, &mut scratch, &mut small)
+                .unwrap_or_else(|_| unreachable!("owned buffers are sized from the context"))
         }
     }
 
@@ -328,19 +389,17 @@ mod owned {
 
     impl GaloisKey<Vec<u64>> {
         /// Generates the Galois key of `sk` for the automorphism `X ↦ X^g`.
-        pub fn generate<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
+        pub fn generate<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>, R: RngCore + CryptoRng + ?Sized>(
             ctx: &Context<T>,
-            sk: &SecretKey<Vec<u64>>,
+            sk: &SecretKey<K>,
             galois_element: u64,
             rng: &mut R,
         ) -> Self {
-            let level = ctx.params().max_level();
-            let w = (level + 1) * ctx.degree();
-            let mut s_galois = vec![0u64; w];
-            poly::automorphism_ntt(ctx.log_degree(), galois_element, &sk.ntt()[..w], &mut s_galois);
-            let key = KeySwitchKey::generate(ctx, sk, &s_galois, rng);
-            s_galois.zeroize();
-            Self { galois_element, key }
+            let n = ctx.degree();
+            let (mut small, mut scratch) = (vec![0i8; n], vec![0u64; galois_key_scratch_words(ctx)]);
+            let storage = vec![0u64; key_switch_key_words(ctx)];
+            Self::generate_in(ctx, sk, galois_element, rng, storage, &mut scratch, &mut small)
+                .unwrap_or_else(|_| unreachable!("owned buffers are sized from the context"))
         }
     }
 }

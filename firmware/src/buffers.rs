@@ -21,6 +21,14 @@ pub const PLAINTEXT_WORDS: usize = Q_LIMBS * N;
 /// A ciphertext at the top level.
 pub const CIPHERTEXT_WORDS: usize = 2 * Q_LIMBS * N;
 
+/// Rotation keys the head may need (baby steps, giant steps and folds of a 256-slot layer).
+pub const MAX_HEAD_KEYS: usize = 12;
+/// One key-switching key: `dnum · 2 · (L + 1 + K) · N` words.
+pub const KEY_WORDS: usize = 2 * 2 * MODULI * N;
+/// Work space of the linear layer at level 1 for 256 slots and 8 padded rows (k = 4 baby steps).
+pub const LAYER_WORDS: usize =
+    5 * CIPHERTEXT_WORDS + PLAINTEXT_WORDS + 3 * PLAINTEXT_WORDS + 2 * 2 * MODULI * N + 4 * MODULI * N;
+
 /// Takes a `&'static mut` to a static buffer.
 ///
 /// # Safety
@@ -29,6 +37,12 @@ macro_rules! take {
     ($name:ident: [$t:ty; $len:expr]) => {{
         static mut $name: [$t; $len] = [0 as $t; $len];
         // SAFETY: the enclosing function is called once per program run (see `Buffers::take`).
+        unsafe { &mut *addr_of_mut!($name) }
+    }};
+    (psram $name:ident: [$t:ty; $len:expr]) => {{
+        #[unsafe(link_section = ".psram")]
+        static mut $name: [$t; $len] = [0 as $t; $len];
+        // SAFETY: as above; every u64 bit pattern is valid, and the contents are written before they are read.
         unsafe { &mut *addr_of_mut!($name) }
     }};
 }
@@ -57,6 +71,12 @@ pub struct Work {
     pub coefficients: &'static mut [f64],
     /// Small polynomials.
     pub small: &'static mut [i8],
+    /// Rotation keys of the linear head (PSRAM).
+    pub keys: &'static mut [u64],
+    /// The linear layer's work space (PSRAM).
+    pub layer: &'static mut [u64],
+    /// The layer's output ciphertext.
+    pub logits: &'static mut [u64],
 }
 
 impl Buffers {
@@ -76,6 +96,9 @@ impl Buffers {
                 scratch: take!(SCRATCH: [u64; PLAINTEXT_WORDS]),
                 coefficients: take!(COEFFICIENTS: [f64; N]),
                 small: take!(SMALL: [i8; N]),
+                keys: take!(psram KEYS: [u64; MAX_HEAD_KEYS * KEY_WORDS]),
+                layer: take!(psram LAYER: [u64; LAYER_WORDS]),
+                logits: take!(LOGITS: [u64; CIPHERTEXT_WORDS]),
             },
         })
     }

@@ -9,6 +9,7 @@ use defmt_semihosting as _;
 pub mod buffers;
 pub mod counter;
 pub mod stack;
+pub mod uart;
 
 /// Ends the program with `code` as QEMU's exit status (semihosting `SYS_EXIT_EXTENDED`).
 pub fn exit(code: i32) -> ! {

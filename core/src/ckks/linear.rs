@@ -64,6 +64,16 @@ impl<'w> LinearLayer<'w> {
         self.rows
     }
 
+    /// The input columns.
+    pub fn cols(&self) -> usize {
+        self.cols
+    }
+
+    /// The slot count inputs must be packed in.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
     /// The Galois elements of every rotation the layer needs (baby steps, giant steps, folding steps).
     pub fn galois_elements(&self, degree: usize) -> heapless::Vec<u64, MAX_LAYER_KEYS> {
         let mut steps: heapless::Vec<usize, MAX_LAYER_KEYS> = heapless::Vec::new();

@@ -6,6 +6,7 @@
 //! (`< q_i`) before it writes a word into the caller's storage. Bad input is a typed [`WireError`], never a panic.
 
 mod crc;
+pub mod frame;
 mod header;
 mod pack;
 

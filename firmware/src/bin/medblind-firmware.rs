@@ -1,140 +1,215 @@
-//! The firmware's main program: provisioned with a secret-key seed and a linear head (7 classes over 192
-//! DeiT-tiny features; a fixed test head here), it derives its rotation keys, encrypts a feature vector with the
-//! `n4096-qp109-s28` preset (128-bit), evaluates the head homomorphically with the core's linear layer, checks
-//! the decrypted logits against plaintext `f64`, serializes both ciphertexts in the shared wire format, and
-//! reports instruction counts (run with `QEMU_EXTRA="-icount shift=0"` for meaningful numbers).
+//! The device application: speaks the framed link protocol over UART0 (see `firmware/README.md`).
+//!
+//! 1. `0x01` provision: a 32-byte secret-key seed (from the hospital) → the device derives its secret key.
+//! 2. `0x02` head: `rows: u16, cols: u16`, `rows·cols` weights and `rows` biases (`f64`, little-endian) → the
+//!    device derives the head's rotation keys.
+//! 3. `0x03` features: `count: u16` and `count` features (`f64`) → the device encrypts them (seeded, preset
+//!    `n4096-qp109-s28`), evaluates the head homomorphically, and answers `0x83` (encrypted features) and `0x84`
+//!    (encrypted logits), both in the shared wire format.
+//! 4. `0x04` quit → exits QEMU with status 0.
+//!
+//! Every request is acknowledged (`0x81`) or refused with `0xee` and a short reason; nothing panics on bad input.
 #![no_std]
 #![no_main]
 
-use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};
+use embedded_io::{Read, Write};
+use medblind_core::ckks::encryption::{encrypt_sk, plaintext_from_coefficients};
 use medblind_core::ckks::keys::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, SecretKey, presets};
-use medblind_core::wire;
-use medblind_firmware::buffers::Buffers;
-use medblind_firmware::counter::Counter;
-use medblind_firmware::{exit, stack};
+use medblind_core::wire::{self, frame};
+use medblind_firmware::buffers::{Buffers, N};
+use medblind_firmware::exit;
+use medblind_firmware::uart::CmsdkUart;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
-/// The provisioned secret-key seed (a real device receives it from the hospital over a secure channel).
-const SECRET_SEED: [u8; 32] = [7; 32];
-/// The head: classes × features, inputs packed in 256 slots.
-const CLASSES: usize = 7;
-const FEATURES: usize = 192;
-const SLOTS: usize = 256;
+const MAX_ROWS: usize = 16;
+const MAX_COLS: usize = 256;
+const MAX_PAYLOAD: usize = 4 + 8 * (MAX_ROWS * MAX_COLS + MAX_ROWS);
 
-/// The fixed test head `W[r][c] = sin(31r + 0.7c)/10`, bias `r/100`.
-fn test_head() -> ([f64; CLASSES * FEATURES], [f64; CLASSES]) {
-    let mut weights = [0.0; CLASSES * FEATURES];
-    for (i, w) in weights.iter_mut().enumerate() {
-        *w = libm::sin(31.0 * (i / FEATURES) as f64 + 0.7 * (i % FEATURES) as f64) / 10.0;
+static mut RX: [u8; MAX_PAYLOAD] = [0; MAX_PAYLOAD];
+static mut TX: [u8; 80_000] = [0; 80_000];
+static mut HEAD: [f64; MAX_ROWS * MAX_COLS + MAX_ROWS] = [0.0; MAX_ROWS * MAX_COLS + MAX_ROWS];
+
+fn send<W: Write>(uart: &mut W, kind: u8, payload: &[u8], scratch: &mut [u8]) {
+    // The scratch buffer always holds the largest reply (sized for a top-level ciphertext).
+    if let Ok(len) = frame::encode_frame(kind, payload, scratch) {
+        let _ = uart.write_all(&scratch[..len]);
     }
-    let mut bias = [0.0; CLASSES];
-    for (r, b) in bias.iter_mut().enumerate() {
-        *b = r as f64 / 100.0;
-    }
-    (weights, bias)
+}
+
+fn f64_at(bytes: &[u8], i: usize) -> f64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&bytes[8 * i..8 * i + 8]);
+    f64::from_le_bytes(b)
 }
 
 #[cortex_m_rt::entry]
 fn main() -> ! {
-    stack::paint();
-    let peripherals = cortex_m::Peripherals::take().unwrap_or_else(|| exit(2));
-    let mut counter = Counter::new(peripherals.SYST);
+    // SAFETY: UART0 is driven by this program only.
+    let mut uart = unsafe { CmsdkUart::new(CmsdkUart::UART0) };
     let Some(Buffers { tables, encoder, work }) = Buffers::take() else { exit(2) };
+    // SAFETY: `main` runs once; these are the only references to the statics.
+    let (rx, tx, head) = unsafe {
+        (&mut *core::ptr::addr_of_mut!(RX), &mut *core::ptr::addr_of_mut!(TX), &mut *core::ptr::addr_of_mut!(HEAD))
+    };
     let params = Params::new(&presets::N4096_QP109_S28).unwrap_or_else(|_| exit(3));
-    let (ctx, setup) = counter.measure(|| Context::new_in(&params, tables));
-    let ctx = ctx.unwrap_or_else(|_| exit(3));
+    let ctx = Context::new_in(&params, tables).unwrap_or_else(|_| exit(3));
     let encoder = Encoder::new_in(12, encoder).unwrap_or_else(|_| exit(3));
-    let (sk, keygen) = counter.measure(|| {
-        SecretKey::generate_in(
-            &ctx,
-            &mut ChaCha20Rng::from_seed(SECRET_SEED),
-            &mut work.secret_key[..],
-            &mut work.small[..],
-        )
-    });
-    let sk = sk.unwrap_or_else(|_| exit(4));
-    let mut features = [0.0f64; 256];
-    for (i, f) in features.iter_mut().enumerate().take(192) {
-        *f = libm::sin(i as f64 * 0.05);
-    }
-    let scale = params.default_scale();
-    let (encoded, encode) = counter.measure(|| encoder.encode_real(&features, scale, &mut work.coefficients[..]));
-    encoded.unwrap_or_else(|_| exit(5));
-    let pt = plaintext_from_coefficients(&ctx, &work.coefficients[..], 1, scale, 256, &mut work.plaintext[..])
-        .unwrap_or_else(|_| exit(5));
-    let mut rng = ChaCha20Rng::from_seed([9; 32]);
-    // (a real device seeds this from its TRNG)
-    let (ct, encrypt) = counter.measure(|| {
-        encrypt_sk(&ctx, &sk, &pt, &mut rng, &mut work.ciphertext[..], &mut work.scratch[..], &mut work.small[..])
-    });
-    let ct = ct.unwrap_or_else(|_| exit(6));
-    static mut WIRE: [u8; 80_000] = [0; 80_000];
-    // SAFETY: `main` runs once; no other reference to WIRE exists.
-    let wire_buffer = unsafe { &mut *core::ptr::addr_of_mut!(WIRE) };
-    let (len, serialize) = counter.measure(|| wire::encode_ciphertext(&ctx, &ct, wire_buffer));
-    let len = len.unwrap_or_else(|_| exit(7));
-    // The head: rotation keys derived on the device, then W·x + b on the ciphertext.
-    let (weights, bias) = test_head();
-    let layer = LinearLayer::new(&weights, CLASSES, FEATURES, Some(&bias), SLOTS).unwrap_or_else(|_| exit(8));
-    let elements = layer.galois_elements(ctx.degree());
-    let key_words = key_switch_key_words(&ctx);
-    let mut keys: heapless::Vec<GaloisKey<&mut [u64]>, 12> = heapless::Vec::new();
-    let (keys_ok, keygen_rotations) = counter.measure(|| {
-        for (&g, storage) in elements.iter().zip(work.keys.chunks_exact_mut(key_words)) {
-            let scratch = &mut work.layer[..galois_key_scratch_words(&ctx)];
-            let key = GaloisKey::generate_in(&ctx, &sk, g, &mut rng, storage, scratch, &mut work.small[..])?;
-            keys.push(key).map_err(|_| medblind_core::Error::TooManyModuli { count: 13, max: 12 })?;
-        }
-        Ok::<(), medblind_core::Error>(())
-    });
-    keys_ok.unwrap_or_else(|_| exit(9));
-    if keys.len() != elements.len() {
-        exit(9);
-    }
     let evaluator = Evaluator::new(&ctx);
-    let mut logits =
-        Ciphertext::from_parts(&mut work.logits[..], ctx.degree(), 1, 1.0, SLOTS).unwrap_or_else(|_| exit(10));
-    let mut float_work = [0.0f64; 4096 + SLOTS];
-    let (evaluated, head) = counter.measure(|| {
-        layer.evaluate_with(&evaluator, &encoder, &ct, &keys, &mut logits, &mut work.layer[..], &mut float_work)
-    });
-    evaluated.unwrap_or_else(|_| exit(10));
+    let mut secret_key_storage = Some(work.secret_key);
+    let mut key_storage = Some(work.keys);
+    let mut head_storage = Some(head);
+    let mut secret_key: Option<SecretKey<&mut [u64]>> = None;
+    let mut layer: Option<(LinearLayer<'static>, heapless::Vec<GaloisKey<&mut [u64]>, 12>)> = None;
+    // A device seeds this from its TRNG; QEMU has none, so the provisioned seed is stretched instead.
+    let mut rng = ChaCha20Rng::from_seed([0x5a; 32]);
+    defmt::info!("medblind-firmware ready on UART0");
 
-    // Check on the device: decrypt the logits and compare with the plaintext head.
-    let pt = decrypt(&ctx, &sk, &logits, &mut work.plaintext[..]).unwrap_or_else(|_| exit(11));
-    plaintext_to_coefficients(&ctx, &pt, &mut work.scratch[..], &mut work.coefficients[..])
-        .unwrap_or_else(|_| exit(11));
-    let (mut re, mut im) = ([0.0f64; SLOTS], [0.0f64; SLOTS]);
-    encoder.decode(&work.coefficients[..], logits.scale(), &mut re, &mut im).unwrap_or_else(|_| exit(11));
-    let mut worst = 0.0f64;
-    for r in 0..CLASSES {
-        let want = bias[r] + (0..FEATURES).map(|c| weights[r * FEATURES + c] * features[c]).sum::<f64>();
-        worst = worst.max(libm::fabs(want - re[r]));
+    loop {
+        let mut header = [0u8; frame::FRAME_HEADER];
+        let _ = uart.read_exact(&mut header);
+        let (kind, len) = match frame::parse_header(&header, MAX_PAYLOAD) {
+            Ok(parsed) => parsed,
+            Err(e) => {
+                defmt::warn!("bad frame header: {}", e);
+                send(&mut uart, 0xee, b"bad frame header", tx);
+                continue;
+            }
+        };
+        let payload = &mut rx[..len];
+        let mut trailer = [0u8; frame::FRAME_TRAILER];
+        let _ = uart.read_exact(payload);
+        let _ = uart.read_exact(&mut trailer);
+        if frame::check_trailer(&header, payload, &trailer).is_err() {
+            send(&mut uart, 0xee, b"checksum", tx);
+            continue;
+        }
+        match kind {
+            0x01 => {
+                let (Ok(seed), Some(storage)) = (<[u8; 32]>::try_from(&payload[..]), secret_key_storage.take()) else {
+                    send(&mut uart, 0xee, b"provision: 32-byte seed, once", tx);
+                    continue;
+                };
+                match SecretKey::generate_in(&ctx, &mut ChaCha20Rng::from_seed(seed), storage, &mut work.small[..]) {
+                    Ok(sk) => {
+                        rng = ChaCha20Rng::from_seed(seed.map(|b| b ^ 0xa5));
+                        secret_key = Some(sk);
+                        send(&mut uart, 0x81, &[], tx);
+                    }
+                    Err(_) => exit(4),
+                }
+            }
+            0x02 => {
+                let Some(sk) = secret_key.as_ref() else {
+                    send(&mut uart, 0xee, b"head: provision a key first", tx);
+                    continue;
+                };
+                let rows = payload.get(..2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
+                let cols = payload.get(2..4).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
+                let values = rows * cols + rows;
+                let shape_ok =
+                    (1..=MAX_ROWS).contains(&rows) && (1..=MAX_COLS).contains(&cols) && len == 4 + 8 * values;
+                if !shape_ok || key_storage.is_none() || head_storage.is_none() {
+                    send(&mut uart, 0xee, b"head: rows<=16, cols<=256, once", tx);
+                    continue;
+                }
+                let (Some(storage), Some(head)) = (key_storage.take(), head_storage.take()) else { exit(5) };
+                for (i, v) in head[..values].iter_mut().enumerate() {
+                    *v = f64_at(&payload[4..], i);
+                }
+                let head: &'static [f64] = head;
+                let (weights, bias) = head[..values].split_at(rows * cols);
+                let slots = cols.next_power_of_two().max(rows.next_power_of_two());
+                let Ok(new_layer) = LinearLayer::new(weights, rows, cols, Some(bias), slots) else {
+                    send(&mut uart, 0xee, b"head: shape", tx);
+                    continue;
+                };
+                let mut keys = heapless::Vec::new();
+                let elements = new_layer.galois_elements(N);
+                let chunks = storage.chunks_exact_mut(key_switch_key_words(&ctx));
+                if elements.len() > chunks.len() {
+                    send(&mut uart, 0xee, b"head: too many rotation keys", tx);
+                    continue;
+                }
+                for (&g, chunk) in elements.iter().zip(chunks) {
+                    let scratch = &mut work.layer[..galois_key_scratch_words(&ctx)];
+                    match GaloisKey::generate_in(&ctx, sk, g, &mut rng, chunk, scratch, &mut work.small[..]) {
+                        Ok(key) => {
+                            let _ = keys.push(key);
+                        }
+                        Err(_) => exit(5),
+                    }
+                }
+                layer = Some((new_layer, keys));
+                send(&mut uart, 0x81, &[], tx);
+            }
+            0x03 => {
+                let (Some(sk), Some((layer, keys))) = (secret_key.as_ref(), layer.as_ref()) else {
+                    send(&mut uart, 0xee, b"features: provision key and head first", tx);
+                    continue;
+                };
+                let count = payload.get(..2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
+                let slots = layer.slots();
+                if count == 0 || count > slots || len != 2 + 8 * count {
+                    send(&mut uart, 0xee, b"features: count does not match the head", tx);
+                    continue;
+                }
+                let mut features = [0.0f64; MAX_COLS];
+                for (i, f) in features[..count].iter_mut().enumerate() {
+                    *f = f64_at(&payload[2..], i);
+                }
+                let scale = ctx.params().default_scale();
+                let encrypted = encoder
+                    .encode_real(&features[..slots], scale, &mut work.coefficients[..])
+                    .and_then(|()| {
+                        plaintext_from_coefficients(
+                            &ctx,
+                            &work.coefficients[..],
+                            1,
+                            scale,
+                            slots,
+                            &mut work.plaintext[..],
+                        )
+                    })
+                    .and_then(|pt| {
+                        encrypt_sk(
+                            &ctx,
+                            sk,
+                            &pt,
+                            &mut rng,
+                            &mut work.ciphertext[..],
+                            &mut work.scratch[..],
+                            &mut work.small[..],
+                        )
+                    });
+                let Ok(ct) = encrypted else {
+                    send(&mut uart, 0xee, b"features: out of range", tx);
+                    continue;
+                };
+                let mut logits =
+                    Ciphertext::from_parts(&mut work.logits[..], N, 1, 1.0, slots).unwrap_or_else(|_| exit(6));
+                let mut float_work = [0.0f64; N + MAX_COLS];
+                if layer
+                    .evaluate_with(&evaluator, &encoder, &ct, keys, &mut logits, &mut work.layer[..], &mut float_work)
+                    .is_err()
+                {
+                    send(&mut uart, 0xee, b"features: head evaluation failed", tx);
+                    continue;
+                }
+                let (object, frame_buffer) = tx.split_at_mut(40_000);
+                let written = wire::encode_ciphertext(&ctx, &ct, object).unwrap_or_else(|_| exit(7));
+                send(&mut uart, 0x83, &object[..written], frame_buffer);
+                let written = wire::encode_ciphertext(&ctx, &logits, object).unwrap_or_else(|_| exit(7));
+                send(&mut uart, 0x84, &object[..written], frame_buffer);
+            }
+            0x04 => {
+                send(&mut uart, 0x81, &[], tx);
+                defmt::info!("quit");
+                exit(0);
+            }
+            _ => send(&mut uart, 0xee, b"unknown request", tx),
+        }
     }
-    let logits_len = wire::encode_ciphertext(&ctx, &logits, &mut wire_buffer[len..]).unwrap_or_else(|_| exit(12));
-
-    defmt::info!("context setup: {=u64} instructions", setup);
-    defmt::info!("secret key from seed: {=u64} instructions", keygen);
-    defmt::info!("encode 256 slots: {=u64} instructions", encode);
-    defmt::info!("encrypt (seeded, 2 limbs): {=u64} instructions", encrypt);
-    defmt::info!("serialize: {=u64} instructions, {=usize} bytes", serialize, len);
-    defmt::info!(
-        "{=usize} rotation keys for the {=usize}x{=usize} head: {=u64} instructions",
-        keys.len(),
-        CLASSES,
-        FEATURES,
-        keygen_rotations
-    );
-    defmt::info!("linear head (encrypted): {=u64} instructions", head);
-    defmt::info!("logits ciphertext: {=usize} bytes; largest logit error {=f64}", logits_len, worst);
-    if worst > 1e-3 {
-        defmt::error!("encrypted head disagrees with the plaintext head");
-        exit(1);
-    }
-    defmt::info!("stack high-water mark: {=usize} bytes", stack::high_water());
-    defmt::info!("firmware OK");
-    exit(0)
 }

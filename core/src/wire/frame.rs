@@ -1,0 +1,106 @@
+//! Frames for the device link (UART): `"MB"`, a kind byte, a little-endian `u32` payload length, the payload,
+//! and a CRC-32C of kind, length and payload. The same code frames bytes on the firmware and on the host.
+//!
+//! Kinds 0x01–0x7f go host → device, 0x80–0xff device → host. Payloads that carry CKKS objects carry them in the
+//! wire format ([`super`]), so they are checked twice: by the frame checksum and by the object's own header.
+
+use super::crc::Crc32c;
+
+/// Bytes before the payload.
+pub const FRAME_HEADER: usize = 7;
+/// Bytes after the payload.
+pub const FRAME_TRAILER: usize = 4;
+const MAGIC: [u8; 2] = *b"MB";
+
+/// Why a frame was rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum FrameError {
+    /// The frame does not start with `MB`.
+    BadMagic,
+    /// The payload would not fit the receiver's buffer.
+    TooLong {
+        /// The announced length.
+        len: u32,
+    },
+    /// The checksum does not match.
+    Checksum,
+    /// The output buffer is too small.
+    BufferTooSmall,
+}
+
+/// Writes a frame of `kind` around `payload` into `out`, returning its length.
+///
+/// # Errors
+/// [`FrameError::BufferTooSmall`] if `out` cannot hold it.
+pub fn encode_frame(kind: u8, payload: &[u8], out: &mut [u8]) -> Result<usize, FrameError> {
+    let total = FRAME_HEADER + payload.len() + FRAME_TRAILER;
+    if out.len() < total || u32::try_from(payload.len()).is_err() {
+        return Err(FrameError::BufferTooSmall);
+    }
+    out[..2].copy_from_slice(&MAGIC);
+    out[2] = kind;
+    out[3..7].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    out[FRAME_HEADER..FRAME_HEADER + payload.len()].copy_from_slice(payload);
+    let crc = checksum(&out[2..FRAME_HEADER + payload.len()]);
+    out[FRAME_HEADER + payload.len()..total].copy_from_slice(&crc.to_le_bytes());
+    Ok(total)
+}
+
+/// Parses a frame header: the kind and the payload length, checked against `max_payload`.
+///
+/// # Errors
+/// [`FrameError::BadMagic`] or [`FrameError::TooLong`].
+pub fn parse_header(header: &[u8; FRAME_HEADER], max_payload: usize) -> Result<(u8, usize), FrameError> {
+    if header[..2] != MAGIC {
+        return Err(FrameError::BadMagic);
+    }
+    let len = u32::from_le_bytes([header[3], header[4], header[5], header[6]]);
+    if len as usize > max_payload {
+        return Err(FrameError::TooLong { len });
+    }
+    Ok((header[2], len as usize))
+}
+
+/// Checks the trailer of a received frame.
+///
+/// # Errors
+/// [`FrameError::Checksum`] on a mismatch.
+pub fn check_trailer(
+    header: &[u8; FRAME_HEADER],
+    payload: &[u8],
+    trailer: &[u8; FRAME_TRAILER],
+) -> Result<(), FrameError> {
+    let mut crc = Crc32c::new();
+    crc.update(&header[2..]);
+    crc.update(payload);
+    if crc.finish() == u32::from_le_bytes(*trailer) { Ok(()) } else { Err(FrameError::Checksum) }
+}
+
+fn checksum(bytes: &[u8]) -> u32 {
+    let mut crc = Crc32c::new();
+    crc.update(bytes);
+    crc.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_corruption() {
+        let mut out = [0u8; 64];
+        let len = encode_frame(0x11, b"hello", &mut out).unwrap();
+        assert_eq!(len, FRAME_HEADER + 5 + FRAME_TRAILER);
+        let header: [u8; FRAME_HEADER] = out[..FRAME_HEADER].try_into().unwrap();
+        assert_eq!(parse_header(&header, 100), Ok((0x11, 5)));
+        assert_eq!(parse_header(&header, 4), Err(FrameError::TooLong { len: 5 }));
+        let trailer: [u8; 4] = out[12..16].try_into().unwrap();
+        assert_eq!(check_trailer(&header, b"hello", &trailer), Ok(()));
+        assert_eq!(check_trailer(&header, b"hellp", &trailer), Err(FrameError::Checksum));
+        let mut bad = header;
+        bad[0] = b'X';
+        assert_eq!(parse_header(&bad, 100), Err(FrameError::BadMagic));
+        assert_eq!(encode_frame(1, &[0; 60], &mut out), Err(FrameError::BufferTooSmall));
+    }
+}

@@ -1,0 +1,89 @@
+//! End to end over the device link: the firmware runs under QEMU (Cortex-M7, mps2-an500), the host provisions a
+//! secret-key seed and a 7×192 linear head over UART0, streams feature vectors, and decodes the returned
+//! ciphertexts (encrypted features and encrypted logits) with the same core code; the hospital-side secret key,
+//! derived from the same seed, decrypts them, and the logits match plaintext within 1e-3 with the same argmax.
+//!
+//! Needs `qemu-system-arm`, `defmt-print` and the `thumbv7em-none-eabihf` target, which `scripts/test` installs.
+#![allow(missing_docs)]
+
+use medblind::device::{DeviceError, DeviceLink};
+use medblind_core::ckks::encryption::{decrypt, plaintext_to_coefficients};
+use medblind_core::ckks::{Context, Encoder, Params, SecretKey, presets};
+use medblind_core::wire;
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use std::path::PathBuf;
+use std::process::Command;
+
+const SEED: [u8; 32] = [42; 32];
+const ROWS: usize = 7;
+const COLS: usize = 192;
+
+fn firmware_elf() -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware");
+    for tool in ["qemu-system-arm", "defmt-print"] {
+        let found =
+            Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success());
+        assert!(found, "{tool} is not installed: run scripts/test (it installs qemu-system-arm and defmt-print)");
+    }
+    let status = Command::new("cargo")
+        .args(["build", "--release", "--locked", "--bin", "medblind-firmware"])
+        .current_dir(&dir)
+        .env_remove("RUSTFLAGS")
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "building the firmware failed");
+    dir.join("target/thumbv7em-none-eabihf/release/medblind-firmware")
+}
+
+fn value(i: usize) -> f64 {
+    ((i as f64 * 12.9898).sin() * 43758.5453).fract()
+}
+
+#[test]
+fn device_encrypts_and_evaluates_the_head_like_the_host() {
+    let elf = firmware_elf();
+    let runner = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../firmware/qemu-run.sh");
+    let mut device = DeviceLink::start(&runner, &elf).expect("QEMU starts");
+
+    // Requests out of order are refused, not crashes.
+    assert!(matches!(device.infer(&[0.5; COLS]), Err(DeviceError::Refused(_))), "{}", device.log());
+    device.provision(&SEED).unwrap_or_else(|e| panic!("{e}\n{}", device.log()));
+    let weights: Vec<f64> = (0..ROWS * COLS).map(|i| value(i) / 10.0).collect();
+    let bias: Vec<f64> = (0..ROWS).map(|r| r as f64 / 100.0).collect();
+    device.set_head(ROWS, COLS, &weights, &bias).unwrap_or_else(|e| panic!("{e}\n{}", device.log()));
+    assert!(matches!(device.set_head(ROWS, COLS, &weights, &bias), Err(DeviceError::Refused(_))));
+
+    // The hospital's side: same parameters, the secret key derived from the same seed.
+    let params = Params::new(&presets::N4096_QP109_S28).unwrap();
+    let ctx = Context::new(&params).unwrap();
+    let sk = SecretKey::generate(&ctx, &mut ChaCha20Rng::from_seed(SEED));
+    let encoder = Encoder::new(12).unwrap();
+    let n = ctx.degree();
+    let decode = |bytes: &[u8]| {
+        let ct = wire::decode_ciphertext(&ctx, bytes).unwrap();
+        let pt = decrypt(&ctx, &sk, &ct, vec![0; (ct.level() + 1) * n]).unwrap();
+        let mut coefficients = vec![0.0; n];
+        plaintext_to_coefficients(&ctx, &pt, &mut vec![0; (ct.level() + 1) * n], &mut coefficients).unwrap();
+        let (mut re, mut im) = (vec![0.0; ct.slots()], vec![0.0; ct.slots()]);
+        encoder.decode(&coefficients, ct.scale(), &mut re, &mut im).unwrap();
+        (ct.seed().is_some(), re)
+    };
+    for sample in 0..3 {
+        let features: Vec<f64> = (0..COLS).map(|c| value(1000 * (sample + 1) + c)).collect();
+        let (encrypted, logits) = device.infer(&features).unwrap_or_else(|e| panic!("{e}\n{}", device.log()));
+        let (seeded, slots) = decode(&encrypted);
+        assert!(seeded, "fresh device encryptions travel seeded");
+        let feature_error = features.iter().zip(&slots).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        assert!(feature_error < 1e-4, "encrypted features off by {feature_error}");
+        let (_, have) = decode(&logits);
+        let want: Vec<f64> =
+            (0..ROWS).map(|r| bias[r] + (0..COLS).map(|c| weights[r * COLS + c] * features[c]).sum::<f64>()).collect();
+        let logit_error = want.iter().zip(&have).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let argmax = |v: &[f64]| (0..ROWS).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
+        assert!(logit_error < 1e-3, "sample {sample}: logits off by {logit_error}");
+        assert_eq!(argmax(&want), argmax(&have[..ROWS]), "sample {sample}: argmax differs");
+    }
+    let status = device.quit().unwrap();
+    assert!(status.success(), "firmware exit status {status}");
+}

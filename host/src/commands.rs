@@ -250,3 +250,94 @@ pub fn infer(
     eprintln!("wrote encrypted logits to {}", out.display());
     Ok(())
 }
+
+/// `medblind device` (hospital): runs the edge firmware under QEMU, provisions it with the key folder's secret key
+/// and the head, streams every CSV row of features to it over the UART link, decrypts the encrypted logits it
+/// returns, writes them as CSV, and reports how they compare with the plaintext head.
+///
+/// # Errors
+/// On missing firmware or QEMU, malformed input, or a device refusal.
+pub fn device(
+    keys: &Path,
+    firmware: &Path,
+    weights: &Path,
+    bias: Option<&Path>,
+    input: &Path,
+    out: &Path,
+) -> anyhow::Result<()> {
+    use crate::device::DeviceLink;
+    let elf = firmware.join("target/thumbv7em-none-eabihf/release/medblind-firmware");
+    if !elf.exists() {
+        bail!("{}: no firmware build; run `(cd {} && cargo build --release)`", elf.display(), firmware.display());
+    }
+    let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
+    if session.ctx.params().literal().name != medblind_core::ckks::presets::N4096_QP109_S28.name {
+        bail!(
+            "{}: the firmware runs preset n4096-qp109-s28; make keys with `medblind keygen --preset n4096-qp109-s28`",
+            keys.display()
+        );
+    }
+    let secret_path = keys.join(SECRET_KEY_FILE);
+    let secret_bytes = zeroize::Zeroizing::new(files::read(&secret_path)?);
+    let sk = keystore::load_secret_key(&session, &secret_path)?;
+    let rows = files::read_csv(weights)?;
+    let cols = rows[0].len();
+    if let Some(bad) = rows.iter().position(|r| r.len() != cols) {
+        return Err(FileError::content(
+            weights,
+            format!("row {} has {} values, row 1 has {cols}", bad + 1, rows[bad].len()),
+        )
+        .into());
+    }
+    let bias_values = match bias {
+        Some(path) => files::read_csv(path)?.concat(),
+        None => vec![0.0; rows.len()],
+    };
+    if bias_values.len() != rows.len() {
+        return Err(FileError::content(
+            bias.unwrap_or(weights),
+            format!("{} bias values for {} classes", bias_values.len(), rows.len()),
+        )
+        .into());
+    }
+    let features = files::read_csv(input)?;
+    if let Some(bad) = features.iter().position(|r| r.len() != cols) {
+        return Err(FileError::content(
+            input,
+            format!("row {} has {} features, the head takes {cols}", bad + 1, features[bad].len()),
+        )
+        .into());
+    }
+    let mut link = DeviceLink::start(&firmware.join("qemu-run.sh"), &elf)?;
+    link.provision(&secret_bytes)?;
+    link.set_head(rows.len(), cols, &rows.concat(), &bias_values)?;
+    let ctx = &session.ctx;
+    let n = ctx.degree();
+    let mut decrypted = Vec::new();
+    let (mut worst, mut agree) = (0.0f64, 0usize);
+    for (i, x) in features.iter().enumerate() {
+        let (_, logits) = link.infer(x)?;
+        let ct = session
+            .decode(input, &logits, wire::decode_ciphertext)
+            .map_err(|e| anyhow::anyhow!("device reply for row {}: {e}", i + 1))?;
+        let pt = decrypt(ctx, &sk, &ct, vec![0; (ct.level() + 1) * n])?;
+        let mut coefficients = vec![0.0; n];
+        plaintext_to_coefficients(ctx, &pt, &mut vec![0; (ct.level() + 1) * n], &mut coefficients)?;
+        let (mut re, mut im) = (vec![0.0; ct.slots()], vec![0.0; ct.slots()]);
+        session.encoder.decode(&coefficients, ct.scale(), &mut re, &mut im)?;
+        re.truncate(rows.len());
+        let plain: Vec<f64> =
+            rows.iter().zip(&bias_values).map(|(w, b)| b + w.iter().zip(x).map(|(a, c)| a * c).sum::<f64>()).collect();
+        worst = plain.iter().zip(&re).map(|(a, b)| (a - b).abs()).fold(worst, f64::max);
+        let argmax = |v: &[f64]| (0..v.len()).max_by(|&a, &b| v[a].total_cmp(&v[b]));
+        agree += usize::from(argmax(&plain) == argmax(&re));
+        decrypted.push(re);
+    }
+    let status = link.quit()?;
+    files::write_csv(out, &decrypted)?;
+    eprintln!(
+        "device: {} rows encrypted and classified on the firmware; same class as the plaintext head for {agree}; largest logit error {worst:.2e}; firmware exit {status}",
+        features.len()
+    );
+    Ok(())
+}

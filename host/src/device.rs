@@ -46,7 +46,7 @@ pub struct DeviceLink {
 
 impl DeviceLink {
     /// Starts `elf` with the firmware's QEMU runner (`firmware/qemu-run.sh`) and connects to its UART0.
-    /// The firmware's defmt log goes to a file (see [`Self::log`]).
+    /// The firmware's defmt log and QEMU's messages go to a file (see [`Self::log`]).
     ///
     /// # Errors
     /// [`DeviceError::Start`] if QEMU does not start or its socket does not appear within 20 s.
@@ -54,13 +54,14 @@ impl DeviceLink {
         let dir = tempfile::tempdir()?;
         let socket = dir.path().join("uart0.sock");
         let log = dir.path().join("firmware.log");
+        let log_file = std::fs::File::create(&log)?;
         let child = Command::new(runner)
             .arg(elf)
             .env("QEMU_SERIAL", "chardev:uart0")
             .env("QEMU_EXTRA", format!("-chardev socket,id=uart0,path={},server=on,wait=on", socket.display()))
             .stdin(Stdio::null())
-            .stdout(std::fs::File::create(&log)?)
-            .stderr(Stdio::inherit())
+            .stderr(log_file.try_clone()?)
+            .stdout(log_file)
             .spawn()
             .map_err(|e| DeviceError::Start(format!("{}: {e}", runner.display())))?;
         let deadline = Instant::now() + Duration::from_secs(20);
@@ -68,7 +69,12 @@ impl DeviceLink {
             match UnixStream::connect(&socket) {
                 Ok(stream) => break stream,
                 Err(_) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(50)),
-                Err(e) => return Err(DeviceError::Start(format!("QEMU's UART socket did not appear: {e}"))),
+                Err(e) => {
+                    let log = std::fs::read_to_string(&log).unwrap_or_default();
+                    return Err(DeviceError::Start(format!(
+                        "QEMU's UART socket did not appear ({e}); its output: {log}"
+                    )));
+                }
             }
         };
         stream.set_read_timeout(Some(Duration::from_secs(120)))?;
@@ -107,12 +113,13 @@ impl DeviceLink {
         if found == expected { Ok(payload) } else { Err(DeviceError::Unexpected { expected, found }) }
     }
 
-    /// Provisions the secret-key seed (the device derives the same secret key as the hospital).
+    /// Provisions the secret key: a 32-byte seed (the device derives the key as `SecretKey::generate` would
+    /// from `ChaCha20Rng::from_seed`), or a secret key in the wire format (a `secret.key` file's bytes).
     ///
     /// # Errors
     /// On a link failure or a refusal.
-    pub fn provision(&mut self, seed: &[u8; 32]) -> Result<(), DeviceError> {
-        self.send(0x01, seed)?;
+    pub fn provision(&mut self, key_material: &[u8]) -> Result<(), DeviceError> {
+        self.send(0x01, key_material)?;
         self.expect(0x81).map(drop)
     }
 

@@ -62,6 +62,27 @@ enum Command {
         #[arg(long)]
         count: Option<usize>,
     },
+    /// Hospital: run the edge firmware under QEMU, provision it over UART, classify every CSV row on it.
+    Device {
+        /// The key folder (preset n4096-qp109-s28; its secret key is provisioned to the device).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The firmware folder (built with `cargo build --release` there).
+        #[arg(long, default_value = "firmware")]
+        firmware: PathBuf,
+        /// CSV of the head's weights, one row per class.
+        #[arg(long)]
+        weights: PathBuf,
+        /// CSV of the bias, one value per class.
+        #[arg(long)]
+        bias: Option<PathBuf>,
+        /// CSV of feature vectors, one per row.
+        #[arg(long)]
+        input: PathBuf,
+        /// The CSV of decrypted logits to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Cloud: apply a plaintext linear head to encrypted vectors (reads no secret key).
     Infer {
         /// The parameter file (params.mbl).
@@ -91,6 +112,9 @@ fn main() -> ExitCode {
         Command::Keygen { preset, out, heads, force } => commands::keygen(&preset, &out, &heads, force),
         Command::Encrypt { keys, input, out, seeded } => commands::encrypt(&keys, &input, &out, seeded),
         Command::Decrypt { keys, input, out, count } => commands::decrypt_file(&keys, &input, &out, count),
+        Command::Device { keys, firmware, weights, bias, input, out } => {
+            commands::device(&keys, &firmware, &weights, bias.as_deref(), &input, &out)
+        }
         Command::Infer { params, eval_keys, weights, bias, input, out } => {
             commands::infer(&params, &eval_keys, &weights, bias.as_deref(), &input, &out)
         }

@@ -87,3 +87,52 @@ fn device_encrypts_and_evaluates_the_head_like_the_host() {
     let status = device.quit().unwrap();
     assert!(status.success(), "firmware exit status {status}");
 }
+
+/// `medblind device` (the library function behind it): a key folder from `keygen`, CSV head and features; the
+/// decrypted logits it writes match the plaintext head. A key folder of another preset is refused up front.
+#[test]
+fn device_command_classifies_csv_rows_on_the_firmware() {
+    let firmware = firmware_elf().ancestors().nth(4).unwrap().to_path_buf();
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name);
+    let (rows, cols) = (10, 64);
+    let head: Vec<Vec<f64>> = (0..rows).map(|r| (0..cols).map(|c| value(r * cols + c) / 4.0).collect()).collect();
+    let bias: Vec<f64> = (0..rows).map(|r| value(5000 + r)).collect();
+    let inputs: Vec<Vec<f64>> = (0..4).map(|i| (0..cols).map(|c| value(9000 + i * cols + c)).collect()).collect();
+    medblind::files::write_csv(&path("head.csv"), &head).unwrap();
+    medblind::files::write_csv(&path("bias.csv"), std::slice::from_ref(&bias)).unwrap();
+    medblind::files::write_csv(&path("x.csv"), &inputs).unwrap();
+
+    medblind::commands::keygen("test-insecure-n1024", &path("wrong"), &[], false).unwrap();
+    let refused = medblind::commands::device(
+        &path("wrong"),
+        &firmware,
+        &path("head.csv"),
+        Some(&path("bias.csv")),
+        &path("x.csv"),
+        &path("out.csv"),
+    )
+    .unwrap_err();
+    assert!(refused.to_string().contains("n4096-qp109-s28"), "{refused}");
+    assert!(!path("out.csv").exists());
+
+    medblind::commands::keygen("n4096-qp109-s28", &path("keys"), &[], false).unwrap();
+    medblind::commands::device(
+        &path("keys"),
+        &firmware,
+        &path("head.csv"),
+        Some(&path("bias.csv")),
+        &path("x.csv"),
+        &path("out.csv"),
+    )
+    .unwrap();
+    let logits = medblind::files::read_csv(&path("out.csv")).unwrap();
+    assert_eq!(logits.len(), inputs.len());
+    for (x, have) in inputs.iter().zip(&logits) {
+        assert_eq!(have.len(), rows);
+        for (r, got) in have.iter().enumerate() {
+            let want = bias[r] + head[r].iter().zip(x).map(|(w, v)| w * v).sum::<f64>();
+            assert!((want - got).abs() < 1e-3, "logit {r}: {got} vs {want}");
+        }
+    }
+}

@@ -1,6 +1,7 @@
 //! The device application: speaks the framed link protocol over UART0 (see `firmware/README.md`).
 //!
-//! 1. `0x01` provision: a 32-byte secret-key seed (from the hospital) → the device derives its secret key.
+//! 1. `0x01` provision: a 32-byte secret-key seed, or the hospital's secret key in the wire format (as
+//!    `medblind keygen` writes it) → the device holds the secret key.
 //! 2. `0x02` head: `rows: u16, cols: u16`, `rows·cols` weights and `rows` biases (`f64`, little-endian) → the
 //!    device derives the head's rotation keys.
 //! 3. `0x03` features: `count: u16` and `count` features (`f64`) → the device encrypts them (seeded, preset
@@ -88,17 +89,32 @@ fn main() -> ! {
         }
         match kind {
             0x01 => {
-                let (Ok(seed), Some(storage)) = (<[u8; 32]>::try_from(&payload[..]), secret_key_storage.take()) else {
-                    send(&mut uart, 0xee, b"provision: 32-byte seed, once", tx);
+                let Some(storage) = secret_key_storage.take() else {
+                    send(&mut uart, 0xee, b"provision: once", tx);
                     continue;
                 };
-                match SecretKey::generate_in(&ctx, &mut ChaCha20Rng::from_seed(seed), storage, &mut work.small[..]) {
+                // Encryption randomness: a real device reads its TRNG; QEMU has none, so it is stretched from
+                // the provisioned material (folded to 32 bytes) with a fixed tweak.
+                let mut mix = [0xa5u8; 32];
+                payload.iter().enumerate().for_each(|(i, b)| mix[i % 32] ^= b.rotate_left((i / 32) as u32 % 8));
+                let key = match <[u8; 32]>::try_from(&payload[..]) {
+                    Ok(seed) => {
+                        SecretKey::generate_in(&ctx, &mut ChaCha20Rng::from_seed(seed), storage, &mut work.small[..])
+                    }
+                    Err(_) => wire::decode_secret_key_in(&ctx, payload, &mut work.small[..], storage),
+                };
+                match key {
                     Ok(sk) => {
-                        rng = ChaCha20Rng::from_seed(seed.map(|b| b ^ 0xa5));
+                        rng = ChaCha20Rng::from_seed(mix);
                         secret_key = Some(sk);
                         send(&mut uart, 0x81, &[], tx);
                     }
-                    Err(_) => exit(4),
+                    Err(_) => send(
+                        &mut uart,
+                        0xee,
+                        b"provision: not a seed or a secret key of this preset (restart the device to retry)",
+                        tx,
+                    ),
                 }
             }
             0x02 => {

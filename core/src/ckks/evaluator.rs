@@ -260,16 +260,24 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
                 let qi = moduli[i];
                 // The centered residue of the last limb (x - q_l when x > q_l/2), reduced mod q_i, branch-free:
                 // dividing by q_l then rounds to nearest.
-                let minus_q_last = qi.neg(qi.reduce(q_last.value()));
-                for (c, &x) in converted.iter_mut().zip(last.iter()) {
-                    let wrap = minus_q_last & ((x > half) as u64).wrapping_neg();
-                    *c = qi.add(qi.reduce(x), wrap);
+                if q_last.value() / 2 < qi.value() {
+                    // Then the centered residue already lies in (-q_i, q_i): one conditional add of q_i.
+                    let shift = qi.value().wrapping_sub(q_last.value());
+                    for (c, &x) in converted.iter_mut().zip(last.iter()) {
+                        *c = x.wrapping_add(shift & ((x > half) as u64).wrapping_neg());
+                    }
+                } else {
+                    let minus_q_last = qi.neg(qi.reduce(q_last.value()));
+                    for (c, &x) in converted.iter_mut().zip(last.iter()) {
+                        *c = qi.add(qi.reduce(x), minus_q_last & ((x > half) as u64).wrapping_neg());
+                    }
                 }
                 tables[i].forward(converted);
                 let inv = qi.inv(q_last.value()).unwrap_or(0);
                 let inv_shoup = qi.shoup(inv);
+                // (x - c) / q_l, with x + q_i - c < 2 q_i as mul_shoup's operand.
                 for (x, &c) in data[base + i * n..base + (i + 1) * n].iter_mut().zip(converted.iter()) {
-                    *x = qi.mul_shoup(qi.sub(*x, c), inv, inv_shoup);
+                    *x = qi.mul_shoup(*x + qi.value() - c, inv, inv_shoup);
                 }
             }
         }

@@ -175,6 +175,32 @@ fn multiply_relinearize_rescale_matches_negacyclic_product() {
     assert!(bits2 - magnitude < -12.0, "relative error 2^{}", bits2 - magnitude);
 }
 
+/// A rescaling prime more than twice the others (the rescale's general conversion path, not the one-add path).
+const TEST_INSECURE_MIXED_SIZES: ParamsLiteral = ParamsLiteral {
+    name: "test-insecure-mixed-sizes",
+    log_degree: 10,
+    q: &[0x3_ffff_ffff_c001, 0x7f_ffff_fffd_8801], // 50, 55
+    p: &[0x7f_ffff_fffd_d001],                      // 55
+    dnum: 2,
+    log_scale: 40,
+    secret: SecretDistribution::Ternary,
+    security: Security::InsecureForTestsOnly,
+};
+
+#[test]
+fn rescale_by_a_prime_larger_than_twice_the_others_matches_negacyclic_product() {
+    let mut f = Fixture::new(&TEST_INSECURE_MIXED_SIZES);
+    let ev_ctx = Context::new(f.ctx.params()).unwrap();
+    let ev = Evaluator::new(&ev_ctx);
+    let (a, b) = (f.message(), f.message());
+    let (mut ca, cb) = (f.encrypt(&a, 1, true), f.encrypt(&b, 1, false));
+    ev.mul_relin_assign(&mut ca, &cb, &f.rlk).unwrap();
+    ev.rescale_assign(&mut ca).unwrap();
+    // Scale 2^80 / 2^55 = 2^25 after the rescale; its rounding noise is ~2^5: about 2^-20 relative.
+    let bits = max_error_bits(&negacyclic(&a, &b), &f.decrypt(&ca));
+    assert!(bits < -15.0, "error 2^{bits}");
+}
+
 #[test]
 fn rotations_and_conjugation_match_automorphisms_and_hoisting_agrees() {
     let mut f = Fixture::new(&presets::TEST_INSECURE_N1024);

@@ -4,3 +4,4 @@ pub mod commands;
 pub mod device;
 pub mod files;
 pub mod keystore;
+pub mod train;

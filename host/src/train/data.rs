@@ -1,0 +1,171 @@
+//! Labelled feature tables: loading (CSV, optionally gzip), a seeded train/validation/test split, and feature
+//! scaling fitted on the training part only.
+
+use crate::files::FileError;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use std::io::Read;
+use std::path::Path;
+
+/// Feature rows and their class labels (`labels[i] < classes`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dataset {
+    /// One row of `dim` features per sample.
+    pub features: Vec<Vec<f64>>,
+    /// The class of each row.
+    pub labels: Vec<usize>,
+    /// The number of classes.
+    pub classes: usize,
+}
+
+impl Dataset {
+    /// The number of features per row.
+    pub fn dim(&self) -> usize {
+        self.features.first().map_or(0, Vec::len)
+    }
+
+    /// The number of rows.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether there are no rows.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    fn select(&self, rows: &[usize]) -> Self {
+        Self {
+            features: rows.iter().map(|&r| self.features[r].clone()).collect(),
+            labels: rows.iter().map(|&r| self.labels[r]).collect(),
+            classes: self.classes,
+        }
+    }
+}
+
+/// Train, validation and test parts of one dataset.
+#[derive(Debug, Clone)]
+pub struct Split {
+    /// Rows the model is fitted on.
+    pub train: Dataset,
+    /// Rows for the validation loss (early stopping).
+    pub val: Dataset,
+    /// Rows for the final accuracy.
+    pub test: Dataset,
+}
+
+/// Reads a CSV (gzip when the name ends in `.gz`): numeric rows whose last column is the class label (an integer
+/// from 0). A first row that does not parse as numbers is taken as a header and skipped.
+///
+/// # Errors
+/// A [`FileError`] naming the file and the first bad row.
+pub fn load_csv(path: &Path) -> Result<Dataset, FileError> {
+    let bytes = crate::files::read(path)?;
+    let text = if path.extension().is_some_and(|e| e == "gz") {
+        let mut out = String::new();
+        flate2::read::GzDecoder::new(&bytes[..])
+            .read_to_string(&mut out)
+            .map_err(|e| FileError::content(path, format!("not a gzip CSV: {e}")))?;
+        out
+    } else {
+        String::from_utf8(bytes).map_err(|_| FileError::content(path, "not UTF-8 text"))?
+    };
+    let (mut features, mut labels) = (Vec::new(), Vec::new());
+    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        let values: Result<Vec<f64>, _> = line.split(',').map(|v| v.trim().parse::<f64>()).collect();
+        let Ok(mut values) = values else {
+            if i == 0 {
+                continue;
+            }
+            return Err(FileError::content(path, format!("row {}: not numbers", i + 1)));
+        };
+        let label = values.pop().filter(|l| *l >= 0.0 && l.fract() == 0.0 && *l < 1e6);
+        let Some(label) = label else {
+            return Err(FileError::content(path, format!("row {}: the last column is not a class label", i + 1)));
+        };
+        if features.first().is_some_and(|f: &Vec<f64>| f.len() != values.len()) || values.is_empty() {
+            return Err(FileError::content(path, format!("row {}: {} features", i + 1, values.len())));
+        }
+        features.push(values);
+        labels.push(label as usize);
+    }
+    let classes = labels.iter().max().map_or(0, |m| m + 1);
+    if classes < 2 {
+        return Err(FileError::content(path, "fewer than two classes"));
+    }
+    Ok(Dataset { features, labels, classes })
+}
+
+/// A seeded shuffle split into `val_fraction` and `test_fraction` of the rows, the rest for training.
+pub fn split(data: &Dataset, val_fraction: f64, test_fraction: f64, seed: u64) -> Split {
+    let mut order: Vec<usize> = (0..data.len()).collect();
+    let mut rng = ChaCha20Rng::seed_from_u64(seed);
+    for i in (1..order.len()).rev() {
+        order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+    }
+    let n_val = (data.len() as f64 * val_fraction).round() as usize;
+    let n_test = (data.len() as f64 * test_fraction).round() as usize;
+    let (val, rest) = order.split_at(n_val);
+    let (test, train) = rest.split_at(n_test);
+    Split { train: data.select(train), val: data.select(val), test: data.select(test) }
+}
+
+/// Per-feature standardization fitted on `split.train` (zero mean, unit variance), then every row divided by
+/// `sqrt(dim)` so rows have about unit norm, and a constant bias feature `1` appended (the last column).
+pub fn standardize(split: &mut Split) {
+    let dim = split.train.dim();
+    let n = split.train.len().max(1) as f64;
+    let mean: Vec<f64> = (0..dim).map(|j| split.train.features.iter().map(|r| r[j]).sum::<f64>() / n).collect();
+    let std: Vec<f64> = (0..dim)
+        .map(|j| {
+            let var = split.train.features.iter().map(|r| (r[j] - mean[j]).powi(2)).sum::<f64>() / n;
+            if var > 0.0 { var.sqrt() } else { 1.0 }
+        })
+        .collect();
+    let norm = (dim as f64).sqrt();
+    for part in [&mut split.train, &mut split.val, &mut split.test] {
+        for row in &mut part.features {
+            for (j, x) in row.iter_mut().enumerate() {
+                *x = (*x - mean[j]) / std[j] / norm;
+            }
+            row.push(1.0);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_with_header_gzip_and_split_and_standardize() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "10,2,a,b\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,10,2\n";
+        let plain = dir.path().join("t.csv");
+        std::fs::write(&plain, text).unwrap();
+        let gz = dir.path().join("t.csv.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut enc, text.as_bytes()).unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let a = load_csv(&plain).unwrap();
+        assert_eq!(a, load_csv(&gz).unwrap());
+        assert_eq!((a.len(), a.dim(), a.classes), (5, 2, 3));
+        assert_eq!(a.labels, [0, 1, 0, 1, 2]);
+
+        let mut s = split(&a, 0.2, 0.2, 7);
+        assert_eq!((s.train.len(), s.val.len(), s.test.len()), (3, 1, 1));
+        let mut all: Vec<f64> =
+            [&s.train, &s.val, &s.test].iter().flat_map(|d| d.features.iter().map(|r| r[0])).collect();
+        all.sort_by(f64::total_cmp);
+        assert_eq!(all, [1.0, 3.0, 5.0, 7.0, 9.0], "a permutation of the rows");
+        standardize(&mut s);
+        let mean0: f64 = s.train.features.iter().map(|r| r[0]).sum::<f64>();
+        assert!(mean0.abs() < 1e-12);
+        assert!(s.test.features.iter().all(|r| r.len() == 3 && r[2] == 1.0));
+
+        std::fs::write(&plain, "1,2,0\n1,x,1\n").unwrap();
+        assert!(load_csv(&plain).unwrap_err().to_string().contains("row 2"));
+        std::fs::write(&plain, "1,2,0.5\n").unwrap();
+        assert!(load_csv(&plain).unwrap_err().to_string().contains("class label"));
+    }
+}

@@ -1,0 +1,422 @@
+//! The cloud's trainer: Nesterov accelerated gradient on CKKS-encrypted features, labels and weights.
+//!
+//! One step on a batch (see [`super::layout`] for the packing), from lookahead weights `y` at the top level `L`:
+//! 1. logits `Z = X·yᵀ` in the diagonal layout (HETAL's DiagABT): for each of the `c` diagonals `t`, the
+//!    feature blocks times `y` rotated by `t` block rows (hoisted), a row sum (`log2 cols` rotations), a mask
+//!    and a shift to column `t` (levels `L → L−2`);
+//! 2. probabilities `P` by [`SoftmaxApprox`] (`L−2 → L−25`);
+//! 3. the step `η/b·(P − Y)ᵀX` tiled like the weights (HETAL's DiagATB): for each `t`, column `t` of `P − Y`
+//!    (scaled by `η/b`) broadcast along its row, times the feature blocks, moved to the block row of its class,
+//!    then summed over the `rows/c` block rows (`L−25 → L−27`);
+//! 4. `w' = y − step`, `y' = w' + μ(w' − w)` (`L−28`).
+//!
+//! The weights then need fresh levels: [`KeyOwnerService::refresh`] (the hospital decrypts and re-encrypts
+//! them today; a bootstrapping service can take its place without changing the trainer).
+
+use super::he::{Ct, Engine, KeyOwner};
+use super::layout::Layout;
+use super::schedule::{EarlyStopping, Schedule, cross_entropy};
+use super::softmax::SoftmaxApprox;
+use super::{EpochLog, TrainReport, data::Dataset};
+use anyhow::{Result, bail};
+use rayon::prelude::*;
+use std::time::Instant;
+
+/// One encrypted mini-batch: its feature blocks and its labels (diagonal layout), and how many rows are real.
+pub struct EncryptedBatch {
+    /// `layout.blocks` ciphertexts.
+    pub features: Vec<Ct>,
+    /// One-hot labels in the diagonal layout.
+    pub labels: Ct,
+    /// Real rows (the rest are zero).
+    pub rows: usize,
+}
+
+/// What only the key owner can do for the cloud during training.
+pub trait KeyOwnerService {
+    /// Replaces `cts` with ciphertexts of the same values at the top level.
+    ///
+    /// # Errors
+    /// On a ciphertext of other parameters.
+    fn refresh(&mut self, cts: &mut [Ct]) -> Result<()>;
+
+    /// The mean cross-entropy from encrypted true-class probabilities (slot `(i, 0)` of each batch's ciphertext,
+    /// for its real rows): read by the key owner only, to decide on early stopping.
+    ///
+    /// # Errors
+    /// On a ciphertext of other parameters.
+    fn validation_loss(&mut self, true_class_probabilities: &[(Ct, usize)]) -> Result<f64>;
+
+    /// How many ciphertexts were refreshed so far.
+    fn refreshes(&self) -> usize;
+}
+
+/// The in-process hospital: refreshes by decryption and fresh encryption.
+pub struct LocalKeyOwner<'a> {
+    owner: &'a KeyOwner<'a>,
+    cols: usize,
+    refreshed: usize,
+}
+
+impl<'a> LocalKeyOwner<'a> {
+    /// The service of `owner` for batches packed by `layout`.
+    pub fn new(owner: &'a KeyOwner<'a>, layout: &Layout) -> Self {
+        Self { owner, cols: layout.cols, refreshed: 0 }
+    }
+}
+
+impl KeyOwnerService for LocalKeyOwner<'_> {
+    fn refresh(&mut self, cts: &mut [Ct]) -> Result<()> {
+        for ct in cts.iter_mut() {
+            *ct = self.owner.encrypt(&self.owner.decrypt(ct)?)?;
+            self.refreshed += 1;
+        }
+        Ok(())
+    }
+
+    fn validation_loss(&mut self, true_class_probabilities: &[(Ct, usize)]) -> Result<f64> {
+        let mut p = Vec::new();
+        for (ct, rows) in true_class_probabilities {
+            let slots = self.owner.decrypt(ct)?;
+            p.extend((0..*rows).map(|i| slots[i * self.cols]));
+        }
+        Ok(cross_entropy(&p))
+    }
+
+    fn refreshes(&self) -> usize {
+        self.refreshed
+    }
+}
+
+/// The hospital's side of the packing: encrypts `data` batch by batch (the batches of `schedule`).
+///
+/// # Errors
+/// On a layout that does not match the engine's slots.
+pub fn encrypt_batches(
+    owner: &KeyOwner<'_>,
+    layout: &Layout,
+    data: &Dataset,
+    schedule: &Schedule,
+) -> Result<Vec<EncryptedBatch>> {
+    schedule
+        .batches(data.len())
+        .into_iter()
+        .map(|range| {
+            let features = layout
+                .features(&data.features[range.clone()])
+                .iter()
+                .map(|v| owner.encrypt(v))
+                .collect::<Result<_>>()?;
+            let labels = owner.encrypt(&layout.labels(&data.labels[range.clone()]))?;
+            Ok(EncryptedBatch { features, labels, rows: range.len() })
+        })
+        .collect()
+}
+
+/// The encrypted trainer (cloud side: an [`Engine`] holds no secret key).
+pub struct Trainer<'e> {
+    engine: &'e Engine<'e>,
+    layout: Layout,
+    approx: SoftmaxApprox,
+}
+
+impl<'e> Trainer<'e> {
+    /// A trainer for `layout` with the softmax approximation `approx`.
+    ///
+    /// # Errors
+    /// If the parameters have fewer levels than one step needs, or the layout has other slots.
+    pub fn new(engine: &'e Engine<'e>, layout: Layout, approx: SoftmaxApprox) -> Result<Self> {
+        let trainer = Self { engine, layout, approx };
+        if layout.slots != engine.slots() {
+            bail!("the packing is for {} slots, the parameters have {}", layout.slots, engine.slots());
+        }
+        if engine.top_level() < trainer.depth() {
+            bail!("one training step needs {} levels; the parameters have {}", trainer.depth(), engine.top_level());
+        }
+        Ok(trainer)
+    }
+
+    /// Levels one step consumes: logits (2), softmax, gradient (2), momentum (1).
+    pub fn depth(&self) -> usize {
+        2 + self.approx.depth() + 2 + 1
+    }
+
+    /// `X·yᵀ` in the diagonal layout.
+    fn logits(&self, x: &[Ct], y: &[Ct]) -> Result<Ct> {
+        let (e, l) = (self.engine, &self.layout);
+        let c = l.class_slots;
+        let steps: Vec<i64> = (1..c).map(|t| (t * l.cols) as i64).collect();
+        let rotated: Vec<Vec<Ct>> = y.par_iter().map(|yb| e.rotate_hoisted(yb, &steps)).collect::<Result<_>>()?;
+        let column0 = l.column_mask(0, l.rows, 1.0);
+        let diagonals: Vec<Ct> = (0..c)
+            .into_par_iter()
+            .map(|t| {
+                let products: Vec<Ct> = (0..l.blocks)
+                    .map(|b| e.mul(&x[b], if t == 0 { &y[b] } else { &rotated[b][t - 1] }))
+                    .collect::<Result<_>>()?;
+                let mut m = e.sum(&products)?;
+                let mut s = 1;
+                while s < l.cols {
+                    m = e.add(&m, &e.rotate(&m, s as i64)?)?;
+                    s <<= 1;
+                }
+                e.rotate(&e.mul_values(&m, &column0)?, -(t as i64))
+            })
+            .collect::<Result<_>>()?;
+        e.sum(&diagonals)
+    }
+
+    /// Row `i`'s class sum in slots `(i, 0..c)`.
+    fn class_sum(&self, v: &Ct) -> Result<Ct> {
+        let e = self.engine;
+        let c = self.layout.class_slots;
+        let mut s = e.add(v, &e.rotate(v, -(c as i64))?)?;
+        let mut step = 1;
+        while step < c {
+            s = e.add(&s, &e.rotate(&s, step as i64)?)?;
+            step <<= 1;
+        }
+        Ok(s)
+    }
+
+    /// The approximate softmax of diagonal-layout logits (zero outside the real classes of the first `rows` rows).
+    fn softmax(&self, z: &Ct, rows: usize) -> Result<Ct> {
+        let (e, l, a) = (self.engine, &self.layout, &self.approx);
+        let [c0, c1, c2, c3] = a.cubic();
+        let z2 = e.mul(z, z)?;
+        let cubic = e.mul(&e.mul_values(z, &l.class_mask(rows, c3))?, &z2)?;
+        let quadratic = e.mul_values(&z2, &l.class_mask(rows, c2))?;
+        let linear = e.mul_values(z, &l.class_mask(rows, c1))?;
+        let mut exp = e.add_values(&e.sum(&[cubic, quadratic, linear])?, &l.class_mask(rows, c0))?;
+        for _ in 0..a.squarings {
+            exp = e.mul(&exp, &exp)?;
+        }
+        let sum = self.class_sum(&exp)?;
+        let (mut t, mut inverse) = (e.scalar_minus(1.0, &sum), e.scalar_minus(2.0, &sum));
+        for _ in 0..a.inverse_iterations {
+            t = e.mul(&t, &t)?;
+            inverse = e.mul(&inverse, &e.add_scalar(&t, 1.0))?;
+        }
+        e.mul(&exp, &inverse)
+    }
+
+    /// `rate/rows · (P − Y)ᵀX`, tiled like the weights, from `error = P − Y` (diagonal layout).
+    fn gradient_step(&self, x: &[Ct], error: &Ct, rows: usize, rate: f64) -> Result<Vec<Ct>> {
+        let (e, l) = (self.engine, &self.layout);
+        let c = l.class_slots;
+        let per_diagonal: Vec<Vec<Ct>> = (0..c)
+            .into_par_iter()
+            .map(|t| {
+                let mut column = e.mul_values(error, &l.column_mask(t, rows, rate / rows as f64))?;
+                let mut s = 1;
+                while s < l.cols {
+                    column = e.add(&column, &e.rotate(&column, -(s as i64))?)?;
+                    s <<= 1;
+                }
+                let broadcast = e.rotate(&column, t as i64)?;
+                x.iter()
+                    .map(|xb| {
+                        let product = e.mul(&broadcast, xb)?;
+                        if t == 0 { Ok(product) } else { e.rotate(&product, ((c - t) * l.cols) as i64) }
+                    })
+                    .collect()
+            })
+            .collect::<Result<_>>()?;
+        (0..l.blocks)
+            .into_par_iter()
+            .map(|b| {
+                let parts: Vec<Ct> = per_diagonal.iter().map(|d| d[b].clone()).collect();
+                let mut g = e.sum(&parts)?;
+                let mut fold = c * l.cols;
+                while fold < l.slots {
+                    g = e.add(&g, &e.rotate(&g, fold as i64)?)?;
+                    fold <<= 1;
+                }
+                Ok(g)
+            })
+            .collect()
+    }
+
+    /// One NAG step on `batch`: returns the new weights `w'` and lookahead `y'`.
+    ///
+    /// # Errors
+    /// If the weights have fewer than [`Self::depth`] levels, or a key is missing.
+    pub fn step(
+        &self,
+        batch: &EncryptedBatch,
+        w: &[Ct],
+        y: &[Ct],
+        rate: f64,
+        momentum: f64,
+    ) -> Result<(Vec<Ct>, Vec<Ct>)> {
+        let e = self.engine;
+        let z = self.logits(&batch.features, y)?;
+        let p = self.softmax(&z, batch.rows)?;
+        let error = e.sub(&p, &batch.labels)?;
+        let step = self.gradient_step(&batch.features, &error, batch.rows, rate)?;
+        let mut next_w = Vec::new();
+        let mut next_y = Vec::new();
+        for b in 0..self.layout.blocks {
+            let nw = e.sub(&y[b], &step[b])?;
+            let ny = e.add(&nw, &e.mul_scalar(&e.sub(&nw, &w[b])?, momentum)?)?;
+            next_w.push(nw);
+            next_y.push(ny);
+        }
+        Ok((next_w, next_y))
+    }
+
+    /// Encrypted true-class probabilities of `batch` under weights `w` (slot `(i, 0)` for row `i`).
+    ///
+    /// # Errors
+    /// If `w` has too few levels, or a key is missing.
+    pub fn true_class_probabilities(&self, batch: &EncryptedBatch, w: &[Ct]) -> Result<Ct> {
+        let z = self.logits(&batch.features, w)?;
+        let p = self.softmax(&z, batch.rows)?;
+        self.class_sum(&self.engine.mul(&p, &batch.labels)?)
+    }
+
+    /// Trains from zero weights; the returned weights are those of the epoch with the lowest validation loss,
+    /// still encrypted. `progress` hears of every step and epoch.
+    ///
+    /// # Errors
+    /// As [`Self::step`] and the key-owner service.
+    pub fn train(
+        &self,
+        train: &[EncryptedBatch],
+        val: &[EncryptedBatch],
+        schedule: &Schedule,
+        owner: &mut dyn KeyOwnerService,
+        progress: &mut dyn FnMut(&str),
+    ) -> Result<(Vec<Ct>, TrainReport)> {
+        let start = Instant::now();
+        let e = self.engine;
+        let mut w = vec![e.zero(); self.layout.blocks];
+        let mut y = w.clone();
+        let mut best = w.clone();
+        let mut stop = EarlyStopping::new(schedule.patience);
+        let (mut log, mut steps) = (Vec::new(), 0);
+        for epoch in 0..schedule.epochs {
+            let rate = schedule.learning_rate_at(epoch);
+            for &b in &schedule.batch_order(train.len(), epoch) {
+                if y[0].level() < self.depth() {
+                    let mut both: Vec<Ct> = w.into_iter().chain(y).collect();
+                    owner.refresh(&mut both)?;
+                    y = both.split_off(self.layout.blocks);
+                    w = both;
+                }
+                let step_start = Instant::now();
+                (w, y) = self.step(&train[b], &w, &y, rate, schedule.momentum)?;
+                steps += 1;
+                progress(&format!("epoch {} step {steps}: {:.1} s", epoch + 1, step_start.elapsed().as_secs_f64()));
+            }
+            let mut both: Vec<Ct> = w.into_iter().chain(y).collect();
+            owner.refresh(&mut both)?;
+            y = both.split_off(self.layout.blocks);
+            w = both;
+            let probabilities: Vec<(Ct, usize)> = val
+                .iter()
+                .map(|batch| Ok((self.true_class_probabilities(batch, &w)?, batch.rows)))
+                .collect::<Result<_>>()?;
+            let val_loss = owner.validation_loss(&probabilities)?;
+            if stop.record(epoch, val_loss) {
+                best = w.clone();
+            }
+            progress(&format!("epoch {}: validation loss {val_loss:.4} (read by the key owner)", epoch + 1));
+            log.push(EpochLog { epoch, val_loss, val_accuracy: None, max_abs_logit: None });
+            if stop.should_stop(epoch) {
+                break;
+            }
+        }
+        let report = TrainReport {
+            weights: Vec::new(),
+            best_epoch: stop.best_epoch.unwrap_or(0),
+            log,
+            steps,
+            refreshes: owner.refreshes(),
+            seconds: start.elapsed().as_secs_f64(),
+        };
+        Ok((best, report))
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::super::data::{Split, split, standardize};
+    use super::super::he::KeyOwner;
+    use super::super::plain::{self, Softmax};
+    use super::*;
+    use medblind_core::ckks::params::{ParamsLiteral, SecretDistribution, Security};
+    use medblind_core::ckks::{Context, Encoder, Params};
+    use medblind_core::math::prime::NttPrimes;
+
+    /// **Insecure, for tests only**: N = 2^11 with 28 rescaling primes near 2^40 (one training step).
+    pub(crate) fn test_literal() -> ParamsLiteral {
+        let mut q = vec![NttPrimes::new(60, 2048).next().unwrap()];
+        q.extend(NttPrimes::new(40, 2048).take(28));
+        let p: Vec<u64> = NttPrimes::new(61, 2048).take(4).collect();
+        ParamsLiteral {
+            name: "test-insecure-n2048-depth28",
+            log_degree: 11,
+            q: Box::leak(q.into_boxed_slice()),
+            p: Box::leak(p.into_boxed_slice()),
+            dnum: 8,
+            log_scale: 40,
+            secret: SecretDistribution::Ternary,
+            security: Security::InsecureForTestsOnly,
+        }
+    }
+
+    /// 48 rows of 11 features (+ bias), 3 classes: Gaussian blobs, deterministic.
+    fn blobs() -> Split {
+        let features: Vec<Vec<f64>> = (0..60)
+            .map(|i| {
+                let class = i % 3;
+                (0..11)
+                    .map(|j| ((i * 31 + j * 17) as f64 * 0.7).sin() + if j % 3 == class { 2.0 } else { 0.0 })
+                    .collect()
+            })
+            .collect();
+        let data = Dataset { labels: (0..60).map(|i| i % 3).collect(), features, classes: 3 };
+        let mut s = split(&data, 0.1, 0.1, 3);
+        standardize(&mut s);
+        s
+    }
+
+    #[test]
+    fn encrypted_training_follows_the_plaintext_approx_trainer() {
+        let params = Params::new(&test_literal()).unwrap();
+        let ctx = Context::new(&params).unwrap();
+        let encoder = Encoder::new(ctx.log_degree()).unwrap();
+        let owner = KeyOwner::generate(&ctx, &encoder);
+        let data = blobs();
+        let schedule =
+            Schedule { learning_rate: 2.0, decay: 0.9, momentum: 0.8, batch: 16, epochs: 2, patience: 0, seed: 5 };
+        let layout = Layout::new(ctx.degree() / 2, schedule.batch, 3, data.train.dim()).unwrap();
+        assert_eq!((layout.cols, layout.blocks), (64, 1));
+        let keys = owner.cloud_keys(&layout.rotation_steps());
+        let engine = Engine::new(&ctx, &encoder, &keys);
+        let approx = SoftmaxApprox::standard(3);
+        let trainer = Trainer::new(&engine, layout, approx).unwrap();
+        assert_eq!(trainer.depth(), 28);
+        let train = encrypt_batches(&owner, &layout, &data.train, &schedule).unwrap();
+        let val = encrypt_batches(&owner, &layout, &data.val, &schedule).unwrap();
+        let mut service = LocalKeyOwner::new(&owner, &layout);
+        let (weights, report) = trainer.train(&train, &val, &schedule, &mut service, &mut |_| {}).unwrap();
+        let blocks: Vec<Vec<f64>> = weights.iter().map(|w| owner.decrypt(w).unwrap()).collect();
+        let have = layout.unpack_weights(&blocks);
+
+        let want = plain::train(&data.train, &data.val, &schedule, Softmax::Approx(approx));
+        assert_eq!((report.steps, report.best_epoch), (want.steps, want.best_epoch));
+        assert_eq!(report.refreshes, 2 * report.steps, "w and y refreshed once per step");
+        let worst =
+            want.weights.iter().flatten().zip(have.iter().flatten()).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+        let size = want.weights.iter().flatten().fold(0.0f64, |m, v| m.max(v.abs()));
+        assert!(size > 0.1, "the model moved ({size})");
+        assert!(worst < 1e-3 * size.max(1.0), "encrypted weights off by {worst}");
+        for (a, b) in want.log.iter().zip(&report.log) {
+            assert!((a.val_loss - b.val_loss).abs() < 1e-3, "validation loss {} vs {}", a.val_loss, b.val_loss);
+        }
+        // The padded class row (3) of the packed weights stays zero.
+        assert!(blocks[0][3 * layout.cols..4 * layout.cols].iter().all(|v| v.abs() < 1e-4));
+    }
+}

@@ -1,0 +1,347 @@
+//! CKKS arithmetic on owned ciphertexts with managed scales, for the trainer.
+//!
+//! Invariant: every ciphertext has the parameters' default scale `Δ` (2^40 for the training preset), at any
+//! level, so any two can be added. Plaintexts and constants multiplied at level `ℓ` are encoded at
+//! `q_ℓ·Δ/Δ_a`, so those products rescale to exactly `Δ`; an operand at a higher level is brought down by a
+//! multiplication by 1 at the right scale, also exactly. A product of two ciphertexts rescales to `Δ²/q_ℓ`
+//! and is relabelled `Δ`: a relative error `|Δ/q_ℓ − 1|` per product (≤ 1.3·10⁻⁶ with the presets' primes near
+//! 2^40), instead of a scale chain `Δ_{ℓ−1} = Δ_ℓ²/q_ℓ` whose relative drift doubles at every level.
+
+use anyhow::{Context as _, Result, anyhow};
+use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};
+use medblind_core::ckks::keys::rotation_galois_element;
+use medblind_core::ckks::{
+    Ciphertext, Context, Encoder, Evaluator, GaloisKey, Plaintext, RelinearizationKey, SecretKey,
+};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+/// An owned ciphertext.
+pub type Ct = Ciphertext<Vec<u64>>;
+
+thread_local! {
+    static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The evaluation keys the cloud holds: relinearization and rotations (by slot steps, left for positive).
+pub struct CloudKeys {
+    /// The relinearization key.
+    pub relinearization: RelinearizationKey<Vec<u64>>,
+    /// Rotation keys by step.
+    pub rotations: HashMap<i64, GaloisKey<Vec<u64>>>,
+}
+
+/// The cloud's arithmetic: parameters, encoder and evaluation keys only (no secret key). `Sync`: the trainer
+/// shares it between threads.
+pub struct Engine<'a> {
+    ctx: &'a Context<Vec<u64>>,
+    encoder: &'a Encoder<Vec<f64>>,
+    keys: &'a CloudKeys,
+    scale: f64,
+}
+
+impl<'a> Engine<'a> {
+    /// An engine over `ctx` with `keys`.
+    pub fn new(ctx: &'a Context<Vec<u64>>, encoder: &'a Encoder<Vec<f64>>, keys: &'a CloudKeys) -> Self {
+        Self { ctx, encoder, keys, scale: ctx.params().default_scale() }
+    }
+
+    /// The number of slots (`N/2`).
+    pub fn slots(&self) -> usize {
+        self.ctx.degree() / 2
+    }
+
+    /// The highest level.
+    pub fn top_level(&self) -> usize {
+        self.ctx.params().max_level()
+    }
+
+    /// The (public, trivial) encryption of zero at the top level: the trainer's initial weights.
+    pub fn zero(&self) -> Ct {
+        let top = self.top_level();
+        Ct::zero(self.ctx.degree(), top, self.scale, self.slots())
+    }
+
+    fn q(&self, level: usize) -> f64 {
+        self.ctx.params().q()[level].value() as f64
+    }
+
+    fn with_scratch<R>(&self, level: usize, f: impl FnOnce(&Evaluator<'_, Vec<u64>>, &mut [u64]) -> R) -> R {
+        let ev = Evaluator::new(self.ctx);
+        SCRATCH.with(|cell| {
+            let mut scratch = cell.borrow_mut();
+            let words = ev.scratch_words(level);
+            if scratch.len() < words {
+                scratch.resize(words, 0);
+            }
+            f(&ev, &mut scratch[..])
+        })
+    }
+
+    fn rescale(&self, a: &mut Ct) -> Result<()> {
+        Evaluator::new(self.ctx).rescale_assign(a)?;
+        Ok(())
+    }
+
+    /// `a` at `level` (not above its own), scale `Δ`.
+    pub fn align(&self, a: &Ct, level: usize) -> Result<Ct> {
+        let mut out = a.clone();
+        if a.level() == level {
+            return Ok(out);
+        }
+        if a.level() < level {
+            return Err(anyhow!("cannot raise a ciphertext from level {} to {level}", a.level()));
+        }
+        let ev = Evaluator::new(self.ctx);
+        ev.drop_level_assign(&mut out, a.level() - level - 1)?;
+        let factor = self.q(level + 1) * self.scale / out.scale();
+        ev.mul_const_assign(&mut out, 1.0, factor);
+        self.rescale(&mut out)?;
+        out.set_scale(self.scale);
+        Ok(out)
+    }
+
+    fn aligned(&self, a: &Ct, b: &Ct) -> Result<(Ct, Ct)> {
+        let level = a.level().min(b.level());
+        Ok((self.align(a, level)?, self.align(b, level)?))
+    }
+
+    /// `a · b` (one level).
+    pub fn mul(&self, a: &Ct, b: &Ct) -> Result<Ct> {
+        let (mut x, y) = self.aligned(a, b)?;
+        let level = x.level();
+        if level == 0 {
+            return Err(anyhow!("out of levels: a product needs level 1 or more"));
+        }
+        self.with_scratch(level, |ev, scratch| {
+            ev.mul_relin_assign_with(&mut x, &y, &self.keys.relinearization, scratch)
+        })?;
+        self.rescale(&mut x)?;
+        x.set_scale(self.scale);
+        Ok(x)
+    }
+
+    /// The slot-wise product of `a` with plaintext `values` (one level).
+    pub fn mul_values(&self, a: &Ct, values: &[f64]) -> Result<Ct> {
+        let level = a.level();
+        if level == 0 {
+            return Err(anyhow!("out of levels: a product needs level 1 or more"));
+        }
+        let scale = self.q(level) * self.scale / a.scale();
+        let pt = self.encode(values, level, scale)?;
+        let mut out = a.clone();
+        Evaluator::new(self.ctx).mul_plain_assign(&mut out, &pt)?;
+        self.rescale(&mut out)?;
+        out.set_scale(self.scale);
+        Ok(out)
+    }
+
+    /// `c · a` (one level).
+    pub fn mul_scalar(&self, a: &Ct, c: f64) -> Result<Ct> {
+        let level = a.level();
+        if level == 0 {
+            return Err(anyhow!("out of levels: a product needs level 1 or more"));
+        }
+        let mut out = a.clone();
+        Evaluator::new(self.ctx).mul_const_assign(&mut out, c, self.q(level) * self.scale / a.scale());
+        self.rescale(&mut out)?;
+        out.set_scale(self.scale);
+        Ok(out)
+    }
+
+    /// `a + b`.
+    pub fn add(&self, a: &Ct, b: &Ct) -> Result<Ct> {
+        let (mut x, y) = self.aligned(a, b)?;
+        Evaluator::new(self.ctx).add_assign(&mut x, &y)?;
+        Ok(x)
+    }
+
+    /// `a − b`.
+    pub fn sub(&self, a: &Ct, b: &Ct) -> Result<Ct> {
+        let (mut x, y) = self.aligned(a, b)?;
+        Evaluator::new(self.ctx).sub_assign(&mut x, &y)?;
+        Ok(x)
+    }
+
+    /// The sum of non-empty `parts`.
+    pub fn sum(&self, parts: &[Ct]) -> Result<Ct> {
+        let (first, rest) = parts.split_first().context("summing no ciphertexts")?;
+        rest.iter().try_fold(first.clone(), |acc, p| self.add(&acc, p))
+    }
+
+    /// `a + values` slot-wise.
+    pub fn add_values(&self, a: &Ct, values: &[f64]) -> Result<Ct> {
+        let pt = self.encode(values, a.level(), a.scale())?;
+        let mut out = a.clone();
+        Evaluator::new(self.ctx).add_plain_assign(&mut out, &pt)?;
+        Ok(out)
+    }
+
+    /// `c − a` in every slot.
+    pub fn scalar_minus(&self, c: f64, a: &Ct) -> Ct {
+        let ev = Evaluator::new(self.ctx);
+        let mut out = a.clone();
+        ev.neg_assign(&mut out);
+        ev.add_const_assign(&mut out, c);
+        out
+    }
+
+    /// `a + c` in every slot.
+    pub fn add_scalar(&self, a: &Ct, c: f64) -> Ct {
+        let mut out = a.clone();
+        Evaluator::new(self.ctx).add_const_assign(&mut out, c);
+        out
+    }
+
+    /// `a` rotated left by `steps` slots (right for negative): one key switch when a key for `steps` exists,
+    /// otherwise one per binary digit of `|steps|` with the `±2^m` keys.
+    pub fn rotate(&self, a: &Ct, steps: i64) -> Result<Ct> {
+        let slots = self.slots() as i64;
+        let mut steps = steps.rem_euclid(slots);
+        if steps > slots / 2 {
+            steps -= slots;
+        }
+        let mut out = a.clone();
+        let parts: Vec<i64> = if steps == 0 || self.keys.rotations.contains_key(&steps) {
+            vec![steps]
+        } else {
+            (0..63).filter(|m| steps.unsigned_abs() >> m & 1 == 1).map(|m| steps.signum() << m).collect()
+        };
+        for part in parts.into_iter().filter(|&p| p != 0) {
+            let key = self.key(part)?;
+            self.with_scratch(out.level(), |ev, scratch| ev.apply_galois_assign_with(&mut out, key, scratch))?;
+        }
+        Ok(out)
+    }
+
+    /// `a` rotated by each of `steps` (keys for each needed), sharing one decomposition.
+    pub fn rotate_hoisted(&self, a: &Ct, steps: &[i64]) -> Result<Vec<Ct>> {
+        let keys: Vec<&GaloisKey<Vec<u64>>> = steps.iter().map(|&s| self.key(s)).collect::<Result<_>>()?;
+        let n = self.ctx.degree();
+        let mut outs: Vec<Ct> = steps.iter().map(|_| Ct::zero(n, a.level(), a.scale(), a.slots())).collect();
+        self.with_scratch(a.level(), |ev, scratch| ev.rotate_hoisted_with(a, &keys, &mut outs, scratch))?;
+        Ok(outs)
+    }
+
+    fn key(&self, steps: i64) -> Result<&GaloisKey<Vec<u64>>> {
+        self.keys.rotations.get(&steps).ok_or_else(|| anyhow!("no rotation key for {steps} slots"))
+    }
+
+    fn encode(&self, values: &[f64], level: usize, scale: f64) -> Result<Plaintext<Vec<u64>>> {
+        let n = self.ctx.degree();
+        let mut coefficients = vec![0.0; n];
+        self.encoder.encode_real(values, scale, &mut coefficients)?;
+        Ok(plaintext_from_coefficients(self.ctx, &coefficients, level, scale, values.len(), vec![0; (level + 1) * n])?)
+    }
+}
+
+/// The key owner (the hospital): encrypts at the top level, decrypts, makes the cloud's keys, and refreshes
+/// ciphertexts (decrypt and re-encrypt freshly; the decryption never leaves the key owner).
+pub struct KeyOwner<'a> {
+    ctx: &'a Context<Vec<u64>>,
+    encoder: &'a Encoder<Vec<f64>>,
+    sk: SecretKey<Vec<u64>>,
+    rng: Mutex<ChaCha20Rng>,
+}
+
+impl<'a> KeyOwner<'a> {
+    /// A key owner with a fresh secret key from the operating system's CSPRNG.
+    pub fn generate(ctx: &'a Context<Vec<u64>>, encoder: &'a Encoder<Vec<f64>>) -> Self {
+        let mut rng = ChaCha20Rng::from_os_rng();
+        let sk = SecretKey::generate(ctx, &mut rng);
+        Self { ctx, encoder, sk, rng: Mutex::new(rng) }
+    }
+
+    /// The relinearization key and rotation keys for `steps`.
+    pub fn cloud_keys(&self, steps: &[i64]) -> CloudKeys {
+        let mut rng = self.rng.lock().expect("rng");
+        let n = self.ctx.degree();
+        let relinearization = RelinearizationKey::generate(self.ctx, &self.sk, &mut *rng);
+        let rotations = steps
+            .iter()
+            .map(|&s| (s, GaloisKey::generate(self.ctx, &self.sk, rotation_galois_element(n, s), &mut *rng)))
+            .collect();
+        CloudKeys { relinearization, rotations }
+    }
+
+    /// `values` (one per slot) encrypted at the top level and scale.
+    ///
+    /// # Errors
+    /// If `values` is not `N/2` long.
+    pub fn encrypt(&self, values: &[f64]) -> Result<Ct> {
+        let n = self.ctx.degree();
+        let (level, scale) = (self.ctx.params().max_level(), self.ctx.params().default_scale());
+        let mut coefficients = vec![0.0; n];
+        self.encoder.encode_real(values, scale, &mut coefficients)?;
+        let pt =
+            plaintext_from_coefficients(self.ctx, &coefficients, level, scale, values.len(), vec![0; (level + 1) * n])?;
+        let (mut scratch, mut small) = (vec![0; (level + 1) * n], vec![0i8; n]);
+        let mut rng = self.rng.lock().expect("rng");
+        let out = vec![0; 2 * (level + 1) * n];
+        Ok(encrypt_sk(self.ctx, &self.sk, &pt, &mut *rng, out, &mut scratch, &mut small)?)
+    }
+
+    /// The slot values of `ct`.
+    ///
+    /// # Errors
+    /// On a ciphertext of other parameters.
+    pub fn decrypt(&self, ct: &Ct) -> Result<Vec<f64>> {
+        let n = self.ctx.degree();
+        let words = (ct.level() + 1) * n;
+        let pt = decrypt(self.ctx, &self.sk, ct, vec![0; words])?;
+        let mut coefficients = vec![0.0; n];
+        plaintext_to_coefficients(self.ctx, &pt, &mut vec![0; words], &mut coefficients)?;
+        let (mut re, mut im) = (vec![0.0; ct.slots()], vec![0.0; ct.slots()]);
+        self.encoder.decode(&coefficients, ct.scale(), &mut re, &mut im)?;
+        Ok(re)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use medblind_core::ckks::Params;
+
+    #[test]
+    fn every_operation_matches_f64_and_levels_align() {
+        let params = Params::new(&super::super::encrypted::tests::test_literal()).unwrap();
+        let ctx = Context::new(&params).unwrap();
+        let encoder = Encoder::new(ctx.log_degree()).unwrap();
+        let owner = KeyOwner::generate(&ctx, &encoder);
+        let keys = owner.cloud_keys(&[1, -1, 2, -2, 4, -4, 16]);
+        let engine = Engine::new(&ctx, &encoder, &keys);
+        let slots = engine.slots();
+        let a: Vec<f64> = (0..slots).map(|i| ((i as f64) * 0.37).sin()).collect();
+        let b: Vec<f64> = (0..slots).map(|i| ((i as f64) * 0.11).cos()).collect();
+        let (ca, cb) = (owner.encrypt(&a).unwrap(), owner.encrypt(&b).unwrap());
+        let close = |ct: &Ct, want: &dyn Fn(usize) -> f64, tol: f64| {
+            let have = owner.decrypt(ct).unwrap();
+            let worst = (0..slots).map(|i| (have[i] - want(i)).abs()).fold(0.0, f64::max);
+            assert!(worst < tol, "error {worst}");
+        };
+        let ab = engine.mul(&ca, &cb).unwrap();
+        close(&ab, &|i| a[i] * b[i], 1e-6);
+        // Deep chain, then add operands from very different levels.
+        let mut deep = ab.clone();
+        for _ in 0..10 {
+            deep = engine.mul_scalar(&deep, 1.05).unwrap();
+        }
+        let mixed = engine.add(&deep, &ca).unwrap();
+        close(&mixed, &|i| a[i] * b[i] * 1.05f64.powi(10) + a[i], 1e-5);
+        let masked = engine.mul_values(&mixed, &b).unwrap();
+        close(&masked, &|i| (a[i] * b[i] * 1.05f64.powi(10) + a[i]) * b[i], 1e-5);
+        let shifted = engine.add_values(&engine.add_scalar(&engine.scalar_minus(2.0, &ca), 0.5), &b).unwrap();
+        close(&shifted, &|i| 2.5 - a[i] + b[i], 1e-6);
+        for steps in [1, -1, 7, -6, 16] {
+            let r = engine.rotate(&ca, steps).unwrap();
+            close(&r, &|i| a[(i as i64 + steps).rem_euclid(slots as i64) as usize], 1e-6);
+        }
+        let hoisted = engine.rotate_hoisted(&cb, &[2, -4]).unwrap();
+        close(&hoisted[1], &|i| b[(i + slots - 4) % slots], 1e-6);
+        assert!(engine.rotate_hoisted(&cb, &[3]).is_err(), "no key for 3");
+        assert!(engine.align(&deep, deep.level() + 1).is_err());
+    }
+}

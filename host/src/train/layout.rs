@@ -1,0 +1,165 @@
+//! How mini-batches, labels and weights are packed into CKKS slots (HETAL's block packing).
+//!
+//! A batch is a block of `rows × cols` slots (`rows · cols = slots`, row-major: slot `i·cols + j`), `rows` the
+//! batch size (a power of two) and `cols = slots / rows`. Features (`dim`, the bias column included) are split into
+//! `blocks = ⌈dim / cols⌉` ciphertexts; missing rows and columns are zero. Classes are padded to `c = 2^⌈log2 C⌉`
+//! with `c ≤ rows` and `2c ≤ cols`.
+//! - Features: `X_b(i, j) = x_i[b·cols + j]`.
+//! - Weights (and the lookahead weights) are tiled down the rows: `W_b(i, j) = W[i mod c][b·cols + j]` (rows `≥ C`
+//!   of `W` are zero).
+//! - Logits, probabilities and labels use the *diagonal* layout: `D(i, t) = M[i][(i + t) mod c]` for `t < c`, zero
+//!   in the other columns (labels: `1` where `(i + t) mod c` is row `i`'s class).
+
+use anyhow::{Result, bail};
+
+/// A packing (see the module documentation).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Layout {
+    /// Slots per ciphertext.
+    pub slots: usize,
+    /// Rows per block: the batch size.
+    pub rows: usize,
+    /// Columns per block: `slots / rows`.
+    pub cols: usize,
+    /// Real classes `C`.
+    pub classes: usize,
+    /// Padded classes `c`.
+    pub class_slots: usize,
+    /// Features per row, the bias included.
+    pub dim: usize,
+    /// Feature blocks per batch.
+    pub blocks: usize,
+}
+
+impl Layout {
+    /// The packing of batches of `batch` rows of `dim` features into `slots` slots.
+    ///
+    /// # Errors
+    /// If `batch` is not a power of two or the classes do not fit.
+    pub fn new(slots: usize, batch: usize, classes: usize, dim: usize) -> Result<Self> {
+        if !batch.is_power_of_two() || batch > slots {
+            bail!("the batch size ({batch}) must be a power of two of at most {slots} (the slots)");
+        }
+        let (rows, cols, class_slots) = (batch, slots / batch, classes.next_power_of_two());
+        if class_slots > rows || 2 * class_slots > cols {
+            bail!(
+                "{classes} classes need a batch of at least {class_slots} and at most {} rows with {slots} slots",
+                slots / (2 * class_slots)
+            );
+        }
+        Ok(Self { slots, rows, cols, classes, class_slots, dim, blocks: dim.div_ceil(cols) })
+    }
+
+    /// The feature blocks of up to `rows` rows.
+    pub fn features(&self, batch: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        (0..self.blocks)
+            .map(|b| {
+                let mut v = vec![0.0; self.slots];
+                for (i, x) in batch.iter().enumerate() {
+                    for (j, &value) in x.iter().skip(b * self.cols).take(self.cols).enumerate() {
+                        v[i * self.cols + j] = value;
+                    }
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// The one-hot labels of up to `rows` rows, diagonal layout.
+    pub fn labels(&self, labels: &[usize]) -> Vec<f64> {
+        let mut v = vec![0.0; self.slots];
+        for (i, &y) in labels.iter().enumerate() {
+            let t = (y + self.class_slots - i % self.class_slots) % self.class_slots;
+            v[i * self.cols + t] = 1.0;
+        }
+        v
+    }
+
+    /// The weight blocks of a `C × dim` matrix, tiled down the rows.
+    pub fn weights(&self, w: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        (0..self.blocks)
+            .map(|b| {
+                let mut v = vec![0.0; self.slots];
+                for i in 0..self.rows {
+                    if let Some(row) = w.get(i % self.class_slots) {
+                        for (j, &value) in row.iter().skip(b * self.cols).take(self.cols).enumerate() {
+                            v[i * self.cols + j] = value;
+                        }
+                    }
+                }
+                v
+            })
+            .collect()
+    }
+
+    /// The `C × dim` matrix from its weight blocks (read from the first `C` block rows).
+    pub fn unpack_weights(&self, blocks: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        (0..self.classes)
+            .map(|k| (0..self.dim).map(|j| blocks[j / self.cols][k * self.cols + j % self.cols]).collect())
+            .collect()
+    }
+
+    /// `value` in column `col` of the first `used` rows.
+    pub fn column_mask(&self, col: usize, used: usize, value: f64) -> Vec<f64> {
+        let mut v = vec![0.0; self.slots];
+        (0..used).for_each(|i| v[i * self.cols + col] = value);
+        v
+    }
+
+    /// `value` in the diagonal-layout slots of real classes of the first `used` rows.
+    pub fn class_mask(&self, used: usize, value: f64) -> Vec<f64> {
+        let mut v = vec![0.0; self.slots];
+        for i in 0..used {
+            for t in 0..self.class_slots {
+                if (i + t) % self.class_slots < self.classes {
+                    v[i * self.cols + t] = value;
+                }
+            }
+        }
+        v
+    }
+
+    /// Every rotation the trainer needs a key for: `t·cols` (`0 < t < c`), `±2^m` (`2^m < cols`) and the row
+    /// folds `c·cols·2^m` (`c·2^m < rows`).
+    pub fn rotation_steps(&self) -> Vec<i64> {
+        let cols = self.cols as i64;
+        let mut steps: Vec<i64> = (1..self.class_slots as i64).map(|t| t * cols).collect();
+        let powers = (0..self.cols.trailing_zeros()).map(|m| 1i64 << m);
+        steps.extend(powers.flat_map(|p| [p, -p]));
+        let fold = (self.class_slots * self.cols) as i64;
+        steps.extend((0..(self.rows / self.class_slots).trailing_zeros()).map(|m| fold << m));
+        steps.sort_unstable();
+        steps.dedup();
+        steps
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn packing_round_trips_and_diagonal_labels() {
+        let layout = Layout::new(64, 4, 3, 10).unwrap();
+        assert_eq!((layout.cols, layout.class_slots, layout.blocks), (16, 4, 1));
+        let w: Vec<Vec<f64>> = (0..3).map(|k| (0..10).map(|j| (k * 10 + j) as f64).collect()).collect();
+        let packed = layout.weights(&w);
+        assert_eq!(layout.unpack_weights(&packed), w);
+        assert_eq!(packed[0][3 * 16 + 2], 0.0, "padded class row is zero");
+        assert_eq!(packed[0][2 * 16 + 5], 25.0);
+        let labels = layout.labels(&[2, 0, 1]);
+        // Row 0: class 2 at t = 2; row 1: class 0 at t = 3; row 2: class 1 at t = 3.
+        let ones: Vec<usize> = (0..64).filter(|&s| labels[s] == 1.0).collect();
+        assert_eq!(ones, [2, 16 + 3, 32 + 3]);
+        let mask = layout.class_mask(2, 1.0);
+        assert_eq!((0..16).filter(|&s| mask[s] == 1.0).count(), 3);
+        assert_eq!(mask[16 + 2], 0.0, "row 1, t = 2 is class 3: padding");
+        assert!(Layout::new(64, 2, 3, 10).is_err() && Layout::new(64, 16, 3, 10).is_err());
+        let wide = Layout::new(64, 4, 3, 40).unwrap();
+        assert_eq!(wide.blocks, 3);
+        let x: Vec<Vec<f64>> = (0..2).map(|i| (0..40).map(|j| (100 * i + j) as f64).collect()).collect();
+        let blocks = wide.features(&x);
+        assert_eq!(blocks[2][16 + 7], 139.0);
+        assert_eq!(wide.rotation_steps(), [-8, -4, -2, -1, 1, 2, 4, 8, 16, 32, 48]);
+    }
+}

@@ -1,0 +1,40 @@
+//! Fine-tuning a softmax-regression head: in plaintext (exact or approximated softmax) and on CKKS-encrypted
+//! features and labels (the cloud side), with the same schedule, so the three can be compared.
+
+pub mod data;
+pub mod encrypted;
+pub mod he;
+pub mod layout;
+pub mod plain;
+pub mod schedule;
+pub mod softmax;
+
+/// One epoch of a training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EpochLog {
+    /// From 0.
+    pub epoch: usize,
+    /// The mean validation cross-entropy after the epoch (under the trainer's softmax).
+    pub val_loss: f64,
+    /// The validation accuracy after the epoch, where the trainer can see it (plaintext trainers).
+    pub val_accuracy: Option<f64>,
+    /// The largest `|logit|` met during the epoch's steps, where the trainer can see it (plaintext trainers).
+    pub max_abs_logit: Option<f64>,
+}
+
+/// The result of a training run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrainReport {
+    /// The weights of the epoch with the lowest validation loss, `classes × dim` (bias last).
+    pub weights: Vec<Vec<f64>>,
+    /// That epoch.
+    pub best_epoch: usize,
+    /// Every epoch run.
+    pub log: Vec<EpochLog>,
+    /// Gradient steps taken.
+    pub steps: usize,
+    /// Key-owner refreshes of the weight ciphertexts (0 for plaintext training).
+    pub refreshes: usize,
+    /// Wall time of the training, seconds.
+    pub seconds: f64,
+}

@@ -1,0 +1,104 @@
+//! The training schedule shared by every trainer: mini-batches, Nesterov accelerated gradient, a per-epoch
+//! learning-rate decay and early stopping on the validation loss.
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+
+/// Hyper-parameters. The step on a batch `B` of `b` rows at lookahead weights `y` is
+/// `w' = y − η_e·(P − Y)ᵀX / b`, then `y' = w' + μ·(w' − w)` (Nesterov, Sutskever's form), `η_e = η·decay^e`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Schedule {
+    /// `η`, the learning rate of the first epoch.
+    pub learning_rate: f64,
+    /// `decay`: the learning rate is multiplied by it after every epoch.
+    pub decay: f64,
+    /// `μ`, the momentum.
+    pub momentum: f64,
+    /// Rows per mini-batch (a power of two for the encrypted packing).
+    pub batch: usize,
+    /// The most epochs.
+    pub epochs: usize,
+    /// Stop after this many epochs without a lower validation loss (0: never stop early).
+    pub patience: usize,
+    /// Seeds the order of the batches in each epoch.
+    pub seed: u64,
+}
+
+impl Schedule {
+    /// The rows of every batch: consecutive chunks of `rows` rows.
+    pub fn batches(&self, rows: usize) -> Vec<std::ops::Range<usize>> {
+        (0..rows).step_by(self.batch).map(|start| start..(start + self.batch).min(rows)).collect()
+    }
+
+    /// The order the batches are visited in during `epoch` (a seeded permutation).
+    pub fn batch_order(&self, batches: usize, epoch: usize) -> Vec<usize> {
+        let mut order: Vec<usize> = (0..batches).collect();
+        let mut rng = ChaCha20Rng::seed_from_u64(self.seed ^ (epoch as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+        for i in (1..order.len()).rev() {
+            order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
+        }
+        order
+    }
+
+    /// `η_e`.
+    pub fn learning_rate_at(&self, epoch: usize) -> f64 {
+        self.learning_rate * self.decay.powi(epoch as i32)
+    }
+}
+
+/// Early stopping: remembers the best validation loss and says when to stop.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EarlyStopping {
+    patience: usize,
+    /// The epoch with the lowest validation loss so far.
+    pub best_epoch: Option<usize>,
+    best_loss: f64,
+}
+
+impl EarlyStopping {
+    /// Stops after `patience` epochs without improvement (never, for 0).
+    pub fn new(patience: usize) -> Self {
+        Self { patience, best_epoch: None, best_loss: f64::INFINITY }
+    }
+
+    /// Records `epoch`'s loss; returns whether it is the best so far.
+    pub fn record(&mut self, epoch: usize, loss: f64) -> bool {
+        let better = loss < self.best_loss;
+        if better {
+            self.best_loss = loss;
+            self.best_epoch = Some(epoch);
+        }
+        better
+    }
+
+    /// Whether training should stop after `epoch`.
+    pub fn should_stop(&self, epoch: usize) -> bool {
+        self.patience > 0 && self.best_epoch.is_some_and(|best| epoch >= best + self.patience)
+    }
+}
+
+/// Mean cross-entropy from the predicted probability of each row's true class (floored at `1e-12`).
+pub fn cross_entropy(true_class_probabilities: &[f64]) -> f64 {
+    let n = true_class_probabilities.len().max(1) as f64;
+    true_class_probabilities.iter().map(|p| -p.max(1e-12).ln()).sum::<f64>() / n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_orders_and_early_stopping() {
+        let s = Schedule { learning_rate: 1.0, decay: 0.5, momentum: 0.9, batch: 4, epochs: 3, patience: 2, seed: 1 };
+        assert_eq!(s.batches(10), [0..4, 4..8, 8..10]);
+        let mut order = s.batch_order(5, 3);
+        assert_eq!(order, s.batch_order(5, 3));
+        order.sort_unstable();
+        assert_eq!(order, [0, 1, 2, 3, 4]);
+        assert_eq!(s.learning_rate_at(2), 0.25);
+        let mut stop = EarlyStopping::new(2);
+        assert!(stop.record(0, 1.0) && !stop.record(1, 1.5) && !stop.should_stop(1));
+        assert!(!stop.record(2, 1.2) && stop.should_stop(2) && stop.best_epoch == Some(0));
+        assert!((cross_entropy(&[1.0, 0.5]) - 0.5f64.ln().abs() / 2.0).abs() < 1e-15);
+    }
+}

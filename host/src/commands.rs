@@ -341,3 +341,37 @@ pub fn device(
     );
     Ok(())
 }
+
+/// `medblind compare`: one dataset trained plaintext-exact, plaintext-approx and (unless `preset` is `none`)
+/// encrypted, with a 60/20/20 seeded split standardized on the training part; writes `NAME.json`, `NAME.md` and
+/// `NAME.svg` into `out` (NAME: the data file's name without extensions).
+///
+/// # Errors
+/// On unreadable data, an unknown preset, or a schedule the packing cannot take.
+pub fn compare(
+    data: &Path,
+    out: &Path,
+    preset: &str,
+    schedule: &crate::train::schedule::Schedule,
+) -> anyhow::Result<()> {
+    use crate::train::{compare, data as dataset};
+    let literal = match preset {
+        "none" => None,
+        name => Some(*medblind_core::ckks::presets::ALL.iter().find(|l| l.name == name).ok_or_else(|| {
+            anyhow::anyhow!("unknown preset `{name}` (see `medblind params`, or `none` for plaintext runs only)")
+        })?),
+    };
+    let name =
+        data.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('.').next()).unwrap_or("data").to_string();
+    let mut split = dataset::split(&dataset::load_csv(data)?, 0.2, 0.2, schedule.seed);
+    dataset::standardize(&mut split);
+    let start = std::time::Instant::now();
+    let mut progress = |message: &str| eprintln!("[{:>7.1} s] {name}: {message}", start.elapsed().as_secs_f64());
+    let result = compare::compare(&name, &split, schedule, literal, &mut progress)?;
+    std::fs::create_dir_all(out).map_err(|e| FileError::Io { path: out.to_path_buf(), source: e })?;
+    files::write_atomic(&out.join(format!("{name}.json")), result.json(&split).as_bytes(), false)?;
+    files::write_atomic(&out.join(format!("{name}.md")), result.markdown(&split).as_bytes(), false)?;
+    files::write_atomic(&out.join(format!("{name}.svg")), result.svg().as_bytes(), false)?;
+    print!("{}", result.markdown(&split));
+    Ok(())
+}

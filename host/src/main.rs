@@ -83,6 +83,43 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Train one labelled CSV three ways — plaintext exact softmax, plaintext approximated softmax, encrypted —
+    /// with the same split and schedule; writes NAME.json, NAME.md and NAME.svg (validation loss curves).
+    Compare {
+        /// CSV (or .csv.gz) of features, the last column the class label.
+        #[arg(long)]
+        data: PathBuf,
+        /// The report folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// The CKKS preset for the encrypted run (`none`: plaintext runs only).
+        #[arg(long, default_value = "n65536-qp1626-s40")]
+        preset: String,
+        /// Rows per mini-batch (a power of two).
+        #[arg(long, default_value_t = 512)]
+        batch: usize,
+        /// The most epochs.
+        #[arg(long, default_value_t = 10)]
+        epochs: usize,
+        /// The learning rate of the first epoch.
+        #[arg(long, default_value_t = 1.0)]
+        learning_rate: f64,
+        /// The learning rate's factor per epoch.
+        #[arg(long, default_value_t = 0.9)]
+        decay: f64,
+        /// The weight decay λ (keeps the logits inside the softmax approximation's range).
+        #[arg(long, default_value_t = 0.01)]
+        weight_decay: f64,
+        /// The Nesterov momentum.
+        #[arg(long, default_value_t = 0.9)]
+        momentum: f64,
+        /// Stop after this many epochs without a lower validation loss (0: never).
+        #[arg(long, default_value_t = 3)]
+        patience: usize,
+        /// Seeds the split and the batch order.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
     /// Cloud: apply a plaintext linear head to encrypted vectors (reads no secret key).
     Infer {
         /// The parameter file (params.mbl).
@@ -114,6 +151,31 @@ fn main() -> ExitCode {
         Command::Decrypt { keys, input, out, count } => commands::decrypt_file(&keys, &input, &out, count),
         Command::Device { keys, firmware, weights, bias, input, out } => {
             commands::device(&keys, &firmware, &weights, bias.as_deref(), &input, &out)
+        }
+        Command::Compare {
+            data,
+            out,
+            preset,
+            batch,
+            epochs,
+            learning_rate,
+            decay,
+            weight_decay,
+            momentum,
+            patience,
+            seed,
+        } => {
+            let schedule = medblind::train::schedule::Schedule {
+                learning_rate,
+                decay,
+                weight_decay,
+                momentum,
+                batch,
+                epochs,
+                patience,
+                seed,
+            };
+            commands::compare(&data, &out, &preset, &schedule)
         }
         Command::Infer { params, eval_keys, weights, bias, input, out } => {
             commands::infer(&params, &eval_keys, &weights, bias.as_deref(), &input, &out)

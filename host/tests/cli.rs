@@ -206,3 +206,30 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
 fn unknown_command_fails_with_usage() {
     medblind().arg("no-such-command").assert().failure().code(2);
 }
+
+/// `compare` on the real breast-cancer table (plaintext runs; the encrypted trainer is tested on insecure
+/// parameters in the library), and its refusals.
+#[test]
+fn compare_writes_reports_and_refuses_bad_schedules() {
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/datasets/breast_cancer.csv");
+    assert!(data.exists(), "{} is missing: the shared datasets are needed (see README.md)", data.display());
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("report");
+    let run = |extra: &[&str]| {
+        let mut cmd = medblind();
+        cmd.arg("compare").arg("--data").arg(&data).arg("--out").arg(&out).args(extra);
+        cmd
+    };
+    let ok = run(&["--preset", "none", "--epochs", "5"]).assert().success().get_output().stdout.clone();
+    let table = String::from_utf8(ok).unwrap();
+    assert!(table.contains("| plaintext-exact |") && table.contains("| plaintext-approx |"), "{table}");
+    let json = fs::read_to_string(out.join("breast_cancer.json")).unwrap();
+    assert!(json.contains("\"train\":341") && json.contains("\"classes\":2"), "{json}");
+    assert!(fs::read_to_string(out.join("breast_cancer.svg")).unwrap().contains("<polyline"));
+    assert!(stderr_of(&mut run(&["--preset", "none", "--batch", "300"])).contains("power of two"));
+    assert!(stderr_of(&mut run(&["--preset", "test-insecure-n1024", "--batch", "64"])).contains("needs 28 levels"));
+    assert!(stderr_of(&mut run(&["--preset", "nope"])).contains("unknown preset"));
+    let missing = dir.path().join("missing.csv");
+    let text = stderr_of(medblind().arg("compare").arg("--data").arg(&missing).arg("--out").arg(&out));
+    assert!(text.contains("missing.csv"), "{text}");
+}

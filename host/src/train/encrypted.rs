@@ -138,7 +138,12 @@ impl<'e> Trainer<'e> {
 
     /// Levels one step consumes: logits (2), softmax, gradient (2), momentum (1).
     pub fn depth(&self) -> usize {
-        2 + self.approx.depth() + 2 + 1
+        Self::depth_with(&self.approx)
+    }
+
+    /// Levels one step with the softmax approximation `approx` consumes.
+    pub fn depth_with(approx: &SoftmaxApprox) -> usize {
+        2 + approx.depth() + 2 + 1
     }
 
     /// `X·yᵀ` in the diagonal layout.
@@ -247,7 +252,7 @@ impl<'e> Trainer<'e> {
         w: &[Ct],
         y: &[Ct],
         rate: f64,
-        momentum: f64,
+        schedule: &Schedule,
     ) -> Result<(Vec<Ct>, Vec<Ct>)> {
         let e = self.engine;
         let z = self.logits(&batch.features, y)?;
@@ -257,8 +262,10 @@ impl<'e> Trainer<'e> {
         let mut next_w = Vec::new();
         let mut next_y = Vec::new();
         for b in 0..self.layout.blocks {
-            let nw = e.sub(&y[b], &step[b])?;
-            let ny = e.add(&nw, &e.mul_scalar(&e.sub(&nw, &w[b])?, momentum)?)?;
+            let shrink = 1.0 - rate * schedule.weight_decay;
+            let decayed = if shrink == 1.0 { y[b].clone() } else { e.mul_scalar(&y[b], shrink)? };
+            let nw = e.sub(&decayed, &step[b])?;
+            let ny = e.add(&nw, &e.mul_scalar(&e.sub(&nw, &w[b])?, schedule.momentum)?)?;
             next_w.push(nw);
             next_y.push(ny);
         }
@@ -305,7 +312,7 @@ impl<'e> Trainer<'e> {
                     w = both;
                 }
                 let step_start = Instant::now();
-                (w, y) = self.step(&train[b], &w, &y, rate, schedule.momentum)?;
+                (w, y) = self.step(&train[b], &w, &y, rate, schedule)?;
                 steps += 1;
                 progress(&format!("epoch {} step {steps}: {:.1} s", epoch + 1, step_start.elapsed().as_secs_f64()));
             }
@@ -389,8 +396,16 @@ pub(crate) mod tests {
         let encoder = Encoder::new(ctx.log_degree()).unwrap();
         let owner = KeyOwner::generate(&ctx, &encoder);
         let data = blobs();
-        let schedule =
-            Schedule { learning_rate: 2.0, decay: 0.9, momentum: 0.8, batch: 16, epochs: 2, patience: 0, seed: 5 };
+        let schedule = Schedule {
+            learning_rate: 2.0,
+            decay: 0.9,
+            weight_decay: 0.01,
+            momentum: 0.8,
+            batch: 16,
+            epochs: 2,
+            patience: 0,
+            seed: 5,
+        };
         let layout = Layout::new(ctx.degree() / 2, schedule.batch, 3, data.train.dim()).unwrap();
         assert_eq!((layout.cols, layout.blocks), (64, 1));
         let keys = owner.cloud_keys(&layout.rotation_steps());

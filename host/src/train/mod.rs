@@ -1,6 +1,7 @@
 //! Fine-tuning a softmax-regression head: in plaintext (exact or approximated softmax) and on CKKS-encrypted
 //! features and labels (the cloud side), with the same schedule, so the three can be compared.
 
+pub mod compare;
 pub mod data;
 pub mod encrypted;
 pub mod he;

@@ -78,10 +78,10 @@ pub fn train(train: &Dataset, val: &Dataset, schedule: &Schedule, softmax: Softm
                     row.iter_mut().zip(x).for_each(|(g, v)| *g += e * v);
                 }
             }
-            let step = rate / rows.len() as f64;
+            let (step, shrink) = (rate / rows.len() as f64, 1.0 - rate * schedule.weight_decay);
             for k in 0..classes {
                 for j in 0..dim {
-                    let next = y[k][j] - step * gradient[k][j];
+                    let next = shrink * y[k][j] - step * gradient[k][j];
                     y[k][j] = next + schedule.momentum * (next - w[k][j]);
                     w[k][j] = next;
                 }

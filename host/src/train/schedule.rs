@@ -5,13 +5,16 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
 /// Hyper-parameters. The step on a batch `B` of `b` rows at lookahead weights `y` is
-/// `w' = y − η_e·(P − Y)ᵀX / b`, then `y' = w' + μ·(w' − w)` (Nesterov, Sutskever's form), `η_e = η·decay^e`.
+/// `w' = (1 − η_e·λ)·y − η_e·(P − Y)ᵀX / b` (`λ`: weight decay, which keeps the logits inside the softmax
+/// approximation's range), then `y' = w' + μ·(w' − w)` (Nesterov, Sutskever's form), `η_e = η·decay^e`.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Schedule {
     /// `η`, the learning rate of the first epoch.
     pub learning_rate: f64,
     /// `decay`: the learning rate is multiplied by it after every epoch.
     pub decay: f64,
+    /// `λ`, the weight decay (L2 regularization `λ/2·|W|²`).
+    pub weight_decay: f64,
     /// `μ`, the momentum.
     pub momentum: f64,
     /// Rows per mini-batch (a power of two for the encrypted packing).
@@ -89,7 +92,16 @@ mod tests {
 
     #[test]
     fn batches_orders_and_early_stopping() {
-        let s = Schedule { learning_rate: 1.0, decay: 0.5, momentum: 0.9, batch: 4, epochs: 3, patience: 2, seed: 1 };
+        let s = Schedule {
+            learning_rate: 1.0,
+            decay: 0.5,
+            weight_decay: 0.0,
+            momentum: 0.9,
+            batch: 4,
+            epochs: 3,
+            patience: 2,
+            seed: 1,
+        };
         assert_eq!(s.batches(10), [0..4, 4..8, 8..10]);
         let mut order = s.batch_order(5, 3);
         assert_eq!(order, s.batch_order(5, 3));

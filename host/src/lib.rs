@@ -1,7 +1,12 @@
 //! MedBlind's host side: the hospital and cloud roles on top of `medblind-core`.
 
 pub mod commands;
+pub mod deit;
 pub mod device;
+pub mod download;
+pub mod features;
 pub mod files;
 pub mod keystore;
+pub mod medmnist;
+pub mod progress;
 pub mod train;

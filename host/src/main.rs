@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use medblind::commands::{self, HeadShape};
+use medblind::deit::Token;
 use medblind_core::ckks::{Params, Security, params::max_log_qp_128, presets};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -83,10 +84,11 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Train one labelled CSV three ways — plaintext exact softmax, plaintext approximated softmax, encrypted —
+    /// Train one labelled feature set three ways — plaintext exact softmax, plaintext approximated softmax, encrypted —
     /// with the same split and schedule; writes NAME.json, NAME.md and NAME.svg (validation loss curves).
     Compare {
-        /// CSV (or .csv.gz) of features, the last column the class label.
+        /// A feature file from `medblind extract` (.safetensors: its official train/val/test splits), or a CSV
+        /// (.csv or .csv.gz; the last column the class label; split 60/20/20 by --seed).
         #[arg(long)]
         data: PathBuf,
         /// The report folder.
@@ -120,6 +122,43 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Hospital: MedMNIST dataset files.
+    Data {
+        #[command(subcommand)]
+        action: DataCommand,
+    },
+    /// Hospital: DeiT features of a MedMNIST dataset into a feature file (safetensors, with provenance).
+    Extract {
+        /// The dataset (dermamnist, bloodmnist, organamnist, organcmnist, organsmnist).
+        #[arg(long)]
+        dataset: String,
+        /// Image side: 28, 64, 128 or 224.
+        #[arg(long, default_value_t = 28)]
+        size: usize,
+        /// A folder holding the dataset's .npz (default: $MEDBLIND_DATA_DIR, ../shared/medmnist, the cache).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The DeiT variant (timm name; the `_patch16_224` suffix may be left out).
+        #[arg(long, default_value = "deit_tiny")]
+        model: String,
+        /// The weights (timm safetensors); default: ../shared/models, the cache, else the Hugging Face hub.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// The token whose final embedding is the feature.
+        #[arg(long, value_enum, default_value_t = Token::Cls)]
+        token: Token,
+        /// Only the first LIMIT images of each split.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// The feature file to write (default: in the cache; its path is printed).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// DeiT weight files.
+    Weights {
+        #[command(subcommand)]
+        action: WeightsCommand,
+    },
     /// Cloud: apply a plaintext linear head to encrypted vectors (reads no secret key).
     Infer {
         /// The parameter file (params.mbl).
@@ -138,6 +177,52 @@ enum Command {
         #[arg(long)]
         input: PathBuf,
         /// The encrypted logits to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum DataCommand {
+    /// Download a dataset from the official MedMNIST Zenodo record (MD5-checked, resumable); prints its path.
+    Fetch {
+        /// The dataset.
+        name: String,
+        /// Image side: 28, 64, 128 or 224.
+        #[arg(long, default_value_t = 28)]
+        size: usize,
+        /// The folder to download into (default: the cache, $MEDBLIND_CACHE_DIR or ~/.cache/medblind).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// A Zenodo-compatible server (a mirror).
+        #[arg(long, default_value = medblind::medmnist::fetch::ZENODO)]
+        zenodo: String,
+    },
+    /// Find a dataset file, check it and print its splits and classes.
+    Info {
+        /// The dataset.
+        name: String,
+        /// Image side: 28, 64, 128 or 224.
+        #[arg(long, default_value_t = 28)]
+        size: usize,
+        /// A folder holding the dataset's .npz.
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum WeightsCommand {
+    /// Write a randomly initialized checkpoint (timm's initialization and layout), for when pretrained weights
+    /// cannot be downloaded: features from it exercise the pipeline but are not pretrained features.
+    Init {
+        /// The DeiT variant.
+        #[arg(long, default_value = "deit_tiny")]
+        model: String,
+        /// Seeds the initialization.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// The safetensors file to write.
         #[arg(long)]
         out: PathBuf,
     },
@@ -176,6 +261,28 @@ fn main() -> ExitCode {
                 seed,
             };
             commands::compare(&data, &out, &preset, &schedule)
+        }
+        Command::Data { action: DataCommand::Fetch { name, size, dir, zenodo } } => {
+            commands::data::fetch(&name, size, dir.as_deref(), &zenodo)
+        }
+        Command::Data { action: DataCommand::Info { name, size, data_dir } } => {
+            commands::data::info(&name, size, data_dir.as_deref())
+        }
+        Command::Extract { dataset, size, data_dir, model, weights, token, limit, out } => {
+            commands::data::extract(&commands::data::ExtractRequest {
+                dataset: &dataset,
+                size,
+                data_dir: data_dir.as_deref(),
+                model: &model,
+                weights: weights.as_deref(),
+                token,
+                limit,
+                out: out.as_deref(),
+            })
+            .map(drop)
+        }
+        Command::Weights { action: WeightsCommand::Init { model, seed, out } } => {
+            commands::data::init_weights(&model, seed, &out)
         }
         Command::Infer { params, eval_keys, weights, bias, input, out } => {
             commands::infer(&params, &eval_keys, &weights, bias.as_deref(), &input, &out)

@@ -13,6 +13,8 @@ use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use std::path::Path;
 
+pub mod data;
+
 /// A linear head's shape: `rows` outputs (classes) over `cols` inputs (features).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct HeadShape {
@@ -361,9 +363,13 @@ pub fn compare(
             anyhow::anyhow!("unknown preset `{name}` (see `medblind params`, or `none` for plaintext runs only)")
         })?),
     };
-    let name =
-        data.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('.').next()).unwrap_or("data").to_string();
-    let mut split = dataset::split(&dataset::load_csv(data)?, 0.2, 0.2, schedule.seed);
+    let (name, mut split) = if data.extension().is_some_and(|e| e == "safetensors") {
+        let features = crate::features::Features::load(data)?;
+        (features.provenance.dataset.clone(), features.split())
+    } else {
+        let name = data.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('.').next()).unwrap_or("data");
+        (name.to_string(), dataset::split(&dataset::load_csv(data)?, 0.2, 0.2, schedule.seed))
+    };
     dataset::standardize(&mut split);
     let start = std::time::Instant::now();
     let mut progress = |message: &str| eprintln!("[{:>7.1} s] {name}: {message}", start.elapsed().as_secs_f64());

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
     /// The server could not be reached or answered with an error.
-    #[error("{url}: {message} (check the network, or download the file by hand and pass --data-dir)")]
+    #[error("{url}: {message} (check the network, or download the file by hand and point MedBlind at it)")]
     Http {
         /// What was requested.
         url: String,
@@ -34,9 +34,17 @@ pub enum FetchError {
     File(#[from] FileError),
 }
 
-/// An HTTP agent that reports error statuses as responses (so 206/416 can be handled).
+/// An HTTP agent that reports error statuses as responses (so 206/416 can be handled), with timeouts so an
+/// unreachable server fails instead of hanging.
 pub fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder().http_status_as_error(false).build().into()
+    let seconds = std::time::Duration::from_secs;
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_connect(Some(seconds(20)))
+        .timeout_recv_response(Some(seconds(60)))
+        .timeout_recv_body(Some(seconds(3600)))
+        .build()
+        .into()
 }
 
 /// Appends the rest of `url` to `part` (a range request from its current length), with a progress bar.

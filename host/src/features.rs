@@ -217,6 +217,22 @@ impl Features {
         Ok(Features { dim: dim.unwrap_or(0), splits, provenance })
     }
 
+    /// One line saying where the features came from, for reports.
+    pub fn describe(&self, path: &Path) -> String {
+        let p = &self.provenance;
+        let limit = p.limit.map_or(String::new(), |l| format!(", first {l} images per split"));
+        format!(
+            "`{}`: {} (`{}`, MD5 {}), {} token, of {} (MD5 {}){limit}",
+            path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+            p.model,
+            p.weights,
+            p.weights_md5,
+            p.token,
+            p.dataset,
+            p.dataset_md5
+        )
+    }
+
     /// The official train / val / test splits as training tables.
     pub fn split(&self) -> Split {
         let [train, val, test] = self.splits.each_ref().map(|(features, labels)| Dataset {

@@ -97,30 +97,38 @@ enum Command {
         /// The CKKS preset for the encrypted run (`none`: plaintext runs only).
         #[arg(long, default_value = "n65536-qp1626-s40")]
         preset: String,
-        /// Rows per mini-batch (a power of two).
+        #[command(flatten)]
+        schedule: ScheduleArgs,
+    },
+    /// The whole pipeline on BloodMNIST: find or fetch the data, DeiT features, the head trained plaintext
+    /// (exact and approximated softmax) and encrypted with one schedule; prints the table, writes the report.
+    Demo {
+        /// The dataset.
+        #[arg(long, default_value = "bloodmnist")]
+        dataset: String,
+        /// A folder holding the dataset's .npz (default: $MEDBLIND_DATA_DIR, ../shared/medmnist, the cache).
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        /// The DeiT variant.
+        #[arg(long, default_value = "deit_tiny")]
+        model: String,
+        /// The weights (timm safetensors); default: ../shared/models, the cache, else the Hugging Face hub.
+        #[arg(long)]
+        weights: Option<PathBuf>,
+        /// Images per split (a quick run; see --all).
         #[arg(long, default_value_t = 512)]
-        batch: usize,
-        /// The most epochs.
-        #[arg(long, default_value_t = 10)]
-        epochs: usize,
-        /// The learning rate of the first epoch.
-        #[arg(long, default_value_t = 1.0)]
-        learning_rate: f64,
-        /// The learning rate's factor per epoch.
-        #[arg(long, default_value_t = 0.9)]
-        decay: f64,
-        /// The weight decay λ (keeps the logits inside the softmax approximation's range).
-        #[arg(long, default_value_t = 0.01)]
-        weight_decay: f64,
-        /// The Nesterov momentum.
-        #[arg(long, default_value_t = 0.9)]
-        momentum: f64,
-        /// Stop after this many epochs without a lower validation loss (0: never).
-        #[arg(long, default_value_t = 3)]
-        patience: usize,
-        /// Seeds the split and the batch order.
-        #[arg(long, default_value_t = 1)]
-        seed: u64,
+        limit: usize,
+        /// Every image of every split (hours for the encrypted run on 2 cores).
+        #[arg(long, conflicts_with = "limit")]
+        all: bool,
+        /// The CKKS preset of the encrypted run (`none`: plaintext only).
+        #[arg(long, default_value = "n65536-qp1626-s40")]
+        preset: String,
+        #[command(flatten)]
+        schedule: ScheduleArgs,
+        /// The report folder.
+        #[arg(long, default_value = "medblind-demo")]
+        out: PathBuf,
     },
     /// Hospital: MedMNIST dataset files.
     Data {
@@ -182,6 +190,50 @@ enum Command {
     },
 }
 
+/// The training schedule shared by `compare` and `demo`.
+#[derive(clap::Args)]
+struct ScheduleArgs {
+    /// Rows per mini-batch (a power of two).
+    #[arg(long, default_value_t = 512)]
+    batch: usize,
+    /// The most epochs [default: 10; 3 for `demo`].
+    #[arg(long)]
+    epochs: Option<usize>,
+    /// The learning rate of the first epoch (larger rates can push logits out of the softmax approximation's range).
+    #[arg(long, default_value_t = 0.1)]
+    learning_rate: f64,
+    /// The learning rate's factor per epoch.
+    #[arg(long, default_value_t = 0.9)]
+    decay: f64,
+    /// The weight decay λ (keeps the logits inside the softmax approximation's range).
+    #[arg(long, default_value_t = 0.01)]
+    weight_decay: f64,
+    /// The Nesterov momentum.
+    #[arg(long, default_value_t = 0.9)]
+    momentum: f64,
+    /// Stop after this many epochs without a lower validation loss (0: never).
+    #[arg(long, default_value_t = 3)]
+    patience: usize,
+    /// Seeds the split and the batch order.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+impl ScheduleArgs {
+    fn schedule(&self, default_epochs: usize) -> medblind::train::schedule::Schedule {
+        medblind::train::schedule::Schedule {
+            learning_rate: self.learning_rate,
+            decay: self.decay,
+            weight_decay: self.weight_decay,
+            momentum: self.momentum,
+            batch: self.batch,
+            epochs: self.epochs.unwrap_or(default_epochs),
+            patience: self.patience,
+            seed: self.seed,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum DataCommand {
     /// Download a dataset from the official MedMNIST Zenodo record (MD5-checked, resumable); prints its path.
@@ -237,30 +289,21 @@ fn main() -> ExitCode {
         Command::Device { keys, firmware, weights, bias, input, out } => {
             commands::device(&keys, &firmware, &weights, bias.as_deref(), &input, &out)
         }
-        Command::Compare {
-            data,
-            out,
-            preset,
-            batch,
-            epochs,
-            learning_rate,
-            decay,
-            weight_decay,
-            momentum,
-            patience,
-            seed,
-        } => {
-            let schedule = medblind::train::schedule::Schedule {
-                learning_rate,
-                decay,
-                weight_decay,
-                momentum,
-                batch,
-                epochs,
-                patience,
-                seed,
-            };
-            commands::compare(&data, &out, &preset, &schedule)
+        Command::Compare { data, out, preset, schedule } => {
+            commands::compare(&data, &out, &preset, &schedule.schedule(10))
+        }
+        Command::Demo { dataset, data_dir, model, weights, limit, all, preset, schedule, out } => {
+            commands::demo::demo(&commands::demo::DemoOptions {
+                dataset,
+                data_dir,
+                model,
+                weights,
+                limit: (!all).then_some(limit),
+                preset,
+                schedule: schedule.schedule(3),
+                out,
+            })
+            .map(drop)
         }
         Command::Data { action: DataCommand::Fetch { name, size, dir, zenodo } } => {
             commands::data::fetch(&name, size, dir.as_deref(), &zenodo)

@@ -93,6 +93,32 @@ fn extract_writes_features_with_provenance_and_reuses_them() {
 }
 
 #[test]
+fn demo_runs_the_pipeline_on_local_data_and_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    write_organs(&dir.path().join("organsmnist.npz"), 16);
+    let weights = dir.path().join("tiny.safetensors");
+    medblind().args(["weights", "init", "--out"]).arg(&weights).assert().success();
+    let report = dir.path().join("report");
+    let out = medblind()
+        .env("MEDBLIND_CACHE_DIR", dir.path().join("cache"))
+        .args(["demo", "--dataset", "organsmnist", "--preset", "none", "--limit", "12", "--batch", "4", "--data-dir"])
+        .arg(dir.path())
+        .arg("--weights")
+        .arg(&weights)
+        .arg("--out")
+        .arg(&report)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(out).unwrap();
+    assert!(table.contains("12 train / 12 validation / 12 test rows") && table.contains("tiny.safetensors"), "{table}");
+    assert!(report.join("organsmnist.md").exists() && report.join("organsmnist.svg").exists());
+    assert!(std::fs::read_dir(dir.path().join("cache/features")).unwrap().count() == 1, "features are cached");
+}
+
+#[test]
 fn data_commands_refuse_bad_input_with_one_line() {
     let dir = tempfile::tempdir().unwrap();
     let npz = dir.path().join("organsmnist.npz");

@@ -29,7 +29,9 @@ pub fn fetch(name: &str, size: usize, dir: Option<&Path>, zenodo: &str) -> anyho
     let dataset = dataset(name)?;
     check_size(size)?;
     let dir = dir.map_or_else(|| fetch::cache_dir().join("medmnist"), Path::to_path_buf);
-    let path = fetch::fetch(dataset, size, &dir, zenodo)?;
+    let path = fetch::fetch(dataset, size, &dir, zenodo).with_context(|| {
+        format!("fetching {} (a copy downloaded by hand can be used with --data-dir)", dataset.file_name(size))
+    })?;
     println!("{}", path.display());
     Ok(())
 }

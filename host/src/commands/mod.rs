@@ -14,6 +14,7 @@ use rand_core::SeedableRng;
 use std::path::Path;
 
 pub mod data;
+pub mod demo;
 
 /// A linear head's shape: `rows` outputs (classes) over `cols` inputs (features).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -345,8 +346,9 @@ pub fn device(
 }
 
 /// `medblind compare`: one dataset trained plaintext-exact, plaintext-approx and (unless `preset` is `none`)
-/// encrypted, with a 60/20/20 seeded split standardized on the training part; writes `NAME.json`, `NAME.md` and
-/// `NAME.svg` into `out` (NAME: the data file's name without extensions).
+/// encrypted — on a feature file's official splits, or a CSV split 60/20/20 by the schedule's seed — standardized
+/// on the training part; writes `NAME.json`, `NAME.md` and `NAME.svg` into `out` (NAME: the dataset, or the CSV's
+/// name without extensions).
 ///
 /// # Errors
 /// On unreadable data, an unknown preset, or a schedule the packing cannot take.
@@ -356,6 +358,30 @@ pub fn compare(
     preset: &str,
     schedule: &crate::train::schedule::Schedule,
 ) -> anyhow::Result<()> {
+    use crate::train::data as dataset;
+    let (name, source, split) = if data.extension().is_some_and(|e| e == "safetensors") {
+        let features = crate::features::Features::load(data)?;
+        (features.provenance.dataset.clone(), features.describe(data), features.split())
+    } else {
+        let name = data.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('.').next()).unwrap_or("data");
+        let split = dataset::split(&dataset::load_csv(data)?, 0.2, 0.2, schedule.seed);
+        (name.to_string(), format!("`{}`, split 60/20/20 with seed {}", data.display(), schedule.seed), split)
+    };
+    compare_split(&name, &source, split, out, preset, schedule).map(drop)
+}
+
+/// Trains `split` three ways (see [`compare`]), writes the reports into `out`, prints the Markdown and returns it.
+///
+/// # Errors
+/// An unknown preset, a schedule the packing cannot take, or file trouble.
+pub fn compare_split(
+    name: &str,
+    source: &str,
+    mut split: crate::train::data::Split,
+    out: &Path,
+    preset: &str,
+    schedule: &crate::train::schedule::Schedule,
+) -> anyhow::Result<String> {
     use crate::train::{compare, data as dataset};
     let literal = match preset {
         "none" => None,
@@ -363,21 +389,16 @@ pub fn compare(
             anyhow::anyhow!("unknown preset `{name}` (see `medblind params`, or `none` for plaintext runs only)")
         })?),
     };
-    let (name, mut split) = if data.extension().is_some_and(|e| e == "safetensors") {
-        let features = crate::features::Features::load(data)?;
-        (features.provenance.dataset.clone(), features.split())
-    } else {
-        let name = data.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('.').next()).unwrap_or("data");
-        (name.to_string(), dataset::split(&dataset::load_csv(data)?, 0.2, 0.2, schedule.seed))
-    };
     dataset::standardize(&mut split);
     let start = std::time::Instant::now();
     let mut progress = |message: &str| eprintln!("[{:>7.1} s] {name}: {message}", start.elapsed().as_secs_f64());
-    let result = compare::compare(&name, &split, schedule, literal, &mut progress)?;
+    let mut result = compare::compare(name, &split, schedule, literal, &mut progress)?;
+    result.source = source.to_string();
     std::fs::create_dir_all(out).map_err(|e| FileError::Io { path: out.to_path_buf(), source: e })?;
+    let markdown = result.markdown(&split);
     files::write_atomic(&out.join(format!("{name}.json")), result.json(&split).as_bytes(), false)?;
-    files::write_atomic(&out.join(format!("{name}.md")), result.markdown(&split).as_bytes(), false)?;
+    files::write_atomic(&out.join(format!("{name}.md")), markdown.as_bytes(), false)?;
     files::write_atomic(&out.join(format!("{name}.svg")), result.svg().as_bytes(), false)?;
-    print!("{}", result.markdown(&split));
-    Ok(())
+    print!("{markdown}");
+    Ok(markdown)
 }

@@ -127,8 +127,8 @@ impl MedMnist {
     }
 }
 
-/// Reads one `.npy` member of an archive, checking its header against the member's size before allocating.
-fn read_array(archive: &mut zip::ZipArchive<File>, name: &str) -> Result<(npy::Header, Vec<u8>), String> {
+/// Reads one `.npy` member of an archive (an `.npz`), checking its header against the member's size before allocating.
+pub fn read_array(archive: &mut zip::ZipArchive<File>, name: &str) -> Result<(npy::Header, Vec<u8>), String> {
     let mut entry = archive.by_name(name).map_err(|e| format!("{name}: {e}"))?;
     let size = usize::try_from(entry.size()).map_err(|_| format!("{name}: too large"))?;
     let (header, taken) = npy::read_header(&mut entry).map_err(|e| format!("{name}: {e}"))?;

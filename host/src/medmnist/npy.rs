@@ -1,6 +1,7 @@
 //! NumPy `.npy` arrays (format versions 1–3), as stored inside MedMNIST's `.npz` archives.
 //!
-//! Only what MedMNIST needs: C-order arrays of unsigned bytes (images) or little-endian integers (labels).
+//! Only what MedMNIST needs: C-order arrays of unsigned bytes (images), little-endian integers (labels) and
+//! `f32` (reference features).
 //! The header is parsed and checked against the number of bytes actually present *before* the data is read,
 //! so a truncated or lying file is an error, never a huge allocation.
 
@@ -11,6 +12,8 @@ use std::io::Read;
 pub enum Dtype {
     /// `|u1`: images and (usually) labels.
     U8,
+    /// `<f4`: reference features.
+    F32,
     /// `<u2`, `<u4`, `<u8`, `<i2`, `<i4`, `<i8`: labels written by other tools.
     Int {
         /// Bytes per element.
@@ -26,6 +29,7 @@ impl Dtype {
         let int = |width, signed| Some(Dtype::Int { width, signed });
         match (order, kind) {
             ("|" | "<", "u1") => Some(Dtype::U8),
+            ("<", "f4") => Some(Dtype::F32),
             ("|" | "<", "i1") => int(1, true),
             ("<", "u2") => int(2, false),
             ("<", "u4") => int(4, false),
@@ -41,6 +45,7 @@ impl Dtype {
     pub fn width(self) -> usize {
         match self {
             Dtype::U8 => 1,
+            Dtype::F32 => 4,
             Dtype::Int { width, .. } => width,
         }
     }
@@ -192,8 +197,11 @@ pub fn read_data(reader: &mut impl Read, header: &Header, present: usize) -> Res
 /// Converts raw little-endian integer data to `u32`, refusing negative or too large values.
 ///
 /// # Errors
-/// [`NpyError::Value`] for the first value outside `0..=u32::MAX`.
+/// [`NpyError::Dtype`] for float data; [`NpyError::Value`] for the first value outside `0..=u32::MAX`.
 pub fn to_u32(dtype: Dtype, data: &[u8]) -> Result<Vec<u32>, NpyError> {
+    if dtype == Dtype::F32 {
+        return Err(NpyError::Dtype("<f4 where integers were expected".into()));
+    }
     data.chunks_exact(dtype.width())
         .map(|bytes| {
             let mut wide = [0u8; 16];
@@ -206,6 +214,17 @@ pub fn to_u32(dtype: Dtype, data: &[u8]) -> Result<Vec<u32>, NpyError> {
             u32::try_from(value).map_err(|_| NpyError::Value(value))
         })
         .collect()
+}
+
+/// Converts raw `<f4` data to `f32`.
+///
+/// # Errors
+/// [`NpyError::Dtype`] for any other element type.
+pub fn to_f32(dtype: Dtype, data: &[u8]) -> Result<Vec<f32>, NpyError> {
+    if dtype != Dtype::F32 {
+        return Err(NpyError::Dtype(format!("{dtype:?} where <f4 was expected")));
+    }
+    Ok(data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
 }
 
 /// Serializes an array (version 1.0 header, padded to 64 bytes as NumPy does); used by tests and tools.
@@ -264,6 +283,8 @@ mod tests {
         let negative: Vec<u8> = (-1i32).to_le_bytes().to_vec();
         assert_eq!(to_u32(Dtype::Int { width: 4, signed: true }, &negative), Err(NpyError::Value(-1)));
         assert_eq!(to_u32(Dtype::U8, &[5, 255]).unwrap(), vec![5, 255]);
+        assert!(to_u32(Dtype::F32, &[0; 4]).is_err());
+        assert_eq!(to_f32(Dtype::F32, &1.5f32.to_le_bytes()).unwrap(), vec![1.5]);
     }
 
     #[test]
@@ -276,7 +297,7 @@ mod tests {
         let mut bad_magic = good.clone();
         bad_magic[1] = b'X';
         assert_eq!(parse(&bad_magic).unwrap_err(), NpyError::Magic);
-        assert_eq!(parse(&to_bytes("<f4", &[1], &[0; 4])).unwrap_err(), NpyError::Dtype("<f4".into()));
+        assert_eq!(parse(&to_bytes("<f8", &[1], &[0; 8])).unwrap_err(), NpyError::Dtype("<f8".into()));
         assert!(matches!(
             parse_dict("{'descr': '|u1', 'fortran_order': True, 'shape': (1,), }"),
             Err(NpyError::FortranOrder)

@@ -19,6 +19,8 @@ use std::time::Instant;
 pub struct Comparison {
     /// The dataset's name.
     pub dataset: String,
+    /// Where the features came from (file, model and weights), empty when not known.
+    pub source: String,
     /// Rows in train / validation / test.
     pub sizes: [usize; 3],
     /// Features (bias included) and classes.
@@ -87,6 +89,7 @@ pub fn compare(
     let encrypted = preset.map(|literal| encrypted_run(split, schedule, literal, approx, progress)).transpose()?;
     Ok(Comparison {
         dataset: dataset.to_string(),
+        source: String::new(),
         sizes: [split.train.len(), split.val.len(), split.test.len()],
         dim: split.train.dim(),
         classes,
@@ -154,10 +157,11 @@ impl Comparison {
     pub fn json(&self, split: &Split) -> String {
         let s = &self.schedule;
         let mut out = format!(
-            "{{\"dataset\":\"{}\",\"train\":{},\"val\":{},\"test\":{},\"dim\":{},\"classes\":{},\
+            "{{\"dataset\":\"{}\",\"source\":\"{}\",\"train\":{},\"val\":{},\"test\":{},\"dim\":{},\"classes\":{},\
              \"schedule\":{{\"learning_rate\":{},\"decay\":{},\"weight_decay\":{},\"momentum\":{},\"batch\":{},\"epochs\":{},\"patience\":{}}},\
              \"softmax\":{{\"bound\":{},\"squarings\":{},\"inverse_iterations\":{}}},\"runs\":[",
             self.dataset,
+            self.source.replace('\\', "\\\\").replace('"', "\\\""),
             self.sizes[0],
             self.sizes[1],
             self.sizes[2],
@@ -205,15 +209,16 @@ impl Comparison {
         let s = &self.schedule;
         let mut out = format!(
             "### {} ({} train / {} validation / {} test rows, {} features + bias, {} classes)\n\n\
-             Schedule: NAG, learning rate {} × {}^epoch, weight decay {}, momentum {}, batch {}, at most {} epochs, patience {}. \
+             {}Schedule: NAG, learning rate {} × {}^epoch, weight decay {}, momentum {}, batch {}, at most {} epochs, patience {}. \
              Softmax approximation: B = {}, k = {}, n = {}.\n\n\
-             | run | test accuracy | best epoch | steps | key-owner refreshes | training time |\n| --- | --- | --- | --- | --- | --- |\n",
+             | run | test accuracy | best epoch | steps | ciphertexts refreshed by the key owner | training time |\n| --- | --- | --- | --- | --- | --- |\n",
             self.dataset,
             self.sizes[0],
             self.sizes[1],
             self.sizes[2],
             self.dim - 1,
             self.classes,
+            if self.source.is_empty() { String::new() } else { format!("Features: {}.\n\n", self.source) },
             s.learning_rate,
             s.decay,
             s.weight_decay,

@@ -1,5 +1,6 @@
-//! `medblind data fetch` against a local Zenodo-compatible server: resuming a partial download with a range
-//! request, refusing a corrupt file, and taking the checksum of a MedMNIST+ size from the record's metadata.
+//! Downloads against local servers: `medblind data fetch` from a Zenodo-compatible one (resuming a partial download
+//! with a range request, refusing a corrupt file, taking the checksum of a MedMNIST+ size from the record's
+//! metadata), and DeiT weights from a Hugging Face-compatible one (`HF_ENDPOINT`) when none are local.
 
 use md5::{Digest, Md5};
 use medblind::download::FetchError;
@@ -99,4 +100,26 @@ fn larger_sizes_are_checked_against_the_records_published_md5() {
     assert!(err.to_string().contains("record has no organsmnist_128.npz"), "{err}");
     let err = fetch::fetch(dataset("organsmnist").unwrap(), 28, dir.path(), "http://127.0.0.1:9").unwrap_err();
     assert!(matches!(err, FetchError::Http { .. }) && err.to_string().contains("by hand"), "{err}");
+}
+
+#[test]
+fn extract_downloads_missing_weights_from_the_hub_into_the_cache() {
+    let Some(blood) = shared_blood() else { return };
+    let config = medblind::deit::model("deit_tiny").unwrap();
+    let weights = medblind::deit::checkpoint::timm_init(config, 9);
+    let server =
+        serve(vec![("/timm/deit_tiny_patch16_224.fb_in1k/resolve/main/model.safetensors".into(), weights.clone())]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bloodmnist.npz"), blood).unwrap();
+    let cache = dir.path().join("cache");
+    assert_cmd::Command::cargo_bin("medblind")
+        .unwrap()
+        .current_dir(dir.path())
+        .env("HF_ENDPOINT", &server.url)
+        .env("MEDBLIND_CACHE_DIR", &cache)
+        .args(["extract", "--dataset", "bloodmnist", "--limit", "2", "--data-dir", "."])
+        .assert()
+        .success();
+    assert_eq!(std::fs::read(cache.join("models/deit_tiny_patch16_224.safetensors")).unwrap(), weights);
+    assert_eq!(std::fs::read_dir(cache.join("features")).unwrap().count(), 1);
 }

@@ -197,6 +197,9 @@ mod tests {
         assert_eq!(train.image(1)[0], ((28 * 28 * 3 * 7) % 251) as u8);
         assert_eq!(data.md5, md5_file(&path).unwrap());
         assert_eq!(data.release(), None, "a home-made file is not an official release");
+        write_npz(&path, 64, 1, [2, 1, 1], 11);
+        let data = MedMnist::load(&path, dataset("organcmnist").unwrap()).unwrap();
+        assert_eq!((data.splits[0].side, data.splits[0].channels, data.splits[0].image(1).len()), (64, 1, 64 * 64));
     }
 
     #[test]

@@ -146,8 +146,12 @@ impl<'e> Trainer<'e> {
         2 + approx.depth() + 2 + 1
     }
 
-    /// `X·yᵀ` in the diagonal layout.
-    fn logits(&self, x: &[Ct], y: &[Ct]) -> Result<Ct> {
+    /// DiagABT: the logits `X·yᵀ` of a batch's feature blocks `x` under weight blocks `y`, in the diagonal layout
+    /// (per diagonal: a hoisted rotation of each weight block, products, a fold over the columns). Consumes 2 levels.
+    ///
+    /// # Errors
+    /// If a rotation key is missing or the ciphertexts have too few levels.
+    pub fn logits(&self, x: &[Ct], y: &[Ct]) -> Result<Ct> {
         let (e, l) = (self.engine, &self.layout);
         let c = l.class_slots;
         let steps: Vec<i64> = (1..c).map(|t| (t * l.cols) as i64).collect();
@@ -205,8 +209,12 @@ impl<'e> Trainer<'e> {
         e.mul(&exp, &inverse)
     }
 
-    /// `rate/rows · (P − Y)ᵀX`, tiled like the weights, from `error = P − Y` (diagonal layout).
-    fn gradient_step(&self, x: &[Ct], error: &Ct, rows: usize, rate: f64) -> Result<Vec<Ct>> {
+    /// DiagATB: `rate/rows · (P − Y)ᵀX`, tiled like the weights, from `error = P − Y` (diagonal layout) and the
+    /// batch's feature blocks `x`. Consumes 2 levels.
+    ///
+    /// # Errors
+    /// If a rotation key is missing or the ciphertexts have too few levels.
+    pub fn gradient_step(&self, x: &[Ct], error: &Ct, rows: usize, rate: f64) -> Result<Vec<Ct>> {
         let (e, l) = (self.engine, &self.layout);
         let c = l.class_slots;
         let per_diagonal: Vec<Vec<Ct>> = (0..c)

@@ -1,0 +1,67 @@
+//! One encrypted training iteration, and DiagABT / DiagATB alone, at the training preset `n65536-qp1626-s40`
+//! (N = 2^16, 2^15 slots, 128-bit) on BloodMNIST's shape: batch 512, d = 192 features + bias (4 blocks of 64
+//! columns), C = 8 classes. Each sample takes tens of seconds; run with
+//! `cargo bench -p medblind-benches --bench training`.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use medblind::train::data::Dataset;
+use medblind::train::encrypted::{Trainer, encrypt_batches};
+use medblind::train::he::{Engine, KeyOwner};
+use medblind::train::layout::Layout;
+use medblind::train::schedule::Schedule;
+use medblind::train::softmax::SoftmaxApprox;
+use medblind_core::ckks::{Context, Encoder, Params, presets};
+
+const BATCH: usize = 512;
+const DIM: usize = 193;
+const CLASSES: usize = 8;
+
+fn training(c: &mut Criterion) {
+    let literal = presets::ALL.iter().find(|l| l.name == "n65536-qp1626-s40").expect("training preset");
+    let params = Params::new(literal).expect("valid preset");
+    let ctx = Context::new(&params).expect("context");
+    let encoder = Encoder::new(ctx.log_degree()).expect("encoder");
+    let layout = Layout::new(ctx.degree() / 2, BATCH, CLASSES, DIM).expect("layout");
+    let owner = KeyOwner::generate(&ctx, &encoder);
+    let keys = owner.cloud_keys(&layout.rotation_steps());
+    let engine = Engine::new(&ctx, &encoder, &keys);
+    let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(CLASSES)).expect("trainer");
+    let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract() / (DIM as f64).sqrt();
+    let data = Dataset {
+        features: (0..BATCH).map(|i| (0..DIM).map(|j| value(i * DIM + j)).collect()).collect(),
+        labels: (0..BATCH).map(|i| i % CLASSES).collect(),
+        classes: CLASSES,
+    };
+    let schedule = Schedule {
+        learning_rate: 0.1,
+        decay: 0.9,
+        weight_decay: 0.01,
+        momentum: 0.9,
+        batch: BATCH,
+        epochs: 1,
+        patience: 0,
+        seed: 1,
+    };
+    let batch = encrypt_batches(&owner, &layout, &data, &schedule).expect("encrypt").remove(0);
+    let weights: Vec<_> =
+        layout.weights(&vec![vec![0.01; DIM]; CLASSES]).iter().map(|w| owner.encrypt(w).expect("encrypt")).collect();
+    let logits = trainer.logits(&batch.features, &weights).expect("logits");
+    // In a step, `P − Y` reaches DiagATB after the logits (2 levels) and the softmax.
+    let softmax_depth = SoftmaxApprox::standard(CLASSES).depth();
+    let error = engine
+        .align(&engine.sub(&logits, &batch.labels).expect("error"), logits.level() - softmax_depth)
+        .expect("level");
+
+    let mut group = c.benchmark_group("training/n65536/batch512-d193-c8");
+    group.sample_size(10);
+    group
+        .bench_function("step", |b| b.iter(|| trainer.step(&batch, &weights, &weights, 0.1, &schedule).expect("step")));
+    group.bench_function("diag_abt", |b| b.iter(|| trainer.logits(&batch.features, &weights).expect("logits")));
+    group.bench_function("diag_atb", |b| {
+        b.iter(|| trainer.gradient_step(&batch.features, &error, BATCH, 0.1).expect("gradient"))
+    });
+    group.finish();
+}
+
+criterion_group!(benches, training);
+criterion_main!(benches);

@@ -42,7 +42,7 @@ fn training(c: &mut Criterion) {
         patience: 0,
         seed: 1,
     };
-    let batch = encrypt_batches(&owner, &layout, &data, &schedule).expect("encrypt").remove(0);
+    let batch = encrypt_batches(&owner, &layout, &data).expect("encrypt").remove(0);
     let weights: Vec<_> =
         layout.weights(&vec![vec![0.01; DIM]; CLASSES]).iter().map(|w| owner.encrypt(w).expect("encrypt")).collect();
     let logits = trainer.logits(&batch.features, &weights).expect("logits");

@@ -130,6 +130,67 @@ enum Command {
         #[arg(long, default_value = "medblind-demo")]
         out: PathBuf,
     },
+    /// Hospital: pack and encrypt a feature file's train/validation splits into the batch folder the cloud trains
+    /// on (with params.mbl and the training keys; no secret material).
+    EncryptFeatures {
+        /// The key folder (needs secret.key).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The feature file (from `medblind extract`).
+        #[arg(long)]
+        features: PathBuf,
+        /// Rows per mini-batch (a power of two).
+        #[arg(long, default_value_t = 512)]
+        batch: usize,
+        /// The batch folder to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Cloud: train the softmax head on an encrypted batch folder with evaluation keys only; the hospital answers
+    /// refresh and validation-loss requests in the exchange folder (`medblind refresh`).
+    Train {
+        /// The batch folder (from `encrypt-features`).
+        #[arg(long)]
+        data: PathBuf,
+        /// The folder shared with the hospital's `medblind refresh`.
+        #[arg(long)]
+        exchange: PathBuf,
+        #[command(flatten)]
+        schedule: ScheduleArgs,
+        /// Seconds to wait for the hospital's answer before giving up.
+        #[arg(long, default_value_t = 3600)]
+        timeout: u64,
+        /// The encrypted weights to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+    /// Hospital: answer the cloud's refresh and validation-loss requests until its training is done.
+    Refresh {
+        /// The key folder (needs secret.key).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The batch folder the cloud trains on.
+        #[arg(long)]
+        data: PathBuf,
+        /// The folder shared with the cloud's `medblind train`.
+        #[arg(long)]
+        exchange: PathBuf,
+    },
+    /// Hospital: decrypt trained weights and print their validation and test accuracy.
+    Evaluate {
+        /// The key folder (needs secret.key).
+        #[arg(long)]
+        keys: PathBuf,
+        /// The batch folder they were trained on.
+        #[arg(long)]
+        data: PathBuf,
+        /// The encrypted weights (from `medblind train`).
+        #[arg(long)]
+        weights: PathBuf,
+        /// The feature file the batches came from.
+        #[arg(long)]
+        features: PathBuf,
+    },
     /// Hospital: MedMNIST dataset files.
     Data {
         #[command(subcommand)]
@@ -304,6 +365,20 @@ fn main() -> ExitCode {
                 out,
             })
             .map(drop)
+        }
+        Command::EncryptFeatures { keys, features, batch, out } => {
+            commands::training::encrypt_features(&keys, &features, batch, &out)
+        }
+        Command::Train { data, exchange, schedule, timeout, out } => commands::training::train(
+            &data,
+            &exchange,
+            &schedule.schedule(10),
+            std::time::Duration::from_secs(timeout),
+            &out,
+        ),
+        Command::Refresh { keys, data, exchange } => commands::training::refresh(&keys, &data, &exchange),
+        Command::Evaluate { keys, data, weights, features } => {
+            commands::training::evaluate(&keys, &data, &weights, &features)
         }
         Command::Data { action: DataCommand::Fetch { name, size, dir, zenodo } } => {
             commands::data::fetch(&name, size, dir.as_deref(), &zenodo)

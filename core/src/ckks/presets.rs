@@ -7,6 +7,7 @@ use super::params::{ParamsLiteral, SecretDistribution, Security};
 /// Every preset, for listings and tests.
 pub const ALL: &[&ParamsLiteral] = &[
     &TEST_INSECURE_N1024,
+    &TEST_INSECURE_N2048_DEPTH28,
     &N4096_QP109_S28,
     &N8192_QP201_S40,
     &N16384_QP422_S40,
@@ -32,6 +33,55 @@ pub const TEST_INSECURE_N1024: ParamsLiteral = ParamsLiteral {
     ],
     dnum: 3,
     log_scale: 35,
+    secret: SecretDistribution::Ternary,
+    security: Security::InsecureForTestsOnly,
+};
+
+/// **Insecure, for tests only**: N = 2^11 with a 61-bit base prime, 28 rescaling primes within 2^-20 of 2^40
+/// (one encrypted training step at scale 2^40) and four ~61-bit special primes (`dnum = 8`). `log2(QP) ≈ 1427`,
+/// far above the 54 bits allowed at this degree: it exists so training can be tested end to end in seconds.
+pub const TEST_INSECURE_N2048_DEPTH28: ParamsLiteral = ParamsLiteral {
+    name: "test-insecure-n2048-depth28",
+    log_degree: 11,
+    q: &[
+        0x1000_0000_0000_e001, // 61
+        0x10000029001,         // 41
+        0xffffff7001,          // 40
+        0x1000002a001,         // 41
+        0xfffffed001,          // 40
+        0x10000033001,         // 41
+        0xfffffe7001,          // 40
+        0x10000048001,         // 41
+        0xfffffdf001,          // 40
+        0x1000005c001,         // 41
+        0xfffffdc001,          // 40
+        0x10000065001,         // 41
+        0xfffffc6001,          // 40
+        0x1000006f001,         // 41
+        0xfffffc1001,          // 40
+        0x10000072001,         // 41
+        0xfffffa6001,          // 40
+        0x1000009c001,         // 41
+        0xfffff82001,          // 40
+        0x100000a2001,         // 41
+        0xfffff61001,          // 40
+        0x100000a4001,         // 41
+        0xfffff5d001,          // 40
+        0x100000ab001,         // 41
+        0xfffff4c001,          // 40
+        0x100000b4001,         // 41
+        0xfffff4b001,          // 40
+        0x100000b6001,         // 41
+        0xfffff3c001,          // 40
+    ],
+    p: &[
+        0x2000_0000_0001_a001, // 62
+        0x1fff_ffff_fffe_d001, // 61
+        0x2000_0000_0001_d001, // 62
+        0x1fff_ffff_fffd_e001, // 61
+    ],
+    dnum: 8,
+    log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::InsecureForTestsOnly,
 };

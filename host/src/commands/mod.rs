@@ -15,6 +15,7 @@ use std::path::Path;
 
 pub mod data;
 pub mod demo;
+pub mod training;
 
 /// A linear head's shape: `rows` outputs (classes) over `cols` inputs (features).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -120,8 +120,8 @@ fn encrypted_run(
     let keygen_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
     progress("hospital: encrypting the training and validation sets");
-    let train = encrypt_batches(&owner, &layout, &split.train, schedule)?;
-    let val = encrypt_batches(&owner, &layout, &split.val, schedule)?;
+    let train = encrypt_batches(&owner, &layout, &split.train)?;
+    let val = encrypt_batches(&owner, &layout, &split.val)?;
     let encrypt_seconds = start.elapsed().as_secs_f64();
     let engine = Engine::new(&ctx, &encoder, &keys);
     let trainer = Trainer::new(&engine, layout, approx)?;

@@ -20,9 +20,11 @@ use super::softmax::SoftmaxApprox;
 use super::{EpochLog, TrainReport, data::Dataset};
 use anyhow::{Result, bail};
 use rayon::prelude::*;
+use std::borrow::Cow;
 use std::time::Instant;
 
 /// One encrypted mini-batch: its feature blocks and its labels (diagonal layout), and how many rows are real.
+#[derive(Clone)]
 pub struct EncryptedBatch {
     /// `layout.blocks` ciphertexts.
     pub features: Vec<Ct>,
@@ -30,6 +32,29 @@ pub struct EncryptedBatch {
     pub labels: Ct,
     /// Real rows (the rest are zero).
     pub rows: usize,
+}
+
+/// Mini-batches the trainer fetches one at a time: in memory, or streamed from disk ([`super::store`]) so memory
+/// stays bounded by one batch whatever the dataset's size.
+pub trait Batches: Sync {
+    /// The number of batches.
+    fn count(&self) -> usize;
+
+    /// Batch `index` (`< count()`).
+    ///
+    /// # Errors
+    /// If a stored batch cannot be read.
+    fn batch(&self, index: usize) -> Result<Cow<'_, EncryptedBatch>>;
+}
+
+impl Batches for Vec<EncryptedBatch> {
+    fn count(&self) -> usize {
+        self.len()
+    }
+
+    fn batch(&self, index: usize) -> Result<Cow<'_, EncryptedBatch>> {
+        Ok(Cow::Borrowed(&self[index]))
+    }
 }
 
 /// What only the key owner can do for the cloud during training.
@@ -88,28 +113,29 @@ impl KeyOwnerService for LocalKeyOwner<'_> {
     }
 }
 
-/// The hospital's side of the packing: encrypts `data` batch by batch (the batches of `schedule`).
+/// The hospital's side of the packing: one batch of at most `layout.rows` rows, encrypted.
 ///
 /// # Errors
-/// On a layout that does not match the engine's slots.
-pub fn encrypt_batches(
+/// On a layout that does not match the key owner's slots.
+pub fn encrypt_batch(
     owner: &KeyOwner<'_>,
     layout: &Layout,
-    data: &Dataset,
-    schedule: &Schedule,
-) -> Result<Vec<EncryptedBatch>> {
-    schedule
-        .batches(data.len())
-        .into_iter()
-        .map(|range| {
-            let features = layout
-                .features(&data.features[range.clone()])
-                .iter()
-                .map(|v| owner.encrypt(v))
-                .collect::<Result<_>>()?;
-            let labels = owner.encrypt(&layout.labels(&data.labels[range.clone()]))?;
-            Ok(EncryptedBatch { features, labels, rows: range.len() })
-        })
+    features: &[Vec<f64>],
+    labels: &[usize],
+) -> Result<EncryptedBatch> {
+    let features = layout.features(features).iter().map(|v| owner.encrypt(v)).collect::<Result<_>>()?;
+    Ok(EncryptedBatch { features, labels: owner.encrypt(&layout.labels(labels))?, rows: labels.len() })
+}
+
+/// Every batch of `data` (consecutive runs of `layout.rows` rows, as [`Schedule::batches`] cuts them), encrypted.
+///
+/// # Errors
+/// On a layout that does not match the key owner's slots.
+pub fn encrypt_batches(owner: &KeyOwner<'_>, layout: &Layout, data: &Dataset) -> Result<Vec<EncryptedBatch>> {
+    data.features
+        .chunks(layout.rows)
+        .zip(data.labels.chunks(layout.rows))
+        .map(|(x, y)| encrypt_batch(owner, layout, x, y))
         .collect()
 }
 
@@ -297,8 +323,8 @@ impl<'e> Trainer<'e> {
     /// As [`Self::step`] and the key-owner service.
     pub fn train(
         &self,
-        train: &[EncryptedBatch],
-        val: &[EncryptedBatch],
+        train: &dyn Batches,
+        val: &dyn Batches,
         schedule: &Schedule,
         owner: &mut dyn KeyOwnerService,
         progress: &mut dyn FnMut(&str),
@@ -312,7 +338,7 @@ impl<'e> Trainer<'e> {
         let (mut log, mut steps) = (Vec::new(), 0);
         for epoch in 0..schedule.epochs {
             let rate = schedule.learning_rate_at(epoch);
-            for &b in &schedule.batch_order(train.len(), epoch) {
+            for &b in &schedule.batch_order(train.count(), epoch) {
                 if y[0].level() < self.depth() {
                     let mut both: Vec<Ct> = w.into_iter().chain(y).collect();
                     owner.refresh(&mut both)?;
@@ -320,7 +346,8 @@ impl<'e> Trainer<'e> {
                     w = both;
                 }
                 let step_start = Instant::now();
-                (w, y) = self.step(&train[b], &w, &y, rate, schedule)?;
+                let batch = train.batch(b)?;
+                (w, y) = self.step(&batch, &w, &y, rate, schedule)?;
                 steps += 1;
                 progress(&format!("epoch {} step {steps}: {:.1} s", epoch + 1, step_start.elapsed().as_secs_f64()));
             }
@@ -328,9 +355,11 @@ impl<'e> Trainer<'e> {
             owner.refresh(&mut both)?;
             y = both.split_off(self.layout.blocks);
             w = both;
-            let probabilities: Vec<(Ct, usize)> = val
-                .iter()
-                .map(|batch| Ok((self.true_class_probabilities(batch, &w)?, batch.rows)))
+            let probabilities: Vec<(Ct, usize)> = (0..val.count())
+                .map(|b| {
+                    let batch = val.batch(b)?;
+                    Ok((self.true_class_probabilities(&batch, &w)?, batch.rows))
+                })
                 .collect::<Result<_>>()?;
             let val_loss = owner.validation_loss(&probabilities)?;
             if stop.record(epoch, val_loss) {
@@ -421,8 +450,8 @@ pub(crate) mod tests {
         let approx = SoftmaxApprox::standard(3);
         let trainer = Trainer::new(&engine, layout, approx).unwrap();
         assert_eq!(trainer.depth(), 28);
-        let train = encrypt_batches(&owner, &layout, &data.train, &schedule).unwrap();
-        let val = encrypt_batches(&owner, &layout, &data.val, &schedule).unwrap();
+        let train = encrypt_batches(&owner, &layout, &data.train).unwrap();
+        let val = encrypt_batches(&owner, &layout, &data.val).unwrap();
         let mut service = LocalKeyOwner::new(&owner, &layout);
         let (weights, report) = trainer.train(&train, &val, &schedule, &mut service, &mut |_| {}).unwrap();
         let blocks: Vec<Vec<f64>> = weights.iter().map(|w| owner.decrypt(w).unwrap()).collect();

@@ -34,6 +34,30 @@ pub struct CloudKeys {
     pub rotations: HashMap<i64, GaloisKey<Vec<u64>>>,
 }
 
+impl CloudKeys {
+    /// The keys for rotations by `steps`, picked by Galois element from a file's keys.
+    ///
+    /// # Errors
+    /// If the rotation by some step has no key.
+    pub fn from_galois(
+        degree: usize,
+        relinearization: RelinearizationKey<Vec<u64>>,
+        galois: Vec<GaloisKey<Vec<u64>>>,
+        steps: &[i64],
+    ) -> Result<Self> {
+        let by_element: HashMap<u64, GaloisKey<Vec<u64>>> = galois.into_iter().map(|k| (k.galois_element, k)).collect();
+        let rotations = steps
+            .iter()
+            .map(|&s| {
+                let element = rotation_galois_element(degree, s);
+                let key = by_element.get(&element).cloned();
+                key.map(|k| (s, k)).ok_or_else(|| anyhow!("no key for the rotation by {s} slots"))
+            })
+            .collect::<Result<_>>()?;
+        Ok(Self { relinearization, rotations })
+    }
+}
+
 /// The cloud's arithmetic: parameters, encoder and evaluation keys only (no secret key). `Sync`: the trainer
 /// shares it between threads.
 pub struct Engine<'a> {
@@ -253,6 +277,11 @@ impl<'a> KeyOwner<'a> {
         let mut rng = ChaCha20Rng::from_os_rng();
         let sk = SecretKey::generate(ctx, &mut rng);
         Self { ctx, encoder, sk, rng: Mutex::new(rng) }
+    }
+
+    /// The key owner of an existing secret key (from the hospital's key folder).
+    pub fn from_secret(ctx: &'a Context<Vec<u64>>, encoder: &'a Encoder<Vec<f64>>, sk: SecretKey<Vec<u64>>) -> Self {
+        Self { ctx, encoder, sk, rng: Mutex::new(ChaCha20Rng::from_os_rng()) }
     }
 
     /// The relinearization key and rotation keys for `steps`.

@@ -4,11 +4,13 @@
 pub mod compare;
 pub mod data;
 pub mod encrypted;
+pub mod exchange;
 pub mod he;
 pub mod layout;
 pub mod plain;
 pub mod schedule;
 pub mod softmax;
+pub mod store;
 
 /// One epoch of a training run.
 #[derive(Debug, Clone, PartialEq)]

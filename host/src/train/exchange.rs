@@ -1,0 +1,185 @@
+//! The key-owner service across a process boundary: the cloud's trainer and the hospital's `medblind refresh`
+//! share a folder (a mounted share, or any file transport).
+//!
+//! Requests are numbered `NNNNNN`: `NNNNNN.refresh` (ciphertexts to refresh) is answered by `NNNNNN.refresh.reply`
+//! (fresh encryptions of the same values, at the top level); `NNNNNN.loss` (true-class probabilities) with
+//! `NNNNNN.loss.rows` (the real rows of each) is answered by `NNNNNN.loss.reply`, the validation loss **rounded to
+//! 1e-4** — the only value derived from a decryption that reaches the cloud (for early stopping, as in HETAL's
+//! protocol); rounding far above the CKKS noise keeps the noise, which IND-CPA-D attacks exploit, from leaving
+//! the hospital. The cloud writes `done` when it has finished. Every file is written atomically and removed once
+//! answered.
+
+use super::encrypted::{KeyOwnerService, LocalKeyOwner};
+use super::he::{Ct, KeyOwner};
+use super::layout::Layout;
+use crate::files::{self, FileError};
+use anyhow::{Result, bail};
+use medblind_core::ckks::Context;
+use medblind_core::wire;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How often each side looks for the other's files.
+const POLL: Duration = Duration::from_millis(50);
+/// The file the cloud writes when training is over.
+pub const DONE: &str = "done";
+
+fn encode(ctx: &Context<Vec<u64>>, cts: &[Ct]) -> Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for ct in cts {
+        bytes.extend(wire::ciphertext_to_vec(ctx, ct)?);
+    }
+    Ok(bytes)
+}
+
+fn decode(ctx: &Context<Vec<u64>>, path: &Path) -> Result<Vec<Ct>> {
+    let bytes = files::read(path)?;
+    files::split_objects(path, &bytes)?
+        .iter()
+        .map(|o| wire::decode_ciphertext(ctx, o).map_err(|e| FileError::content(path, e).into()))
+        .collect()
+}
+
+fn remove(path: &Path) -> Result<()> {
+    std::fs::remove_file(path).map_err(|source| FileError::Io { path: path.to_path_buf(), source })?;
+    Ok(())
+}
+
+/// The cloud's side: asks the hospital through the folder and waits for its replies.
+pub struct RemoteKeyOwner<'a> {
+    dir: PathBuf,
+    ctx: &'a Context<Vec<u64>>,
+    next: usize,
+    refreshed: usize,
+    timeout: Duration,
+}
+
+impl<'a> RemoteKeyOwner<'a> {
+    /// A service through `dir` that gives up after `timeout` without a reply.
+    ///
+    /// # Errors
+    /// If the folder cannot be created or a `done` file from an earlier run cannot be removed.
+    pub fn new(dir: &Path, ctx: &'a Context<Vec<u64>>, timeout: Duration) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?;
+        if dir.join(DONE).exists() {
+            remove(&dir.join(DONE))?;
+        }
+        Ok(Self { dir: dir.to_path_buf(), ctx, next: 0, refreshed: 0, timeout })
+    }
+
+    /// Sends a request (`extra` files first, then the request itself) and returns the reply's path.
+    fn ask(&mut self, kind: &str, cts: &[Ct], extra: Option<(&str, String)>) -> Result<PathBuf> {
+        let id = format!("{:06}", self.next);
+        self.next += 1;
+        if let Some((suffix, text)) = extra {
+            files::write_atomic(&self.dir.join(format!("{id}.{kind}.{suffix}")), text.as_bytes(), false)?;
+        }
+        files::write_atomic(&self.dir.join(format!("{id}.{kind}")), &encode(self.ctx, cts)?, false)?;
+        let reply = self.dir.join(format!("{id}.{kind}.reply"));
+        let start = Instant::now();
+        while !reply.exists() {
+            if start.elapsed() > self.timeout {
+                bail!(
+                    "no reply from the key owner in {} s for {} (is `medblind refresh` running on this folder?)",
+                    self.timeout.as_secs(),
+                    self.dir.join(format!("{id}.{kind}")).display()
+                );
+            }
+            std::thread::sleep(POLL);
+        }
+        Ok(reply)
+    }
+
+    /// Tells the hospital that training is over.
+    ///
+    /// # Errors
+    /// If the file cannot be written.
+    pub fn finish(&self) -> Result<()> {
+        Ok(files::write_atomic(&self.dir.join(DONE), b"", false)?)
+    }
+}
+
+impl KeyOwnerService for RemoteKeyOwner<'_> {
+    fn refresh(&mut self, cts: &mut [Ct]) -> Result<()> {
+        let reply = self.ask("refresh", cts, None)?;
+        let fresh = decode(self.ctx, &reply)?;
+        if fresh.len() != cts.len() || fresh.iter().any(|ct| ct.level() != self.ctx.params().max_level()) {
+            bail!("{}: expected {} ciphertexts at the top level", reply.display(), cts.len());
+        }
+        cts.clone_from_slice(&fresh);
+        self.refreshed += cts.len();
+        remove(&reply)
+    }
+
+    fn validation_loss(&mut self, true_class_probabilities: &[(Ct, usize)]) -> Result<f64> {
+        let cts: Vec<Ct> = true_class_probabilities.iter().map(|(ct, _)| ct.clone()).collect();
+        let rows: Vec<String> = true_class_probabilities.iter().map(|(_, r)| r.to_string()).collect();
+        let reply = self.ask("loss", &cts, Some(("rows", rows.join(","))))?;
+        let text = String::from_utf8(files::read(&reply)?).unwrap_or_default();
+        let loss = text.trim().parse::<f64>().map_err(|_| FileError::content(&reply, "not a number"))?;
+        remove(&reply)?;
+        Ok(loss)
+    }
+
+    fn refreshes(&self) -> usize {
+        self.refreshed
+    }
+}
+
+/// The hospital's side: answers the requests in `dir` with `owner`'s key until the cloud writes `done`;
+/// `progress` hears of each answer. Returns the number of requests answered.
+///
+/// # Errors
+/// On an unreadable request or a failed write.
+pub fn serve(
+    dir: &Path,
+    owner: &KeyOwner<'_>,
+    ctx: &Context<Vec<u64>>,
+    layout: &Layout,
+    progress: &mut dyn FnMut(&str),
+) -> Result<usize> {
+    std::fs::create_dir_all(dir).map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?;
+    if dir.join(DONE).exists() {
+        remove(&dir.join(DONE))?; // from an earlier run: this cloud cannot have finished without us
+    }
+    let mut local = LocalKeyOwner::new(owner, layout);
+    let mut answered = 0;
+    loop {
+        let mut requests: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "refresh" || x == "loss"))
+            .collect();
+        requests.sort();
+        for request in &requests {
+            let kind = request.extension().and_then(|x| x.to_str()).unwrap_or_default().to_string();
+            let reply = request.with_extension(format!("{kind}.reply"));
+            let mut cts = decode(ctx, request)?;
+            if kind == "refresh" {
+                local.refresh(&mut cts)?;
+                files::write_atomic(&reply, &encode(ctx, &cts)?, false)?;
+                progress(&format!("refreshed {} ciphertexts", cts.len()));
+            } else {
+                let rows_path = request.with_extension("loss.rows");
+                let text = String::from_utf8(files::read(&rows_path)?).unwrap_or_default();
+                let rows = text.split(',').map(|r| r.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>();
+                let rows = rows
+                    .ok()
+                    .filter(|r| r.len() == cts.len())
+                    .ok_or_else(|| FileError::content(&rows_path, "row counts do not match the request"))?;
+                let pairs: Vec<(Ct, usize)> = cts.into_iter().zip(rows).collect();
+                let loss = local.validation_loss(&pairs)?;
+                files::write_atomic(&reply, format!("{:.4}", loss).as_bytes(), false)?;
+                remove(&rows_path)?;
+                progress(&format!("validation loss {loss:.4}"));
+            }
+            remove(request)?;
+            answered += 1;
+        }
+        if requests.is_empty() && dir.join(DONE).exists() {
+            remove(&dir.join(DONE))?;
+            return Ok(answered);
+        }
+        std::thread::sleep(POLL);
+    }
+}

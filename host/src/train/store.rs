@@ -1,0 +1,182 @@
+//! Encrypted mini-batches in a folder, the way the hospital ships a training set to the cloud, read back one
+//! batch at a time so the cloud's memory stays bounded by one batch.
+//!
+//! The folder holds `params.mbl` (the parameter set), `train.keys` (relinearization key, then the Galois keys of
+//! the packing's rotations), `manifest.txt` and one file per batch, `train-NNNN.cts` / `val-NNNN.cts`: the
+//! batch's `blocks` feature ciphertexts then its label ciphertext, in the wire format. `manifest.txt` is
+//! `key=value` lines: `format=medblind-encrypted-batches/1`, `slots`, `batch`, `classes`, `dim` (with the bias
+//! column), `train` and `val` (the real rows of each batch, comma-separated). No secret material.
+
+use super::encrypted::{Batches, EncryptedBatch};
+use super::layout::Layout;
+use crate::files::{self, FileError};
+use anyhow::{Context as _, Result};
+use medblind_core::ckks::Context;
+use medblind_core::wire;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// The manifest's format tag.
+pub const FORMAT: &str = "medblind-encrypted-batches/1";
+/// The manifest's file name.
+pub const MANIFEST: &str = "manifest.txt";
+/// The training keys' file name.
+pub const KEYS: &str = "train.keys";
+
+/// The training or the validation part.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Part {
+    /// Batches the model is fitted on.
+    Train,
+    /// Batches of the encrypted validation loss.
+    Val,
+}
+
+impl Part {
+    fn name(self) -> &'static str {
+        match self {
+            Part::Train => "train",
+            Part::Val => "val",
+        }
+    }
+}
+
+/// An encrypted training set on disk.
+#[derive(Clone, Debug)]
+pub struct BatchStore {
+    dir: PathBuf,
+    /// The packing of every batch.
+    pub layout: Layout,
+    /// The batch size it was packed for.
+    pub batch: usize,
+    rows: [Vec<usize>; 2],
+}
+
+impl BatchStore {
+    /// The file of batch `index` of `part`.
+    pub fn batch_path(dir: &Path, part: Part, index: usize) -> PathBuf {
+        dir.join(format!("{}-{index:04}.cts", part.name()))
+    }
+
+    /// Writes the manifest of a store whose batch files `write_batch` has written (returns the store).
+    ///
+    /// # Errors
+    /// On a write failure, naming the file.
+    pub fn create(
+        dir: &Path,
+        layout: Layout,
+        batch: usize,
+        mut write_batch: impl FnMut(Part, usize, &Path) -> Result<usize>,
+        counts: [usize; 2],
+    ) -> Result<Self> {
+        std::fs::create_dir_all(dir).map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?;
+        let mut rows = [Vec::new(), Vec::new()];
+        for (part, (rows, &count)) in [Part::Train, Part::Val].into_iter().zip(rows.iter_mut().zip(&counts)) {
+            for i in 0..count {
+                rows.push(write_batch(part, i, &Self::batch_path(dir, part, i))?);
+            }
+        }
+        let list = |r: &[usize]| r.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
+        let manifest = format!(
+            "format={FORMAT}\nslots={}\nbatch={batch}\nclasses={}\ndim={}\ntrain={}\nval={}\n",
+            layout.slots,
+            layout.classes,
+            layout.dim,
+            list(&rows[0]),
+            list(&rows[1])
+        );
+        files::write_atomic(&dir.join(MANIFEST), manifest.as_bytes(), false)?;
+        Ok(Self { dir: dir.to_path_buf(), layout, batch, rows })
+    }
+
+    /// Opens a store, checking its manifest.
+    ///
+    /// # Errors
+    /// [`FileError`] naming the manifest and what is wrong with it.
+    pub fn open(dir: &Path) -> Result<Self> {
+        let path = dir.join(MANIFEST);
+        let text = String::from_utf8(files::read(&path)?).map_err(|_| FileError::content(&path, "not text"))?;
+        let fields: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
+        let field = |k: &str| fields.get(k).copied().ok_or_else(|| FileError::content(&path, format!("no `{k}`")));
+        if field("format")? != FORMAT {
+            return Err(FileError::content(&path, format!("not a {FORMAT} manifest")).into());
+        }
+        let number = |k: &str| {
+            field(k)?.parse::<usize>().map_err(|_| FileError::content(&path, format!("`{k}` is not a number")))
+        };
+        let list = |k: &str| -> Result<Vec<usize>, FileError> {
+            let v = field(k)?;
+            if v.is_empty() {
+                return Ok(Vec::new());
+            }
+            v.split(',')
+                .map(|r| r.parse().map_err(|_| FileError::content(&path, format!("`{k}` is not a list of row counts"))))
+                .collect()
+        };
+        let batch = number("batch")?;
+        let layout = Layout::new(number("slots")?, batch, number("classes")?, number("dim")?)
+            .with_context(|| path.display().to_string())?;
+        let rows = [list("train")?, list("val")?];
+        if rows.iter().flatten().any(|&r| r == 0 || r > batch) || rows[0].is_empty() {
+            return Err(FileError::content(&path, "batch row counts out of range").into());
+        }
+        Ok(Self { dir: dir.to_path_buf(), layout, batch, rows })
+    }
+
+    /// The folder.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The batches of `part`, read from disk on demand under `ctx`'s parameters.
+    pub fn part<'a>(&'a self, ctx: &'a Context<Vec<u64>>, part: Part) -> StoredBatches<'a> {
+        StoredBatches { store: self, ctx, part }
+    }
+}
+
+/// Writes one batch's ciphertexts (features, then labels) to `path`.
+///
+/// # Errors
+/// On an encoding or write failure.
+pub fn write_batch(ctx: &Context<Vec<u64>>, batch: &EncryptedBatch, path: &Path) -> Result<()> {
+    let mut bytes = Vec::new();
+    for ct in batch.features.iter().chain([&batch.labels]) {
+        bytes.extend(wire::ciphertext_to_vec(ctx, ct)?);
+    }
+    Ok(files::write_atomic(path, &bytes, false)?)
+}
+
+/// One part of a [`BatchStore`], streamed.
+pub struct StoredBatches<'a> {
+    store: &'a BatchStore,
+    ctx: &'a Context<Vec<u64>>,
+    part: Part,
+}
+
+impl Batches for StoredBatches<'_> {
+    fn count(&self) -> usize {
+        self.store.rows[self.part as usize].len()
+    }
+
+    fn batch(&self, index: usize) -> Result<Cow<'_, EncryptedBatch>> {
+        let path = BatchStore::batch_path(&self.store.dir, self.part, index);
+        let bytes = files::read(&path)?;
+        let objects = files::split_objects(&path, &bytes)?;
+        let blocks = self.store.layout.blocks;
+        if objects.len() != blocks + 1 {
+            return Err(
+                FileError::content(&path, format!("{} ciphertexts, expected {}", objects.len(), blocks + 1)).into()
+            );
+        }
+        let mut cts = objects
+            .iter()
+            .map(|o| wire::decode_ciphertext(self.ctx, o).map_err(|e| FileError::content(&path, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        if cts.iter().any(|ct| ct.level() != self.ctx.params().max_level()) {
+            return Err(FileError::content(&path, "a ciphertext is not at the top level").into());
+        }
+        let labels = cts.pop().expect("blocks + 1 ciphertexts");
+        Ok(Cow::Owned(EncryptedBatch { features: cts, labels, rows: self.store.rows[self.part as usize][index] }))
+    }
+}

@@ -1,0 +1,209 @@
+//! Encrypted training with the hospital and the cloud as separate processes: `keygen`, `encrypt-features`
+//! (hospital), `train` (cloud, evaluation keys only) with `refresh` (hospital) answering through a shared folder,
+//! then `evaluate` (hospital) — on insecure small test parameters so it runs in seconds — and the refusals.
+#![allow(missing_docs)]
+
+use assert_cmd::Command;
+use medblind::features::{Features, Provenance};
+use medblind::train::data::standardize;
+use medblind::train::plain::{self, Softmax};
+use medblind::train::schedule::Schedule;
+use medblind::train::softmax::SoftmaxApprox;
+use std::path::Path;
+
+const PRESET: &str = "test-insecure-n2048-depth28";
+
+fn medblind() -> Command {
+    Command::cargo_bin("medblind").unwrap()
+}
+
+/// Three Gaussian-like blobs in 12 dimensions: 48 / 16 / 16 rows.
+fn write_features(path: &Path) {
+    let split = |n: usize, offset: usize| {
+        let labels: Vec<u32> = (0..n).map(|i| ((i + offset) % 3) as u32).collect();
+        let features: Vec<f32> = (0..n * 12)
+            .map(|k| {
+                let (i, j) = (k / 12 + offset, k % 12);
+                (((i * 31 + j * 17) as f32 * 0.7).sin() + if j % 3 == i % 3 { 2.0 } else { 0.0 }) * 5.0
+            })
+            .collect();
+        (features, labels)
+    };
+    let provenance = Provenance {
+        dataset: "blobs".into(),
+        dataset_md5: "0".repeat(32),
+        classes: 3,
+        model: "none".into(),
+        weights: "none".into(),
+        weights_md5: "0".repeat(32),
+        token: "cls".into(),
+        limit: None,
+    };
+    Features { dim: 12, splits: [split(48, 0), split(16, 1000), split(16, 2000)], provenance }.save(path).unwrap();
+}
+
+/// The error line of a failed command (progress lines may come before it).
+fn fails_with(cmd: &mut Command) -> String {
+    let out = cmd.assert().failure().code(2).get_output().clone();
+    let text = String::from_utf8(out.stderr).unwrap();
+    let last = text.trim_end().lines().last().unwrap_or_default().to_string();
+    assert!(last.starts_with("medblind: error: "), "an error line last:\n{text}");
+    last
+}
+
+#[test]
+fn the_cloud_trains_on_ciphertexts_while_the_hospital_refreshes_from_another_process() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, data, exchange) = (dir.path().join("keys"), dir.path().join("cloud"), dir.path().join("exchange"));
+    let features = dir.path().join("blobs.safetensors");
+    write_features(&features);
+    medblind().args(["keygen", "--preset", PRESET, "--out"]).arg(&keys).assert().success();
+    medblind()
+        .args(["encrypt-features", "--batch", "16", "--keys"])
+        .arg(&keys)
+        .arg("--features")
+        .arg(&features)
+        .arg("--out")
+        .arg(&data)
+        .assert()
+        .success();
+    for entry in std::fs::read_dir(&data).unwrap() {
+        let path = entry.unwrap().path();
+        medblind::keystore::refuse_secret(&path, &std::fs::read(&path).unwrap()).unwrap_or_else(|_| {
+            assert!(path.extension().is_some_and(|e| e == "txt"), "{} is not wire objects", path.display())
+        });
+    }
+
+    let hospital = std::process::Command::new(assert_cmd::cargo::cargo_bin("medblind"))
+        .args(["refresh", "--keys"])
+        .arg(&keys)
+        .arg("--data")
+        .arg(&data)
+        .arg("--exchange")
+        .arg(&exchange)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let weights = dir.path().join("weights.cts");
+    let cloud = medblind()
+        .args([
+            "train",
+            "--epochs",
+            "2",
+            "--learning-rate",
+            "2.0",
+            "--weight-decay",
+            "0.01",
+            "--momentum",
+            "0.8",
+            "--patience",
+            "0",
+            "--seed",
+            "5",
+        ])
+        .arg("--data")
+        .arg(&data)
+        .arg("--exchange")
+        .arg(&exchange)
+        .arg("--out")
+        .arg(&weights)
+        .assert()
+        .success()
+        .get_output()
+        .stderr
+        .clone();
+    let cloud = String::from_utf8(cloud).unwrap();
+    assert!(cloud.contains("6 steps") && cloud.contains("validation loss"), "{cloud}");
+    let hospital = hospital.wait_with_output().unwrap();
+    assert!(hospital.status.success(), "{}", String::from_utf8_lossy(&hospital.stderr));
+    assert!(String::from_utf8_lossy(&hospital.stderr).contains("the cloud is done"));
+    assert_eq!(std::fs::read_dir(&exchange).unwrap().count(), 0, "every request was answered and cleaned up");
+
+    let out = medblind()
+        .args(["evaluate", "--keys"])
+        .arg(&keys)
+        .arg("--data")
+        .arg(&data)
+        .arg("--weights")
+        .arg(&weights)
+        .arg("--features")
+        .arg(&features)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    let accuracy: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("test accuracy "))
+        .and_then(|l| l.split(' ').next())
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    // The same schedule in plaintext with the same softmax approximation.
+    let mut split = Features::load(&features).unwrap().split();
+    standardize(&mut split);
+    let schedule = Schedule {
+        learning_rate: 2.0,
+        decay: 0.9,
+        weight_decay: 0.01,
+        momentum: 0.8,
+        batch: 16,
+        epochs: 2,
+        patience: 0,
+        seed: 5,
+    };
+    let want = plain::train(&split.train, &split.val, &schedule, Softmax::Approx(SoftmaxApprox::standard(3)));
+    let want = 100.0 * plain::accuracy(&want.weights, &split.test);
+    assert!((accuracy - want).abs() < 0.01, "encrypted {accuracy} % vs plaintext-approx {want} %");
+    assert!(want > 90.0, "the blobs are separable ({want} %)");
+}
+
+#[test]
+fn training_refuses_secret_keys_missing_hospitals_and_foreign_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let (keys, data) = (dir.path().join("keys"), dir.path().join("cloud"));
+    let features = dir.path().join("blobs.safetensors");
+    write_features(&features);
+    medblind().args(["keygen", "--preset", PRESET, "--out"]).arg(&keys).assert().success();
+    medblind()
+        .args(["encrypt-features", "--batch", "16", "--keys"])
+        .arg(&keys)
+        .arg("--features")
+        .arg(&features)
+        .arg("--out")
+        .arg(&data)
+        .assert()
+        .success();
+    let train = |data: &Path| {
+        let mut cmd = medblind();
+        cmd.args(["train", "--timeout", "1", "--exchange"])
+            .arg(dir.path().join("x"))
+            .arg("--out")
+            .arg(dir.path().join("w.cts"))
+            .arg("--data")
+            .arg(data);
+        cmd
+    };
+    let err = fails_with(&mut train(&data));
+    assert!(err.contains("no reply from the key owner") && err.contains("medblind refresh"), "{err}");
+    let err = fails_with(&mut train(&keys));
+    assert!(err.contains("manifest.txt"), "{err}");
+    std::fs::copy(keys.join("secret.key"), data.join("train.keys")).unwrap();
+    let err = fails_with(&mut train(&data));
+    assert!(err.contains("train.keys") && err.contains("never reads secret keys"), "{err}");
+    let err = fails_with(
+        medblind()
+            .args(["encrypt-features", "--keys"])
+            .arg(&keys)
+            .arg("--features")
+            .arg(&features)
+            .arg("--out")
+            .arg(&data)
+            .args(["--batch", "24"]),
+    );
+    assert!(err.contains("power of two"), "{err}");
+    assert!(!dir.path().join("w.cts").exists(), "nothing written on failure");
+}

@@ -190,6 +190,21 @@ enum Command {
         /// The feature file the batches came from.
         #[arg(long)]
         features: PathBuf,
+        /// The cloud's encrypted test logits (from `medblind predict`) to decrypt and score too.
+        #[arg(long)]
+        logits: Option<PathBuf>,
+    },
+    /// Cloud: encrypted inference — the test batches' logits under the encrypted weights, written encrypted.
+    Predict {
+        /// The batch folder (from `encrypt-features`).
+        #[arg(long)]
+        data: PathBuf,
+        /// The encrypted weights (from `medblind train`).
+        #[arg(long)]
+        weights: PathBuf,
+        /// The encrypted logits to write.
+        #[arg(long)]
+        out: PathBuf,
     },
     /// Hospital: MedMNIST dataset files.
     Data {
@@ -377,9 +392,10 @@ fn main() -> ExitCode {
             &out,
         ),
         Command::Refresh { keys, data, exchange } => commands::training::refresh(&keys, &data, &exchange),
-        Command::Evaluate { keys, data, weights, features } => {
-            commands::training::evaluate(&keys, &data, &weights, &features)
+        Command::Evaluate { keys, data, weights, features, logits } => {
+            commands::training::evaluate(&keys, &data, &weights, &features, logits.as_deref())
         }
+        Command::Predict { data, weights, out } => commands::training::predict(&data, &weights, &out),
         Command::Data { action: DataCommand::Fetch { name, size, dir, zenodo } } => {
             commands::data::fetch(&name, size, dir.as_deref(), &zenodo)
         }

@@ -119,6 +119,16 @@ fn the_cloud_trains_on_ciphertexts_while_the_hospital_refreshes_from_another_pro
     assert!(String::from_utf8_lossy(&hospital.stderr).contains("the cloud is done"));
     assert_eq!(std::fs::read_dir(&exchange).unwrap().count(), 0, "every request was answered and cleaned up");
 
+    let logits = dir.path().join("logits.cts");
+    medblind()
+        .args(["predict", "--data"])
+        .arg(&data)
+        .arg("--weights")
+        .arg(&weights)
+        .arg("--out")
+        .arg(&logits)
+        .assert()
+        .success();
     let out = medblind()
         .args(["evaluate", "--keys"])
         .arg(&keys)
@@ -128,12 +138,15 @@ fn the_cloud_trains_on_ciphertexts_while_the_hospital_refreshes_from_another_pro
         .arg(&weights)
         .arg("--features")
         .arg(&features)
+        .arg("--logits")
+        .arg(&logits)
         .assert()
         .success()
         .get_output()
         .stdout
         .clone();
     let text = String::from_utf8(out).unwrap();
+    assert!(text.contains("same class as the decrypted weights for 16 of 16 rows"), "{text}");
     let accuracy: f64 = text
         .lines()
         .find_map(|l| l.strip_prefix("test accuracy "))
@@ -159,6 +172,8 @@ fn the_cloud_trains_on_ciphertexts_while_the_hospital_refreshes_from_another_pro
     let want = 100.0 * plain::accuracy(&want.weights, &split.test);
     assert!((accuracy - want).abs() < 0.01, "encrypted {accuracy} % vs plaintext-approx {want} %");
     assert!(want > 90.0, "the blobs are separable ({want} %)");
+    let encrypted_inference = text.lines().find_map(|l| l.strip_prefix("encrypted inference: test accuracy ")).unwrap();
+    assert!(encrypted_inference.starts_with(&format!("{accuracy:.2} %")), "{text}");
 }
 
 #[test]

@@ -6,15 +6,16 @@ use crate::features::Features;
 use crate::files::{self, FileError};
 use crate::keystore::{self, PARAMS_FILE, SECRET_KEY_FILE, Session};
 use crate::train::data::{self as dataset, Split};
-use crate::train::encrypted::{Trainer, encrypt_batch};
+use crate::train::encrypted::{Batches, Trainer, encrypt_batch};
 use crate::train::exchange::{self, RemoteKeyOwner};
-use crate::train::he::{CloudKeys, Engine, KeyOwner};
+use crate::train::he::{CloudKeys, Ct, Engine, KeyOwner};
 use crate::train::layout::Layout;
 use crate::train::plain;
 use crate::train::schedule::Schedule;
 use crate::train::softmax::SoftmaxApprox;
 use crate::train::store::{self, BatchStore, Part};
 use anyhow::{Context as _, bail};
+use medblind_core::ckks::Context;
 use medblind_core::wire;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -32,9 +33,9 @@ fn hospital(keys: &Path) -> anyhow::Result<(Session, medblind_core::ckks::Secret
     Ok((session, sk))
 }
 
-/// `medblind encrypt-features`: the hospital packs and encrypts a feature file's train and validation splits
-/// into batches of `batch` rows, and writes the folder the cloud trains on (see [`store`]) with the keys the
-/// packing's rotations need.
+/// `medblind encrypt-features`: the hospital packs and encrypts a feature file's train, validation and test
+/// splits (test labels withheld) into batches of `batch` rows, and writes the folder the cloud trains on (see
+/// [`store`]) with the keys the packing's rotations need.
 ///
 /// # Errors
 /// Unreadable inputs, a batch the packing cannot take, or file trouble.
@@ -63,16 +64,18 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
     }
     files::write_atomic(&out.join(store::KEYS), &key_bytes, false)?;
     files::write_atomic(&out.join(PARAMS_FILE), &wire::params_to_vec(ctx)?, false)?;
-    let counts = [split.train.len().div_ceil(batch), split.val.len().div_ceil(batch)];
+    let parts = [&split.train, &split.val, &split.test];
+    let counts = parts.map(|data| data.len().div_ceil(batch));
     let bar = crate::progress::items(counts.iter().sum::<usize>() as u64, "encrypting batches", "batches");
     let stored = BatchStore::create(
         out,
         layout,
         batch,
         |part, index, path| {
-            let data = if part == Part::Train { &split.train } else { &split.val };
+            let data = parts[part as usize];
             let rows = index * batch..((index + 1) * batch).min(data.len());
-            let encrypted = encrypt_batch(&owner, &layout, &data.features[rows.clone()], &data.labels[rows])?;
+            let labels = if part == Part::Test { &[][..] } else { &data.labels[rows.clone()] };
+            let encrypted = encrypt_batch(&owner, &layout, &data.features[rows], labels)?;
             store::write_batch(ctx, &encrypted, path)?;
             bar.inc(1);
             Ok(encrypted.rows)
@@ -81,12 +84,45 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
     )?;
     bar.finish_and_clear();
     eprintln!(
-        "hospital: {} train and {} validation batches of {batch} rows in {} (for the cloud: no secret material)",
+        "hospital: {} train, {} validation and {} test batches (test labels withheld) of {batch} rows in {} \
+         (for the cloud: no secret material)",
         counts[0],
         counts[1],
+        counts[2],
         stored.dir().display()
     );
     Ok(())
+}
+
+/// The cloud's view of a batch folder: its store, parameters and evaluation keys (refusing a secret key).
+struct CloudFolder {
+    store: BatchStore,
+    session: Session,
+    keys: CloudKeys,
+}
+
+impl CloudFolder {
+    fn open(data: &Path) -> anyhow::Result<Self> {
+        let store = BatchStore::open(data)?;
+        let session = Session::from_params_file(&data.join(PARAMS_FILE))?;
+        let eval = keystore::load_evaluation_keys(&session, &data.join(store::KEYS))?;
+        let steps = store.layout.rotation_steps();
+        let keys = CloudKeys::from_galois(session.ctx.degree(), eval.relinearization, eval.galois, &steps)
+            .with_context(|| data.join(store::KEYS).display().to_string())?;
+        Ok(Self { store, session, keys })
+    }
+
+    fn trainer<'e>(&self, engine: &'e Engine<'e>) -> anyhow::Result<Trainer<'e>> {
+        Trainer::new(engine, self.store.layout, SoftmaxApprox::standard(self.store.layout.classes))
+    }
+}
+
+fn write_cts(ctx: &Context<Vec<u64>>, cts: &[Ct], out: &Path) -> anyhow::Result<()> {
+    let mut bytes = Vec::new();
+    for ct in cts {
+        bytes.extend(wire::ciphertext_to_vec(ctx, ct)?);
+    }
+    Ok(files::write_atomic(out, &bytes, false)?)
 }
 
 /// `medblind train`: the cloud trains on an encrypted batch folder with its evaluation keys only, asking the
@@ -102,28 +138,19 @@ pub fn train(
     timeout: Duration,
     out: &Path,
 ) -> anyhow::Result<()> {
-    let store = BatchStore::open(data)?;
-    let schedule = &Schedule { batch: store.batch, ..*schedule };
-    let session = Session::from_params_file(&data.join(PARAMS_FILE))?;
-    let ctx = &session.ctx;
-    let eval = keystore::load_evaluation_keys(&session, &data.join(store::KEYS))?;
-    let layout = store.layout;
-    let keys = CloudKeys::from_galois(ctx.degree(), eval.relinearization, eval.galois, &layout.rotation_steps())
-        .with_context(|| data.join(store::KEYS).display().to_string())?;
-    let engine = Engine::new(ctx, &session.encoder, &keys);
-    let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(layout.classes))?;
+    let cloud = CloudFolder::open(data)?;
+    let schedule = &Schedule { batch: cloud.store.batch, ..*schedule };
+    let ctx = &cloud.session.ctx;
+    let engine = Engine::new(ctx, &cloud.session.encoder, &cloud.keys);
+    let trainer = cloud.trainer(&engine)?;
     let mut owner = RemoteKeyOwner::new(exchange_dir, ctx, timeout)?;
     let start = Instant::now();
     let mut progress = |m: &str| eprintln!("[{:>7.1} s] cloud: {m}", start.elapsed().as_secs_f64());
-    let (train, val) = (store.part(ctx, Part::Train), store.part(ctx, Part::Val));
+    let (train, val) = (cloud.store.part(ctx, Part::Train), cloud.store.part(ctx, Part::Val));
     let result = trainer.train(&train, &val, schedule, &mut owner, &mut progress);
     owner.finish()?;
     let (weights, report) = result?;
-    let mut bytes = Vec::new();
-    for w in &weights {
-        bytes.extend(wire::ciphertext_to_vec(ctx, w)?);
-    }
-    files::write_atomic(out, &bytes, false)?;
+    write_cts(ctx, &weights, out)?;
     eprintln!(
         "cloud: {} steps, best epoch {}, {} ciphertexts refreshed by the key owner, {:.1} s; encrypted weights in {}",
         report.steps,
@@ -132,6 +159,41 @@ pub fn train(
         report.seconds,
         out.display()
     );
+    Ok(())
+}
+
+/// `medblind predict`: encrypted inference in the cloud — the logits of every test batch of the folder under the
+/// encrypted weights, written encrypted (one ciphertext per batch, diagonal layout) for the hospital to decrypt.
+///
+/// # Errors
+/// A damaged folder or weights file, weights of another packing, or file trouble.
+pub fn predict(data: &Path, weights: &Path, out: &Path) -> anyhow::Result<()> {
+    let cloud = CloudFolder::open(data)?;
+    let (ctx, layout) = (&cloud.session.ctx, cloud.store.layout);
+    let bytes = files::read(weights)?;
+    keystore::refuse_secret(weights, &bytes)?;
+    let w: Vec<Ct> = files::split_objects(weights, &bytes)?
+        .iter()
+        .map(|o| cloud.session.decode(weights, o, wire::decode_ciphertext))
+        .collect::<Result<_, _>>()?;
+    if w.len() != layout.blocks {
+        bail!("{}: {} ciphertexts, the packing has {} weight blocks", weights.display(), w.len(), layout.blocks);
+    }
+    let engine = Engine::new(ctx, &cloud.session.encoder, &cloud.keys);
+    let trainer = cloud.trainer(&engine)?;
+    let test = cloud.store.part(ctx, Part::Test);
+    let bar = crate::progress::items(test.count() as u64, "encrypted inference", "batches");
+    let logits = (0..test.count())
+        .map(|b| {
+            let z = trainer.predict(&*test.batch(b)?, &w);
+            bar.inc(1);
+            z
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    bar.finish_and_clear();
+    write_cts(ctx, &logits, out)?;
+    let rows: usize = cloud.store.rows(Part::Test).iter().sum();
+    eprintln!("cloud: encrypted logits of {rows} test rows in {}", out.display());
     Ok(())
 }
 
@@ -152,34 +214,62 @@ pub fn refresh(keys: &Path, data: &Path, exchange_dir: &Path) -> anyhow::Result<
     Ok(())
 }
 
-/// `medblind evaluate`: the hospital decrypts the trained weights and prints the test (and validation) accuracy
-/// on the feature file they were trained from.
+/// `medblind evaluate`: the hospital decrypts the trained weights and prints their validation and test accuracy
+/// on the feature file they were trained from; with `logits` (from `medblind predict`) it also decrypts the
+/// cloud's encrypted predictions and scores them against the labels and against the decrypted weights' own.
 ///
 /// # Errors
-/// Unreadable inputs or weights that do not fit the batch folder's packing.
-pub fn evaluate(keys: &Path, data: &Path, weights: &Path, features: &Path) -> anyhow::Result<()> {
+/// Unreadable inputs, or weights or logits that do not fit the batch folder's packing.
+pub fn evaluate(
+    keys: &Path,
+    data: &Path,
+    weights: &Path,
+    features: &Path,
+    logits: Option<&Path>,
+) -> anyhow::Result<()> {
     let (session, sk) = hospital(keys)?;
     let store = BatchStore::open(data)?;
+    let layout = store.layout;
     let owner = KeyOwner::from_secret(&session.ctx, &session.encoder, sk);
-    let bytes = files::read(weights)?;
-    let blocks: Vec<Vec<f64>> = files::split_objects(weights, &bytes)?
-        .iter()
-        .map(|o| owner.decrypt(&session.decode(weights, o, wire::decode_ciphertext)?))
-        .collect::<anyhow::Result<_>>()?;
-    if blocks.len() != store.layout.blocks {
-        bail!(
-            "{}: {} ciphertexts, the packing has {} weight blocks",
-            weights.display(),
-            blocks.len(),
-            store.layout.blocks
-        );
+    let decrypt_all = |path: &Path| -> anyhow::Result<Vec<Vec<f64>>> {
+        let bytes = files::read(path)?;
+        files::split_objects(path, &bytes)?
+            .iter()
+            .map(|o| owner.decrypt(&session.decode(path, o, wire::decode_ciphertext)?))
+            .collect()
+    };
+    let blocks = decrypt_all(weights)?;
+    if blocks.len() != layout.blocks {
+        bail!("{}: {} ciphertexts, the packing has {} weight blocks", weights.display(), blocks.len(), layout.blocks);
     }
-    let w = store.layout.unpack_weights(&blocks);
+    let w = layout.unpack_weights(&blocks);
     let split = standardized_split(features)?;
-    if split.train.dim() != store.layout.dim || split.train.classes != store.layout.classes {
+    if split.train.dim() != layout.dim || split.train.classes != layout.classes {
         bail!("{}: its features do not match the batches in {}", features.display(), data.display());
     }
     println!("validation accuracy {:.2} %", 100.0 * plain::accuracy(&w, &split.val));
     println!("test accuracy {:.2} % ({} test rows)", 100.0 * plain::accuracy(&w, &split.test), split.test.len());
+    if let Some(path) = logits {
+        let rows = store.rows(Part::Test);
+        let batches = decrypt_all(path)?;
+        if batches.len() != rows.len() {
+            bail!("{}: {} ciphertexts, the folder has {} test batches", path.display(), batches.len(), rows.len());
+        }
+        let argmax = |z: &[f64]| (0..z.len()).max_by(|&a, &b| z[a].total_cmp(&z[b])).unwrap_or(0);
+        let predicted: Vec<usize> = batches
+            .iter()
+            .zip(rows)
+            .flat_map(|(slots, &r)| layout.unpack_logits(slots, r))
+            .map(|z| argmax(&z))
+            .collect();
+        let hits = predicted.iter().zip(&split.test.labels).filter(|(p, y)| p == y).count();
+        let same =
+            predicted.iter().zip(&split.test.features).filter(|&(&p, x)| argmax(&plain::logits(&w, x)) == p).count();
+        println!(
+            "encrypted inference: test accuracy {:.2} %, same class as the decrypted weights for {same} of {} rows",
+            100.0 * hits as f64 / predicted.len().max(1) as f64,
+            predicted.len()
+        );
+    }
     Ok(())
 }

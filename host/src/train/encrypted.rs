@@ -113,7 +113,8 @@ impl KeyOwnerService for LocalKeyOwner<'_> {
     }
 }
 
-/// The hospital's side of the packing: one batch of at most `layout.rows` rows, encrypted.
+/// The hospital's side of the packing: one batch of at most `layout.rows` rows, encrypted, with their labels
+/// (an empty `labels` encrypts zeros: test batches keep their labels at the hospital).
 ///
 /// # Errors
 /// On a layout that does not match the key owner's slots.
@@ -123,8 +124,9 @@ pub fn encrypt_batch(
     features: &[Vec<f64>],
     labels: &[usize],
 ) -> Result<EncryptedBatch> {
+    let rows = features.len();
     let features = layout.features(features).iter().map(|v| owner.encrypt(v)).collect::<Result<_>>()?;
-    Ok(EncryptedBatch { features, labels: owner.encrypt(&layout.labels(labels))?, rows: labels.len() })
+    Ok(EncryptedBatch { features, labels: owner.encrypt(&layout.labels(labels))?, rows })
 }
 
 /// Every batch of `data` (consecutive runs of `layout.rows` rows, as [`Schedule::batches`] cuts them), encrypted.
@@ -304,6 +306,15 @@ impl<'e> Trainer<'e> {
             next_y.push(ny);
         }
         Ok((next_w, next_y))
+    }
+
+    /// Encrypted inference: the logits of `batch` under encrypted weights `w`, in the diagonal layout
+    /// ([`Layout::unpack_logits`] reads them after decryption). Consumes 2 levels.
+    ///
+    /// # Errors
+    /// If `w` has fewer than 2 levels, or a key is missing.
+    pub fn predict(&self, batch: &EncryptedBatch, w: &[Ct]) -> Result<Ct> {
+        self.logits(&batch.features, w)
     }
 
     /// Encrypted true-class probabilities of `batch` under weights `w` (slot `(i, 0)` for row `i`).

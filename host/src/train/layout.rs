@@ -92,6 +92,22 @@ impl Layout {
             .collect()
     }
 
+    /// The logits of the first `rows` rows, `rows × classes`, from slot values in the diagonal layout.
+    pub fn unpack_logits(&self, slots: &[f64], rows: usize) -> Vec<Vec<f64>> {
+        (0..rows)
+            .map(|i| {
+                let mut z = vec![0.0; self.classes];
+                for t in 0..self.class_slots {
+                    let class = (i + t) % self.class_slots;
+                    if class < self.classes {
+                        z[class] = slots[i * self.cols + t];
+                    }
+                }
+                z
+            })
+            .collect()
+    }
+
     /// The `C × dim` matrix from its weight blocks (read from the first `C` block rows).
     pub fn unpack_weights(&self, blocks: &[Vec<f64>]) -> Vec<Vec<f64>> {
         (0..self.classes)

@@ -2,10 +2,11 @@
 //! batch at a time so the cloud's memory stays bounded by one batch.
 //!
 //! The folder holds `params.mbl` (the parameter set), `train.keys` (relinearization key, then the Galois keys of
-//! the packing's rotations), `manifest.txt` and one file per batch, `train-NNNN.cts` / `val-NNNN.cts`: the
-//! batch's `blocks` feature ciphertexts then its label ciphertext, in the wire format. `manifest.txt` is
-//! `key=value` lines: `format=medblind-encrypted-batches/1`, `slots`, `batch`, `classes`, `dim` (with the bias
-//! column), `train` and `val` (the real rows of each batch, comma-separated). No secret material.
+//! the packing's rotations), `manifest.txt` and one file per batch, `train-NNNN.cts` / `val-NNNN.cts` /
+//! `test-NNNN.cts`: the batch's `blocks` feature ciphertexts then its label ciphertext (all zero for test batches:
+//! their labels stay at the hospital), in the wire format. `manifest.txt` is `key=value` lines:
+//! `format=medblind-encrypted-batches/1`, `slots`, `batch`, `classes`, `dim` (with the bias column), `train`, `val`
+//! and `test` (the real rows of each batch, comma-separated). No secret material.
 
 use super::encrypted::{Batches, EncryptedBatch};
 use super::layout::Layout;
@@ -31,6 +32,8 @@ pub enum Part {
     Train,
     /// Batches of the encrypted validation loss.
     Val,
+    /// Batches for encrypted inference.
+    Test,
 }
 
 impl Part {
@@ -38,6 +41,7 @@ impl Part {
         match self {
             Part::Train => "train",
             Part::Val => "val",
+            Part::Test => "test",
         }
     }
 }
@@ -50,10 +54,15 @@ pub struct BatchStore {
     pub layout: Layout,
     /// The batch size it was packed for.
     pub batch: usize,
-    rows: [Vec<usize>; 2],
+    rows: [Vec<usize>; 3],
 }
 
 impl BatchStore {
+    /// The real rows of each batch of `part`.
+    pub fn rows(&self, part: Part) -> &[usize] {
+        &self.rows[part as usize]
+    }
+
     /// The file of batch `index` of `part`.
     pub fn batch_path(dir: &Path, part: Part, index: usize) -> PathBuf {
         dir.join(format!("{}-{index:04}.cts", part.name()))
@@ -68,23 +77,25 @@ impl BatchStore {
         layout: Layout,
         batch: usize,
         mut write_batch: impl FnMut(Part, usize, &Path) -> Result<usize>,
-        counts: [usize; 2],
+        counts: [usize; 3],
     ) -> Result<Self> {
         std::fs::create_dir_all(dir).map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?;
-        let mut rows = [Vec::new(), Vec::new()];
-        for (part, (rows, &count)) in [Part::Train, Part::Val].into_iter().zip(rows.iter_mut().zip(&counts)) {
+        let mut rows = [Vec::new(), Vec::new(), Vec::new()];
+        for (part, (rows, &count)) in [Part::Train, Part::Val, Part::Test].into_iter().zip(rows.iter_mut().zip(&counts))
+        {
             for i in 0..count {
                 rows.push(write_batch(part, i, &Self::batch_path(dir, part, i))?);
             }
         }
         let list = |r: &[usize]| r.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
         let manifest = format!(
-            "format={FORMAT}\nslots={}\nbatch={batch}\nclasses={}\ndim={}\ntrain={}\nval={}\n",
+            "format={FORMAT}\nslots={}\nbatch={batch}\nclasses={}\ndim={}\ntrain={}\nval={}\ntest={}\n",
             layout.slots,
             layout.classes,
             layout.dim,
             list(&rows[0]),
-            list(&rows[1])
+            list(&rows[1]),
+            list(&rows[2])
         );
         files::write_atomic(&dir.join(MANIFEST), manifest.as_bytes(), false)?;
         Ok(Self { dir: dir.to_path_buf(), layout, batch, rows })
@@ -117,7 +128,7 @@ impl BatchStore {
         let batch = number("batch")?;
         let layout = Layout::new(number("slots")?, batch, number("classes")?, number("dim")?)
             .with_context(|| path.display().to_string())?;
-        let rows = [list("train")?, list("val")?];
+        let rows = [list("train")?, list("val")?, list("test")?];
         if rows.iter().flatten().any(|&r| r == 0 || r > batch) || rows[0].is_empty() {
             return Err(FileError::content(&path, "batch row counts out of range").into());
         }

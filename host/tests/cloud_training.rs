@@ -51,22 +51,28 @@ fn fails_with(cmd: &mut Command) -> String {
     last
 }
 
+/// The hospital's part before training: features (blobs), keys, the encrypted batch folder. Returns the features.
+fn hospital_setup(keys: &Path, data: &Path) -> std::path::PathBuf {
+    let features = keys.with_file_name("blobs.safetensors");
+    write_features(&features);
+    medblind().args(["keygen", "--preset", PRESET, "--out"]).arg(keys).assert().success();
+    medblind()
+        .args(["encrypt-features", "--batch", "16", "--keys"])
+        .arg(keys)
+        .arg("--features")
+        .arg(&features)
+        .arg("--out")
+        .arg(data)
+        .assert()
+        .success();
+    features
+}
+
 #[test]
 fn the_cloud_trains_on_ciphertexts_while_the_hospital_refreshes_from_another_process() {
     let dir = tempfile::tempdir().unwrap();
     let (keys, data, exchange) = (dir.path().join("keys"), dir.path().join("cloud"), dir.path().join("exchange"));
-    let features = dir.path().join("blobs.safetensors");
-    write_features(&features);
-    medblind().args(["keygen", "--preset", PRESET, "--out"]).arg(&keys).assert().success();
-    medblind()
-        .args(["encrypt-features", "--batch", "16", "--keys"])
-        .arg(&keys)
-        .arg("--features")
-        .arg(&features)
-        .arg("--out")
-        .arg(&data)
-        .assert()
-        .success();
+    let features = hospital_setup(&keys, &data);
     for entry in std::fs::read_dir(&data).unwrap() {
         let path = entry.unwrap().path();
         medblind::keystore::refuse_secret(&path, &std::fs::read(&path).unwrap()).unwrap_or_else(|_| {
@@ -180,18 +186,7 @@ fn the_cloud_trains_on_ciphertexts_while_the_hospital_refreshes_from_another_pro
 fn training_refuses_secret_keys_missing_hospitals_and_foreign_folders() {
     let dir = tempfile::tempdir().unwrap();
     let (keys, data) = (dir.path().join("keys"), dir.path().join("cloud"));
-    let features = dir.path().join("blobs.safetensors");
-    write_features(&features);
-    medblind().args(["keygen", "--preset", PRESET, "--out"]).arg(&keys).assert().success();
-    medblind()
-        .args(["encrypt-features", "--batch", "16", "--keys"])
-        .arg(&keys)
-        .arg("--features")
-        .arg(&features)
-        .arg("--out")
-        .arg(&data)
-        .assert()
-        .success();
+    let features = hospital_setup(&keys, &data);
     let train = |data: &Path| {
         let mut cmd = medblind();
         cmd.args(["train", "--timeout", "1", "--exchange"])

@@ -189,15 +189,8 @@ pub fn infer(
     let session = Session::from_params_file(params)?;
     let ctx = &session.ctx;
     let keys = keystore::load_evaluation_keys(&session, eval_keys)?;
-    let rows = files::read_csv(weights)?;
+    let rows = read_head_rows(weights)?;
     let cols = rows[0].len();
-    if let Some(bad) = rows.iter().position(|r| r.len() != cols) {
-        return Err(FileError::content(
-            weights,
-            format!("row {} has {} values, row 1 has {cols}", bad + 1, rows[bad].len()),
-        )
-        .into());
-    }
     let flat: Vec<f64> = rows.concat();
     let bias_values = match bias {
         Some(path) => {
@@ -284,15 +277,8 @@ pub fn device(
     let secret_path = keys.join(SECRET_KEY_FILE);
     let secret_bytes = zeroize::Zeroizing::new(files::read(&secret_path)?);
     let sk = keystore::load_secret_key(&session, &secret_path)?;
-    let rows = files::read_csv(weights)?;
+    let rows = read_head_rows(weights)?;
     let cols = rows[0].len();
-    if let Some(bad) = rows.iter().position(|r| r.len() != cols) {
-        return Err(FileError::content(
-            weights,
-            format!("row {} has {} values, row 1 has {cols}", bad + 1, rows[bad].len()),
-        )
-        .into());
-    }
     let bias_values = match bias {
         Some(path) => files::read_csv(path)?.concat(),
         None => vec![0.0; rows.len()],
@@ -344,6 +330,17 @@ pub fn device(
         features.len()
     );
     Ok(())
+}
+
+/// A head's weights from a CSV: one row per class, every row as long as the first.
+fn read_head_rows(weights: &Path) -> anyhow::Result<Vec<Vec<f64>>> {
+    let rows = files::read_csv(weights)?;
+    let cols = rows[0].len();
+    if let Some(bad) = rows.iter().position(|r| r.len() != cols) {
+        let message = format!("row {} has {} values, row 1 has {cols}", bad + 1, rows[bad].len());
+        return Err(FileError::content(weights, message).into());
+    }
+    Ok(rows)
 }
 
 /// `medblind compare`: one dataset trained plaintext-exact, plaintext-approx and (unless `preset` is `none`)

@@ -4,8 +4,8 @@
 //! Requests are numbered `NNNNNN`: `NNNNNN.refresh` (ciphertexts to refresh) is answered by `NNNNNN.refresh.reply`
 //! (fresh encryptions of the same values, at the top level); `NNNNNN.loss` (true-class probabilities) with
 //! `NNNNNN.loss.rows` (the real rows of each) is answered by `NNNNNN.loss.reply`, the validation loss **rounded to
-//! 1e-4** — the only value derived from a decryption that reaches the cloud (for early stopping, as in HETAL's
-//! protocol); rounding far above the CKKS noise keeps the noise, which IND-CPA-D attacks exploit, from leaving
+//! 1e-4** — the only value derived from a decryption that reaches the cloud (for early stopping);
+//! rounding far above the CKKS noise keeps the noise, which IND-CPA-D attacks exploit, from leaving
 //! the hospital. The cloud writes `done` when it has finished. Every file is written atomically and removed once
 //! answered.
 

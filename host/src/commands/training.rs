@@ -176,8 +176,13 @@ pub fn predict(data: &Path, weights: &Path, out: &Path) -> anyhow::Result<()> {
         .iter()
         .map(|o| cloud.session.decode(weights, o, wire::decode_ciphertext))
         .collect::<Result<_, _>>()?;
-    if w.len() != layout.blocks {
-        bail!("{}: {} ciphertexts, the packing has {} weight blocks", weights.display(), w.len(), layout.blocks);
+    if w.len() != layout.blocks || w.iter().any(|ct| ct.slots() != layout.slots || ct.level() < 2) {
+        bail!(
+            "{}: expected {} weight ciphertexts of {} slots with 2 levels left (from `medblind train` on this folder)",
+            weights.display(),
+            layout.blocks,
+            layout.slots
+        );
     }
     let engine = Engine::new(ctx, &cloud.session.encoder, &cloud.keys);
     let trainer = cloud.trainer(&engine)?;
@@ -233,10 +238,14 @@ pub fn evaluate(
     let owner = KeyOwner::from_secret(&session.ctx, &session.encoder, sk);
     let decrypt_all = |path: &Path| -> anyhow::Result<Vec<Vec<f64>>> {
         let bytes = files::read(path)?;
-        files::split_objects(path, &bytes)?
+        let cts = files::split_objects(path, &bytes)?
             .iter()
-            .map(|o| owner.decrypt(&session.decode(path, o, wire::decode_ciphertext)?))
-            .collect()
+            .map(|o| session.decode(path, o, wire::decode_ciphertext))
+            .collect::<Result<Vec<_>, _>>()?;
+        if cts.iter().any(|ct| ct.slots() != layout.slots) {
+            bail!("{}: ciphertexts of another packing (not {} slots)", path.display(), layout.slots);
+        }
+        cts.iter().map(|ct| owner.decrypt(ct)).collect()
     };
     let blocks = decrypt_all(weights)?;
     if blocks.len() != layout.blocks {

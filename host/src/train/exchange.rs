@@ -103,7 +103,10 @@ impl KeyOwnerService for RemoteKeyOwner<'_> {
     fn refresh(&mut self, cts: &mut [Ct]) -> Result<()> {
         let reply = self.ask("refresh", cts, None)?;
         let fresh = decode(self.ctx, &reply)?;
-        if fresh.len() != cts.len() || fresh.iter().any(|ct| ct.level() != self.ctx.params().max_level()) {
+        let top = self.ctx.params().max_level();
+        if fresh.len() != cts.len()
+            || fresh.iter().zip(cts.iter()).any(|(f, c)| f.level() != top || f.slots() != c.slots())
+        {
             bail!("{}: expected {} ciphertexts at the top level", reply.display(), cts.len());
         }
         cts.clone_from_slice(&fresh);
@@ -155,6 +158,9 @@ pub fn serve(
             let kind = request.extension().and_then(|x| x.to_str()).unwrap_or_default().to_string();
             let reply = request.with_extension(format!("{kind}.reply"));
             let mut cts = decode(ctx, request)?;
+            if cts.iter().any(|ct| ct.slots() != layout.slots) {
+                return Err(FileError::content(request, format!("ciphertexts not of {} slots", layout.slots)).into());
+            }
             if kind == "refresh" {
                 local.refresh(&mut cts)?;
                 files::write_atomic(&reply, &encode(ctx, &cts)?, false)?;
@@ -165,7 +171,7 @@ pub fn serve(
                 let rows = text.split(',').map(|r| r.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>();
                 let rows = rows
                     .ok()
-                    .filter(|r| r.len() == cts.len())
+                    .filter(|r| r.len() == cts.len() && r.iter().all(|&n| n <= layout.rows))
                     .ok_or_else(|| FileError::content(&rows_path, "row counts do not match the request"))?;
                 let pairs: Vec<(Ct, usize)> = cts.into_iter().zip(rows).collect();
                 let loss = local.validation_loss(&pairs)?;

@@ -184,8 +184,9 @@ impl Batches for StoredBatches<'_> {
             .iter()
             .map(|o| wire::decode_ciphertext(self.ctx, o).map_err(|e| FileError::content(&path, e)))
             .collect::<Result<Vec<_>, _>>()?;
-        if cts.iter().any(|ct| ct.level() != self.ctx.params().max_level()) {
-            return Err(FileError::content(&path, "a ciphertext is not at the top level").into());
+        if cts.iter().any(|ct| ct.level() != self.ctx.params().max_level() || ct.slots() != self.store.layout.slots) {
+            let message = format!("a ciphertext is not at the top level with {} slots", self.store.layout.slots);
+            return Err(FileError::content(&path, message).into());
         }
         let labels = cts.pop().expect("blocks + 1 ciphertexts");
         Ok(Cow::Owned(EncryptedBatch { features: cts, labels, rows: self.store.rows[self.part as usize][index] }))

@@ -93,6 +93,9 @@ pub enum Error {
     },
     /// Bytes that do not decode (see [`crate::wire::WireError`]).
     Wire(crate::wire::WireError),
+    /// A bootstrapping configuration whose ephemeral key does not fit its parameters: the encapsulation must
+    /// share the base prime `q_0` and use a sparse (fixed Hamming weight) secret.
+    InvalidEncapsulation,
     /// No moduli, or too many for the fixed-capacity tables.
     TooManyModuli {
         /// How many were given.
@@ -139,6 +142,9 @@ impl fmt::Display for Error {
                 write!(f, "a {rows}×{cols} shape does not fit {slots} slots")
             }
             Error::Wire(e) => write!(f, "{e}"),
+            Error::InvalidEncapsulation => {
+                f.write_str("the bootstrapping key must be sparse and share the base prime q_0 of the parameters")
+            }
             Error::TooManyModuli { count, max } => {
                 write!(f, "{count} moduli given, 1 to {max} (and at least one of each kind) supported")
             }

@@ -369,6 +369,32 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         gk: &GaloisKey<K>,
         scratch: &mut [u64],
     ) -> Result<()> {
+        self.switch_assign_with(a, &gk.key, Some(gk.galois_element), scratch)
+    }
+
+    /// Switches `a` from the key `key` was made from (`s'`) to the key it encrypts under (`s`): `a` then
+    /// decrypts under `s` to what it decrypted to under `s'`, plus key-switching noise.
+    ///
+    /// # Errors
+    /// On a short scratch.
+    pub fn switch_key_assign_with<S: AsRef<[u64]> + AsMut<[u64]>, K: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        key: &KeySwitchKey<K>,
+        scratch: &mut [u64],
+    ) -> Result<()> {
+        self.switch_assign_with(a, key, None, scratch)
+    }
+
+    /// `(c_0, c_1) ← (σ(c_0) + k_0, k_1)` with `(k_0, k_1)` the key switch of `σ(c_1)` (`σ` the automorphism of
+    /// `galois_element`, or the identity).
+    fn switch_assign_with<S: AsRef<[u64]> + AsMut<[u64]>, K: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        key: &KeySwitchKey<K>,
+        galois_element: Option<u64>,
+        scratch: &mut [u64],
+    ) -> Result<()> {
         check_len(self.scratch_words(a.level), scratch.len())?;
         let n = self.ctx.degree();
         let w = plaintext_words(n, a.level);
@@ -377,11 +403,14 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let (k0, rest) = rest.split_at_mut(w);
         let (k1, work) = rest.split_at_mut(w);
         let log_n = self.ctx.log_degree();
-        let g = gk.galois_element;
-        poly::automorphism_ntt(log_n, g, a.c1(n), d);
-        self.key_switch(a.level, false, d, &gk.key, None, k0, k1, work);
+        let permute = |input: &[u64], out: &mut [u64]| match galois_element {
+            Some(g) => poly::automorphism_ntt(log_n, g, input, out),
+            None => out.copy_from_slice(input),
+        };
+        permute(a.c1(n), d);
+        self.key_switch(a.level, false, d, key, None, k0, k1, work);
         // c_0 ← σ(c_0) + k_0 (σ(c_0) staged in d, which is free now), c_1 ← k_1.
-        poly::automorphism_ntt(log_n, g, a.c0(n), d);
+        permute(a.c0(n), d);
         poly::add_assign(moduli, d, k0);
         let (c0, c1) = a.parts_mut(n);
         c0.copy_from_slice(d);
@@ -483,6 +512,19 @@ mod owned {
         ) -> Result<()> {
             let mut scratch = self.scratch(a.level);
             self.apply_galois_assign_with(a, gk, &mut scratch)
+        }
+
+        /// [`Self::switch_key_assign_with`], allocating its scratch.
+        ///
+        /// # Errors
+        /// As the scratch form.
+        pub fn switch_key_assign<K: AsRef<[u64]>>(
+            &self,
+            a: &mut Ciphertext<Vec<u64>>,
+            key: &KeySwitchKey<K>,
+        ) -> Result<()> {
+            let mut scratch = self.scratch(a.level);
+            self.switch_key_assign_with(a, key, &mut scratch)
         }
 
         /// Hoisted rotations, allocating outputs and scratch.

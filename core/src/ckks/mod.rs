@@ -1,6 +1,9 @@
 //! The CKKS scheme over RNS: parameters and presets, the ring context, plaintexts and ciphertexts, keys,
-//! encryption and decryption, key switching and the evaluator.
+//! encryption and decryption, key switching and the evaluator; with `alloc`, polynomial evaluation, slot-domain
+//! linear transforms and bootstrapping.
 
+#[cfg(feature = "alloc")]
+pub mod bootstrap;
 pub mod ciphertext;
 pub mod context;
 pub mod encoder;
@@ -9,7 +12,11 @@ pub mod evaluator;
 pub mod keys;
 pub mod keyswitch;
 pub mod linear;
+#[cfg(feature = "alloc")]
+pub mod lintrans;
 pub mod params;
+#[cfg(feature = "alloc")]
+pub mod polynomial;
 pub mod presets;
 
 pub use ciphertext::{Ciphertext, Plaintext};
@@ -18,6 +25,8 @@ pub use encoder::Encoder;
 pub use evaluator::Evaluator;
 pub use keys::{GaloisKey, KeySwitchKey, PublicKey, RelinearizationKey, SecretKey};
 pub use params::{Params, ParamsLiteral, SecretDistribution, Security};
+#[cfg(feature = "alloc")]
+pub use polynomial::Chebyshev;
 
 #[cfg(test)]
 mod tests;

@@ -1,5 +1,6 @@
-//! Mathematical objects: `Z_q` arithmetic, prime generation, the negacyclic NTT, RNS bases.
+//! Mathematical objects: `Z_q` arithmetic, complex numbers, prime generation, the negacyclic NTT, RNS bases.
 
+pub mod complex;
 pub mod ntt;
 pub mod poly;
 pub mod prime;

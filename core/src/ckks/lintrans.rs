@@ -1,0 +1,364 @@
+//! Slot-domain linear transforms in diagonal form, and their homomorphic evaluation by baby-step giant-step.
+//!
+//! A [`DiagonalMatrix`] on `n` slots is `M = Σ_a diag(d_a) · R^a`, with `(R^a x)_t = x_{(t+a) mod n}` the left
+//! rotation by `a` and `d_a` the `a`-th generalized diagonal (`d_a[t] = M[t][(t+a) mod n]`). Only the non-zero
+//! diagonals are stored, so the butterfly stages of an FFT (three diagonals each) and their products (a few
+//! dozen) stay small.
+//!
+//! [`LinearTransform`] evaluates such a matrix on a ciphertext (Halevi–Shoup, with the baby-step giant-step
+//! split of Han–Ki / Lattigo's `lintrans`): writing every rotation as `a = G·i + j` with `0 ≤ j < G`,
+//! `M x = Σ_i R^{G·i}( Σ_j rot(d_{G·i+j}, −G·i) ⊙ R^j x )`. The baby rotations `R^j x` share one key-switching
+//! decomposition (hoisting); each giant step costs one key switch. One plaintext product per diagonal, one
+//! level (the caller rescales).
+
+use super::ciphertext::{Ciphertext, Plaintext};
+use super::context::Context;
+use super::encoder::Encoder;
+use super::encryption::plaintext_from_coefficients;
+use super::evaluator::Evaluator;
+use super::keys::{GaloisKey, rotation_galois_element};
+use crate::math::complex::Complex;
+use crate::{Error, Result};
+use alloc::collections::BTreeMap;
+use alloc::vec;
+use alloc::vec::Vec;
+
+/// A sparse-in-diagonals complex matrix on `slots` slots (a power of two).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DiagonalMatrix {
+    slots: usize,
+    /// Rotation `a ∈ [0, slots)` ↦ the diagonal `d_a` (`slots` entries); no all-zero diagonal is kept.
+    diagonals: BTreeMap<usize, Vec<Complex>>,
+}
+
+/// `v` rotated left by `a`: `out[t] = v[(t + a) mod n]`.
+fn rotated(v: &[Complex], a: usize) -> impl Iterator<Item = Complex> + '_ {
+    let a = a % v.len();
+    v[a..].iter().chain(&v[..a]).copied()
+}
+
+/// `a` as a signed rotation in `(-n/2, n/2]`.
+fn signed(a: usize, n: usize) -> i64 {
+    if a > n / 2 { a as i64 - n as i64 } else { a as i64 }
+}
+
+impl DiagonalMatrix {
+    /// The zero matrix.
+    pub fn zero(slots: usize) -> Self {
+        Self { slots, diagonals: BTreeMap::new() }
+    }
+
+    /// `diag(d)`.
+    pub fn diagonal(d: Vec<Complex>) -> Self {
+        let mut m = Self::zero(d.len());
+        m.add_diagonal(0, d);
+        m
+    }
+
+    /// `M += diag(d) · R^a`.
+    ///
+    /// # Panics
+    /// If `d` does not have `slots` entries.
+    pub fn add_diagonal(&mut self, a: usize, d: Vec<Complex>) {
+        assert_eq!(d.len(), self.slots, "a diagonal has one entry per slot");
+        let a = a % self.slots;
+        match self.diagonals.get_mut(&a) {
+            Some(existing) => existing.iter_mut().zip(d).for_each(|(x, y)| *x += y),
+            None => {
+                self.diagonals.insert(a, d);
+            }
+        }
+        if self.diagonals[&a].iter().all(|x| *x == Complex::ZERO) {
+            self.diagonals.remove(&a);
+        }
+    }
+
+    /// The slot count.
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// The rotations with a non-zero diagonal, in `[0, slots)`.
+    pub fn rotations(&self) -> impl Iterator<Item = usize> + '_ {
+        self.diagonals.keys().copied()
+    }
+
+    /// `M x` (the reference the homomorphic evaluation is tested against).
+    pub fn apply(&self, x: &[Complex]) -> Vec<Complex> {
+        let mut out = vec![Complex::ZERO; self.slots];
+        for (&a, d) in &self.diagonals {
+            for ((o, &dt), xt) in out.iter_mut().zip(d).zip(rotated(x, a)) {
+                *o += dt * xt;
+            }
+        }
+        out
+    }
+
+    /// `self · other` (apply `other` first): `Σ_{a,b} diag(d_a ⊙ rot(e_b, a)) R^{a+b}`.
+    ///
+    /// # Panics
+    /// If the slot counts differ.
+    pub fn compose(&self, other: &Self) -> Self {
+        assert_eq!(self.slots, other.slots, "composed matrices act on the same slots");
+        let mut out = Self::zero(self.slots);
+        for (&a, d) in &self.diagonals {
+            for (&b, e) in &other.diagonals {
+                let product = d.iter().zip(rotated(e, a)).map(|(&x, y)| x * y).collect();
+                out.add_diagonal(a + b, product);
+            }
+        }
+        out
+    }
+
+    /// The same matrix on `factor·slots` slots for vectors that repeat with period `slots` (a sparse packing
+    /// seen as a denser one): diagonals are tiled and each rotation keeps its signed value.
+    pub fn tiled(&self, factor: usize) -> Self {
+        let wide = self.slots * factor;
+        let mut out = Self::zero(wide);
+        for (&a, d) in &self.diagonals {
+            let a = signed(a, self.slots).rem_euclid(wide as i64) as usize;
+            out.add_diagonal(a, d.iter().copied().cycle().take(wide).collect());
+        }
+        out
+    }
+
+    /// The giant step `G` (a power of two) minimizing baby plus giant rotations, and the babies it needs.
+    fn split(&self) -> (usize, Vec<usize>) {
+        let split_with = |g: usize| {
+            let (mut babies, mut giants) = (Vec::new(), Vec::new());
+            for a in self.rotations() {
+                let (giant, baby) = decompose(a, self.slots, g);
+                if !babies.contains(&baby) {
+                    babies.push(baby);
+                }
+                if !giants.contains(&giant) {
+                    giants.push(giant);
+                }
+            }
+            (babies, giants.len())
+        };
+        let mut best = (1, split_with(1));
+        let mut g = 2;
+        while g <= self.slots {
+            let candidate = split_with(g);
+            if candidate.0.len() + candidate.1 < best.1.0.len() + best.1.1 {
+                best = (g, candidate);
+            }
+            g *= 2;
+        }
+        let (g, (mut babies, _)) = best;
+        babies.sort_unstable();
+        (g, babies)
+    }
+}
+
+/// Rotation `a` (of `n`) as giant rotation `G·i` plus baby `j ∈ [0, G)`, with `a` taken signed in `(-n/2, n/2]`.
+fn decompose(a: usize, n: usize, giant_step: usize) -> (i64, usize) {
+    let (a, g) = (signed(a, n), giant_step as i64);
+    (a.div_euclid(g) * g, a.rem_euclid(g) as usize)
+}
+
+/// The plaintexts of one giant step: `(j, rot(d_{G·i+j}, −G·i))` for each baby `j` present.
+type GiantStep = Vec<(usize, Plaintext<Vec<u64>>)>;
+
+/// A [`DiagonalMatrix`] encoded for homomorphic evaluation at one level: the diagonals pre-rotated for the
+/// baby-step giant-step split.
+#[derive(Debug, Clone)]
+pub struct LinearTransform {
+    slots: usize,
+    level: usize,
+    scale: f64,
+    giant_step: usize,
+    babies: Vec<usize>,
+    /// Per giant rotation `G·i`, its plaintexts.
+    giants: Vec<(i64, GiantStep)>,
+}
+
+impl LinearTransform {
+    /// Encodes `matrix` for ciphertexts at `level` with `matrix.slots()` slots; the diagonals are encoded at
+    /// `scale`, so the product's scale is the input's times `scale`.
+    ///
+    /// # Errors
+    /// [`Error::InvalidSlots`] if the slot count does not fit the ring, [`Error::LevelOutOfRange`], or
+    /// [`Error::ValueOutOfRange`] if an entry times `scale` reaches `2^62`.
+    pub fn new<T: AsRef<[u64]>, E: AsRef<[f64]>>(
+        ctx: &Context<T>,
+        encoder: &Encoder<E>,
+        matrix: &DiagonalMatrix,
+        level: usize,
+        scale: f64,
+    ) -> Result<Self> {
+        let n = matrix.slots;
+        let (giant_step, babies) = matrix.split();
+        let degree = ctx.degree();
+        let (mut re, mut im, mut coeffs) = (vec![0.0; n], vec![0.0; n], vec![0.0; degree]);
+        let mut giants: BTreeMap<i64, GiantStep> = BTreeMap::new();
+        for (&a, d) in &matrix.diagonals {
+            let (giant, baby) = decompose(a, n, giant_step);
+            let shift = giant.rem_euclid(n as i64) as usize;
+            for ((r, m), x) in re.iter_mut().zip(im.iter_mut()).zip(rotated(d, n - shift)) {
+                (*r, *m) = (x.re, x.im);
+            }
+            encoder.encode(&re, &im, scale, &mut coeffs)?;
+            let storage = vec![0; (level + 1) * degree];
+            let pt = plaintext_from_coefficients(ctx, &coeffs, level, scale, n, storage)?;
+            giants.entry(giant).or_default().push((baby, pt));
+        }
+        let giants = giants.into_iter().collect();
+        Ok(Self { slots: n, level, scale, giant_step, babies, giants })
+    }
+
+    /// The level the diagonals are encoded at (the input's level).
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// The scale of the encoded diagonals.
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+
+    /// The giant step `G`.
+    pub fn giant_step(&self) -> usize {
+        self.giant_step
+    }
+
+    /// The non-zero rotations evaluation needs (babies, then giants), in `(-slots, slots)`.
+    pub fn rotations(&self) -> impl Iterator<Item = i64> + '_ {
+        let babies = self.babies.iter().map(|&j| j as i64);
+        babies.chain(self.giants.iter().map(|(g, _)| *g)).filter(|&r| r != 0)
+    }
+
+    /// `M · ct` at `ct`'s level, scale `Δ_ct · scale` (rescale afterwards). `keys` must hold the Galois key
+    /// of every rotation in [`Self::rotations`].
+    ///
+    /// # Errors
+    /// [`Error::LevelMismatch`] / [`Error::SlotsMismatch`] for a ciphertext this was not encoded for,
+    /// [`Error::MissingGaloisKey`] for a missing key.
+    pub fn evaluate<T: AsRef<[u64]>, K: AsRef<[u64]>>(
+        &self,
+        ev: &Evaluator<'_, T>,
+        ct: &Ciphertext<Vec<u64>>,
+        keys: &[GaloisKey<K>],
+    ) -> Result<Ciphertext<Vec<u64>>> {
+        if ct.level != self.level {
+            return Err(Error::LevelMismatch { left: ct.level, right: self.level });
+        }
+        if ct.slots != self.slots {
+            return Err(Error::SlotsMismatch { left: ct.slots, right: self.slots });
+        }
+        let degree = ev.context().degree();
+        let key = |rotation: i64| {
+            let g = rotation_galois_element(degree, rotation);
+            keys.iter().find(|k| k.galois_element == g).ok_or(Error::MissingGaloisKey { galois_element: g })
+        };
+        let moved: Vec<&GaloisKey<K>> =
+            self.babies.iter().filter(|&&j| j != 0).map(|&j| key(j as i64)).collect::<Result<_>>()?;
+        let mut rotated_babies = ev.rotate_hoisted(ct, &moved)?.into_iter();
+        let babies: Vec<(usize, Ciphertext<Vec<u64>>)> = self
+            .babies
+            .iter()
+            .map(|&j| (j, if j == 0 { ct.clone() } else { rotated_babies.next().expect("one output per key") }))
+            .collect();
+        let mut total: Option<Ciphertext<Vec<u64>>> = None;
+        for (giant, row) in &self.giants {
+            let mut inner: Option<Ciphertext<Vec<u64>>> = None;
+            for (j, pt) in row {
+                let mut term = babies.iter().find(|(b, _)| b == j).expect("every baby is rotated").1.clone();
+                ev.mul_plain_assign(&mut term, pt)?;
+                match inner.as_mut() {
+                    Some(acc) => ev.add_assign(acc, &term)?,
+                    None => inner = Some(term),
+                }
+            }
+            let Some(mut inner) = inner else { continue };
+            if *giant != 0 {
+                ev.apply_galois_assign(&mut inner, key(*giant)?)?;
+            }
+            match total.as_mut() {
+                Some(acc) => ev.add_assign(acc, &inner)?,
+                None => total = Some(inner),
+            }
+        }
+        let mut out = total.unwrap_or_else(|| Ciphertext::zero(degree, ct.level, ct.scale, ct.slots));
+        out.scale = ct.scale * self.scale;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn random_vector(n: usize, seed: u64) -> Vec<Complex> {
+        let mut x = seed | 1;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 11) as f64 / (1u64 << 52) as f64 - 1.0
+        };
+        (0..n).map(|_| Complex::new(next(), next())).collect()
+    }
+
+    fn random_matrix(n: usize, rotations: &[usize], seed: u64) -> DiagonalMatrix {
+        let mut m = DiagonalMatrix::zero(n);
+        for (k, &a) in rotations.iter().enumerate() {
+            m.add_diagonal(a, random_vector(n, seed + k as u64));
+        }
+        m
+    }
+
+    fn max_distance(a: &[Complex], b: &[Complex]) -> f64 {
+        a.iter().zip(b).map(|(x, y)| (*x - *y).abs()).fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn apply_matches_the_dense_matrix_definition() {
+        let m = random_matrix(8, &[0, 1, 5], 3);
+        let x = random_vector(8, 9);
+        // Dense product from the definition M[t][(t+a) mod n] = d_a[t].
+        let want: Vec<Complex> = (0..8)
+            .map(|t| {
+                let mut sum = Complex::ZERO;
+                for a in m.rotations() {
+                    sum += m.diagonals[&a][t] * x[(t + a) % 8];
+                }
+                sum
+            })
+            .collect();
+        assert!(max_distance(&m.apply(&x), &want) < 1e-15);
+    }
+
+    #[test]
+    fn compose_is_sequential_application() {
+        let (a, b) = (random_matrix(16, &[0, 3, 14], 1), random_matrix(16, &[1, 2, 8, 15], 7));
+        let x = random_vector(16, 5);
+        assert!(max_distance(&a.compose(&b).apply(&x), &a.apply(&b.apply(&x))) < 1e-12);
+    }
+
+    #[test]
+    fn tiling_acts_on_periodic_vectors_as_the_original() {
+        let m = random_matrix(8, &[0, 1, 7, 6], 2);
+        let x = random_vector(8, 4);
+        let wide: Vec<Complex> = x.iter().chain(&x).copied().collect();
+        let out = m.tiled(2).apply(&wide);
+        let want = m.apply(&x);
+        assert!(max_distance(&out[..8], &want) < 1e-15 && max_distance(&out[8..], &want) < 1e-15);
+        // Rotation 7 of 8 is -1, which on 16 slots is 15.
+        assert!(m.tiled(2).rotations().any(|a| a == 15));
+    }
+
+    #[test]
+    fn the_split_covers_every_rotation_once() {
+        let m = random_matrix(64, &[0, 1, 2, 3, 4, 5, 6, 7, 56, 57, 60, 63], 11);
+        let (g, babies) = m.split();
+        let mut giants: Vec<i64> = m.rotations().map(|a| decompose(a, 64, g).0).collect();
+        giants.dedup();
+        for a in m.rotations() {
+            let (giant, baby) = decompose(a, 64, g);
+            assert!(babies.contains(&baby) && (giant + baby as i64).rem_euclid(64) as usize == a);
+        }
+        assert!(babies.len() + giants.len() < 12, "BSGS needs fewer rotations than diagonals");
+    }
+}

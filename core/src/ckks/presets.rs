@@ -16,7 +16,7 @@ pub const ALL: &[&ParamsLiteral] = &[
     &N32768_QP864_S40,
     &N65536_QP1626_S40,
     &TEST_INSECURE_N4096_BOOT,
-    &N65536_BOOT_QP1760_S40,
+    &N65536_BOOT_QP1762_S40,
 ];
 
 /// **Insecure, for tests only**: N = 2^10, a 50-bit base prime and four ~35-bit rescaling primes (depth 4 at
@@ -239,61 +239,62 @@ pub const N32768_QP864_S40: ParamsLiteral = ParamsLiteral {
     security: Security::Bits128,
 };
 
-/// The bootstrapping preset, 128-bit secure: N = 2^16, from the bottom a 58-bit base prime `q_0`, 13 levels of
-/// 40–41 bits for the application (scale 2^40), 3 primes of 42 bits for SlotToCoeff, 12 of 58 bits for EvalMod
-/// (9) and CoeffToSlot (3); six 60-bit special primes, `dnum = 5` (digits of at most 6 primes ≈ 348 bits ≤
-/// `P` ≈ 360 bits). `log2(QP) ≈ 1760 ≤ 1772`. See [`BOOTSTRAP_N65536`]: 13 levels are left after bootstrapping.
-pub const N65536_BOOT_QP1760_S40: ParamsLiteral = ParamsLiteral {
-    name: "n65536-boot-qp1760-s40",
+/// The bootstrapping preset, 128-bit secure: N = 2^16; from the bottom a 53-bit base prime `q_0` (`q_0/Δ ≈ 2^12`),
+/// 12 levels of 40–41 bits for the application (scale 2^40), 3 primes of 42 bits for SlotToCoeff, 12 of 61 bits
+/// for EvalMod (9) and CoeffToSlot (3); six 62-bit special primes, `dnum = 5` (digits of at most 6 primes ≈ 366
+/// bits ≤ `P` ≈ 372 bits). `log2(QP) ≈ 1762 ≤ 1772`. With [`BOOTSTRAP_N65536`], 12 levels are left after
+/// bootstrapping.
+pub const N65536_BOOT_QP1762_S40: ParamsLiteral = ParamsLiteral {
+    name: "n65536-boot-qp1762-s40",
     log_degree: 16,
     q: &[
-        0x10_0000_0006_0001,  // 53
-        0x100_0014_0001,      // 41
-        0xff_ffe8_0001,       // 40
-        0x100_003e_0001,      // 41
-        0xff_ffc4_0001,       // 40
-        0x100_0050_0001,      // 41
-        0xff_ffb2_0001,       // 40
-        0x100_0096_0001,      // 41
-        0xff_ff94_0001,       // 40
-        0x100_00a4_0001,      // 41
-        0xff_ff8a_0001,       // 40
-        0x100_00b6_0001,      // 41
-        0xff_ff82_0001,       // 40
-        0x100_00ce_0001,      // 41
-        0x3ff_ffe8_0001,      // 42
-        0x3ff_ffd2_0001,      // 42
-        0x3ff_ffca_0001,      // 42
-        0x3ff_ffff_ffbe_0001, // 58
-        0x400_0000_0066_0001, // 59
-        0x400_0000_008a_0001, // 59
-        0x400_0000_0092_0001, // 59
-        0x400_0000_0098_0001, // 59
-        0x400_0000_00a4_0001, // 59
-        0x400_0000_00c0_0001, // 59
-        0x3ff_ffff_ff3a_0001, // 58
-        0x400_0000_00ea_0001, // 59
-        0x3ff_ffff_ff04_0001, // 58
-        0x3ff_ffff_fed6_0001, // 58
-        0x3ff_ffff_fed0_0001, // 58
+        0x10_0000_0006_0001,   // 53
+        0x100_0014_0001,       // 41
+        0xff_ffe8_0001,        // 40
+        0x100_003e_0001,       // 41
+        0xff_ffc4_0001,        // 40
+        0x100_0050_0001,       // 41
+        0xff_ffb2_0001,        // 40
+        0x100_0096_0001,       // 41
+        0xff_ff94_0001,        // 40
+        0x100_00a4_0001,       // 41
+        0xff_ff8a_0001,        // 40
+        0x100_00b6_0001,       // 41
+        0xff_ff82_0001,        // 40
+        0x3ff_ffe8_0001,       // 42
+        0x3ff_ffd2_0001,       // 42
+        0x3ff_ffca_0001,       // 42
+        0x1fff_ffff_ffe0_0001, // 61
+        0x1fff_ffff_ffc8_0001, // 61
+        0x2000_0000_0046_0001, // 62
+        0x1fff_ffff_ffb4_0001, // 61
+        0x2000_0000_0050_0001, // 62
+        0x2000_0000_0062_0001, // 62
+        0x2000_0000_007c_0001, // 62
+        0x2000_0000_00a0_0001, // 62
+        0x1fff_ffff_ff50_0001, // 61
+        0x2000_0000_00b0_0001, // 62
+        0x1fff_ffff_ff42_0001, // 61
+        0x1fff_ffff_ff38_0001, // 61
     ],
     p: &[
-        0xfff_ffff_fffc_0001,  // 60
-        0x1000_0000_006e_0001, // 61
-        0xfff_ffff_ff84_0001,  // 60
-        0x1000_0000_0086_0001, // 61
-        0xfff_ffff_ff6a_0001,  // 60
-        0x1000_0000_0098_0001, // 61
+        0x3fff_ffff_ffe8_0001, // 62
+        0x3fff_ffff_ffbe_0001, // 62
+        0x3fff_ffff_ffb8_0001, // 62
+        0x3fff_ffff_ff54_0001, // 62
+        0x3fff_ffff_feda_0001, // 62
+        0x3fff_ffff_fec8_0001, // 62
     ],
     dnum: 5,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::Bits128,
 };
+
 /// The ephemeral sparse key of [`BOOTSTRAP_N65536`]: `q_0` and the first special prime of
-/// [`N65536_BOOT_QP1760_S40`] (`log2(q_0·p_0) ≈ 118`), Hamming weight 32. The standard's bound (checked) is for
+/// [`N65536_BOOT_QP1762_S40`] (`log2(q_0·p_0) ≈ 115`), Hamming weight 32. The standard's bound (checked) is for
 /// ternary secrets; for this sparse one we rely on Bossuat et al. (ACNS 2022), who size exactly this
-/// encapsulation (h = 32, N = 2^16, `log2(Q_0 P)` around 120) at 128 bits with the lattice estimator, hybrid
+/// encapsulation (h = 32, N = 2^16, `log2(q_0·p_0)` around 120) at 128 bits with the lattice estimator, hybrid
 /// attacks included — we did not rerun the estimator (it needs Sage). The margin is wide: ternary secrets are
 /// safe up to 1772 bits here, fifteen times this modulus. The key encrypts nothing but the dense key's
 /// switching key, and only modulo `q_0·p_0`.
@@ -304,48 +305,50 @@ pub const N65536_BOOT_ENCAPSULATION: ParamsLiteral = ParamsLiteral {
         0x10_0000_0006_0001, // 53
     ],
     p: &[
-        0xfff_ffff_fffc_0001, // 60
+        0x3fff_ffff_ffe8_0001, // 62
     ],
     dnum: 1,
     log_scale: 40,
     secret: SecretDistribution::HammingWeight(32),
     security: Security::Bits128,
 };
-/// **Insecure, for tests only**: [`N65536_BOOT_QP1760_S40`]'s prime layout at N = 2^12 with 2 application
-/// levels, three special primes (`dnum = 6`): bootstrapping tests in seconds.
+
+/// **Insecure, for tests only**: [`N65536_BOOT_QP1762_S40`]'s prime layout at N = 2^12 with 2 application
+/// levels and three special primes (`dnum = 6`): bootstrapping tests in seconds.
 pub const TEST_INSECURE_N4096_BOOT: ParamsLiteral = ParamsLiteral {
     name: "test-insecure-n4096-boot",
     log_degree: 12,
     q: &[
-        0x10_0000_0006_0001,  // 53
-        0x100_0014_0001,      // 41
-        0xff_ffe8_0001,       // 40
-        0x3ff_ffe8_0001,      // 42
-        0x3ff_ffd2_0001,      // 42
-        0x3ff_ffca_0001,      // 42
-        0x3ff_ffff_ffbe_0001, // 58
-        0x400_0000_0066_0001, // 59
-        0x400_0000_008a_0001, // 59
-        0x400_0000_0092_0001, // 59
-        0x400_0000_0098_0001, // 59
-        0x400_0000_00a4_0001, // 59
-        0x400_0000_00c0_0001, // 59
-        0x3ff_ffff_ff3a_0001, // 58
-        0x400_0000_00ea_0001, // 59
-        0x3ff_ffff_ff04_0001, // 58
-        0x3ff_ffff_fed6_0001, // 58
-        0x3ff_ffff_fed0_0001, // 58
+        0x10_0000_0006_0001,   // 53
+        0x100_0014_0001,       // 41
+        0xff_ffe8_0001,        // 40
+        0x3ff_ffe8_0001,       // 42
+        0x3ff_ffd2_0001,       // 42
+        0x3ff_ffca_0001,       // 42
+        0x1fff_ffff_ffe0_0001, // 61
+        0x1fff_ffff_ffc8_0001, // 61
+        0x2000_0000_0046_0001, // 62
+        0x1fff_ffff_ffb4_0001, // 61
+        0x2000_0000_0050_0001, // 62
+        0x2000_0000_0062_0001, // 62
+        0x2000_0000_007c_0001, // 62
+        0x2000_0000_00a0_0001, // 62
+        0x1fff_ffff_ff50_0001, // 61
+        0x2000_0000_00b0_0001, // 62
+        0x1fff_ffff_ff42_0001, // 61
+        0x1fff_ffff_ff38_0001, // 61
     ],
     p: &[
-        0xfff_ffff_fffc_0001,  // 60
-        0x1000_0000_006e_0001, // 61
-        0xfff_ffff_ff84_0001,  // 60
+        0x3fff_ffff_ffe8_0001, // 62
+        0x3fff_ffff_ffbe_0001, // 62
+        0x3fff_ffff_ffb8_0001, // 62
     ],
     dnum: 6,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::InsecureForTestsOnly,
 };
+
 /// **Insecure, for tests only**: the sparse key of [`TEST_INSECURE_BOOTSTRAP_N4096`].
 pub const TEST_INSECURE_N4096_BOOT_ENCAPSULATION: ParamsLiteral = ParamsLiteral {
     name: "test-insecure-n4096-boot-encapsulation",
@@ -354,7 +357,7 @@ pub const TEST_INSECURE_N4096_BOOT_ENCAPSULATION: ParamsLiteral = ParamsLiteral 
         0x10_0000_0006_0001, // 53
     ],
     p: &[
-        0xfff_ffff_fffc_0001, // 60
+        0x3fff_ffff_ffe8_0001, // 62
     ],
     dnum: 1,
     log_scale: 40,
@@ -362,11 +365,11 @@ pub const TEST_INSECURE_N4096_BOOT_ENCAPSULATION: ParamsLiteral = ParamsLiteral 
     security: Security::InsecureForTestsOnly,
 };
 
-/// Bootstrapping under [`N65536_BOOT_QP1760_S40`]: CoeffToSlot in 3 levels, a degree-47 cosine and 3 double
+/// Bootstrapping under [`N65536_BOOT_QP1762_S40`]: CoeffToSlot in 3 levels, a degree-47 cosine and 3 double
 /// angles, SlotToCoeff in 3 levels; [`BootstrapLiteral::output_level`] levels are left.
 #[cfg(feature = "alloc")]
 pub const BOOTSTRAP_N65536: BootstrapLiteral = BootstrapLiteral {
-    params: &N65536_BOOT_QP1760_S40,
+    params: &N65536_BOOT_QP1762_S40,
     encapsulation: &N65536_BOOT_ENCAPSULATION,
     coeffs_to_slots_levels: 3,
     slots_to_coeffs_levels: 3,

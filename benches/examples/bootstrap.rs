@@ -1,0 +1,84 @@
+//! Times and measures MedBlind's bootstrapping the way `peers/bootstrap_*.py` measure the peers: keys generated
+//! once (timed separately), the median wall time of single-threaded bootstraps, and the precision after one
+//! bootstrap of real inputs uniform in [-1, 1] (`-log2` of the mean and the largest error over the slots).
+//! Prints one JSON object per line.
+//!
+//! `cargo run --release -p medblind-benches --example bootstrap -- [SLOTS…]` (default: 32768 2048) on the
+//! 128-bit N = 2^16 preset; `MEDBLIND_BOOTSTRAP_PRESET=test` runs the insecure N = 2^12 test preset instead.
+#![allow(missing_docs)]
+
+use medblind_core::ckks::bootstrap::{BootstrapLiteral, Bootstrapper};
+use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};
+use medblind_core::ckks::keys::key_switch_key_words;
+use medblind_core::ckks::{Context, Encoder, Evaluator, Params, SecretKey, presets};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use std::time::Instant;
+
+fn seconds(start: Instant) -> f64 {
+    start.elapsed().as_secs_f64()
+}
+
+fn main() {
+    let literal: BootstrapLiteral = match std::env::var("MEDBLIND_BOOTSTRAP_PRESET").as_deref() {
+        Ok("test") => presets::TEST_INSECURE_BOOTSTRAP_N4096,
+        _ => presets::BOOTSTRAP_N65536,
+    };
+    let params = Params::new(literal.params).expect("preset");
+    let ctx = Context::new(&params).expect("context");
+    let n = ctx.degree();
+    let mut slot_counts: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
+    if slot_counts.is_empty() {
+        slot_counts = vec![n / 2, 2048];
+    }
+    let runs: usize = std::env::var("MEDBLIND_BOOTSTRAP_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
+    let mut rng = ChaCha20Rng::from_os_rng();
+    let sk = SecretKey::generate(&ctx, &mut rng);
+    let encoder = Encoder::new(ctx.log_degree()).expect("encoder");
+    let scale = params.default_scale();
+    let ev = Evaluator::new(&ctx);
+    for slots in slot_counts {
+        let start = Instant::now();
+        let bootstrapper = Bootstrapper::new(&ctx, &literal, slots, scale).expect("bootstrapper");
+        let setup_s = seconds(start);
+        let start = Instant::now();
+        let keys = bootstrapper.generate_keys(&ctx, &sk, &mut rng);
+        let keygen_s = seconds(start);
+        let key_count = keys.galois.len() + 2;
+        let key_gib = (key_count * key_switch_key_words(&ctx) * 8) as f64 / (1u64 << 30) as f64;
+
+        let values: Vec<f64> = (0..slots).map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0).collect();
+        let mut coeffs = vec![0.0; n];
+        encoder.encode_real(&values, scale, &mut coeffs).expect("encode");
+        let pt = plaintext_from_coefficients(&ctx, &coeffs, 0, scale, slots, vec![0; n]).expect("plaintext");
+        let (mut scratch, mut small) = (vec![0; n], vec![0i8; n]);
+        let ct = encrypt_sk(&ctx, &sk, &pt, &mut rng, vec![0; 2 * n], &mut scratch, &mut small).expect("encrypt");
+        let mut times = Vec::new();
+        let mut out = None;
+        for _ in 0..runs {
+            let start = Instant::now();
+            out = Some(bootstrapper.bootstrap(&ev, &ct, &keys).expect("bootstrap"));
+            times.push(seconds(start));
+        }
+        times.sort_by(f64::total_cmp);
+        let out = out.expect("at least one run");
+        let level = out.level();
+        let decrypted = decrypt(&ctx, &sk, &out, vec![0; (level + 1) * n]).expect("decrypt");
+        plaintext_to_coefficients(&ctx, &decrypted, &mut vec![0; (level + 1) * n], &mut coeffs).expect("coefficients");
+        let (mut re, mut im) = (vec![0.0; slots], vec![0.0; slots]);
+        encoder.decode(&coeffs, out.scale(), &mut re, &mut im).expect("decode");
+        let errors: Vec<f64> = values.iter().zip(&re).map(|(v, r)| (v - r).abs()).collect();
+        let mean = errors.iter().sum::<f64>() / slots as f64;
+        let max = errors.iter().copied().fold(0.0, f64::max);
+        println!(
+            "{{\"library\":\"medblind\",\"preset\":\"{}\",\"log_n\":{},\"slots\":{slots},\"threads\":1,\
+             \"setup_s\":{setup_s:.2},\"keygen_s\":{keygen_s:.2},\"keys\":{key_count},\"key_gib\":{key_gib:.2},\
+             \"bootstrap_s\":{:.2},\"runs\":{runs},\"mean_bits\":{:.1},\"max_bits\":{:.1},\"levels_left\":{level}}}",
+            params.literal().name,
+            ctx.log_degree(),
+            times[runs / 2],
+            -mean.log2(),
+            -max.log2(),
+        );
+    }
+}

@@ -18,6 +18,8 @@ extern crate std;
 pub mod ckks;
 pub mod error;
 pub mod math;
+#[cfg(feature = "alloc")]
+mod parallel;
 pub mod wire;
 
 pub use error::{Error, Result};

@@ -229,17 +229,18 @@ impl LinearTransform {
         babies.chain(self.giants.iter().map(|(g, _)| *g)).filter(|&r| r != 0)
     }
 
-    /// `M · ct` at `ct`'s level, scale `Δ_ct · scale` (rescale afterwards). `keys` must hold the Galois key
-    /// of every rotation in [`Self::rotations`].
+    /// `M · ct` at `ct`'s level, scale `Δ_ct · scale` (rescale afterwards), the rotations and products shared
+    /// among `threads` threads. `keys` must hold the Galois key of every rotation in [`Self::rotations`].
     ///
     /// # Errors
     /// [`Error::LevelMismatch`] / [`Error::SlotsMismatch`] for a ciphertext this was not encoded for,
     /// [`Error::MissingGaloisKey`] for a missing key.
-    pub fn evaluate<T: AsRef<[u64]>, K: AsRef<[u64]>>(
+    pub fn evaluate<T: AsRef<[u64]> + Sync, K: AsRef<[u64]> + Sync>(
         &self,
         ev: &Evaluator<'_, T>,
         ct: &Ciphertext<Vec<u64>>,
         keys: &[GaloisKey<K>],
+        threads: usize,
     ) -> Result<Ciphertext<Vec<u64>>> {
         if ct.level != self.level {
             return Err(Error::LevelMismatch { left: ct.level, right: self.level });
@@ -247,37 +248,60 @@ impl LinearTransform {
         if ct.slots != self.slots {
             return Err(Error::SlotsMismatch { left: ct.slots, right: self.slots });
         }
-        let degree = ev.context().degree();
+        let ctx = ev.context();
+        let degree = ctx.degree();
         let key = |rotation: i64| {
             let g = rotation_galois_element(degree, rotation);
             keys.iter().find(|k| k.galois_element == g).ok_or(Error::MissingGaloisKey { galois_element: g })
         };
+        // Babies: hoisted rotations, the keys split among the threads (each decomposes `ct` once).
         let moved: Vec<&GaloisKey<K>> =
             self.babies.iter().filter(|&&j| j != 0).map(|&j| key(j as i64)).collect::<Result<_>>()?;
-        let mut rotated_babies = ev.rotate_hoisted(ct, &moved)?.into_iter();
-        let babies: Vec<(usize, Ciphertext<Vec<u64>>)> = self
+        let rotated =
+            crate::parallel::map_chunks(&moved, threads, |chunk| match Evaluator::new(ctx).rotate_hoisted(ct, chunk) {
+                Ok(outs) => outs.into_iter().map(Ok).collect(),
+                Err(e) => alloc::vec![Err(e)],
+            });
+        let mut rotated = rotated.into_iter();
+        let babies = self
             .babies
             .iter()
-            .map(|&j| (j, if j == 0 { ct.clone() } else { rotated_babies.next().expect("one output per key") }))
-            .collect();
-        let mut total: Option<Ciphertext<Vec<u64>>> = None;
-        for (giant, row) in &self.giants {
-            let mut inner: Option<Ciphertext<Vec<u64>>> = None;
-            for (j, pt) in row {
-                let mut term = babies.iter().find(|(b, _)| b == j).expect("every baby is rotated").1.clone();
-                ev.mul_plain_assign(&mut term, pt)?;
-                match inner.as_mut() {
-                    Some(acc) => ev.add_assign(acc, &term)?,
-                    None => inner = Some(term),
+            .map(|&j| Ok((j, if j == 0 { ct.clone() } else { rotated.next().expect("one output per key")? })))
+            .collect::<Result<Vec<(usize, Ciphertext<Vec<u64>>)>>>()?;
+        // Giants: each thread sums its share of `R^{G·i}(Σ_j p_{i,j} ⊙ R^j ct)`.
+        let partial_sums = crate::parallel::map_chunks(&self.giants, threads, |chunk| {
+            let ev = Evaluator::new(ctx);
+            let mut total: Option<Ciphertext<Vec<u64>>> = None;
+            let mut sum_chunk = || -> Result<()> {
+                for (giant, row) in chunk {
+                    let mut inner: Option<Ciphertext<Vec<u64>>> = None;
+                    for (j, pt) in row {
+                        let mut term = babies.iter().find(|(b, _)| b == j).expect("every baby is rotated").1.clone();
+                        ev.mul_plain_assign(&mut term, pt)?;
+                        match inner.as_mut() {
+                            Some(acc) => ev.add_assign(acc, &term)?,
+                            None => inner = Some(term),
+                        }
+                    }
+                    let Some(mut inner) = inner else { continue };
+                    if *giant != 0 {
+                        ev.apply_galois_assign(&mut inner, key(*giant)?)?;
+                    }
+                    match total.as_mut() {
+                        Some(acc) => ev.add_assign(acc, &inner)?,
+                        None => total = Some(inner),
+                    }
                 }
-            }
-            let Some(mut inner) = inner else { continue };
-            if *giant != 0 {
-                ev.apply_galois_assign(&mut inner, key(*giant)?)?;
-            }
-            match total.as_mut() {
-                Some(acc) => ev.add_assign(acc, &inner)?,
-                None => total = Some(inner),
+                Ok(())
+            };
+            alloc::vec![sum_chunk().map(|()| total)]
+        });
+        let mut total: Option<Ciphertext<Vec<u64>>> = None;
+        for partial in partial_sums {
+            match (total.as_mut(), partial?) {
+                (Some(acc), Some(part)) => ev.add_assign(acc, &part)?,
+                (None, part) => total = part,
+                (Some(_), None) => {}
             }
         }
         let mut out = total.unwrap_or_else(|| Ciphertext::zero(degree, ct.level, ct.scale, ct.slots));

@@ -113,6 +113,7 @@ pub struct Bootstrapper {
     /// `X^{N/2}` (multiplies every slot by `i` at full packing), at scale 1.
     monomial_i: Plaintext<Vec<u64>>,
     galois_elements: Vec<u64>,
+    threads: usize,
 }
 
 impl Bootstrapper {
@@ -234,6 +235,7 @@ impl Bootstrapper {
             slots_to_coeffs,
             monomial_i,
             galois_elements,
+            threads: crate::parallel::default_threads(),
         })
     }
 
@@ -245,6 +247,11 @@ impl Bootstrapper {
     /// The level of a bootstrapped ciphertext.
     pub fn output_level(&self) -> usize {
         self.literal.output_level()
+    }
+
+    /// Uses `threads` threads (at least one) from now on; the default is the available parallelism (with `std`).
+    pub fn set_threads(&mut self, threads: usize) {
+        self.threads = threads.max(1);
     }
 
     /// The slot count this bootstraps.
@@ -284,7 +291,7 @@ impl Bootstrapper {
     /// # Errors
     /// [`Error::SlotsMismatch`] or [`Error::ScaleMismatch`] for a ciphertext this was not built for;
     /// [`Error::MissingGaloisKey`] for incomplete keys.
-    pub fn bootstrap<T: AsRef<[u64]>>(
+    pub fn bootstrap<T: AsRef<[u64]> + Sync>(
         &self,
         ev: &Evaluator<'_, T>,
         ct: &Ciphertext<Vec<u64>>,
@@ -298,13 +305,18 @@ impl Bootstrapper {
         }
         let raised = self.raise(ev, ct, keys)?;
         let parts = self.coeffs_to_slots(ev, &raised, keys)?;
-        let parts = parts.iter().map(|part| self.eval_mod(ev, part, keys)).collect::<Result<Vec<_>>>()?;
+        let ctx = ev.context();
+        let parts = crate::parallel::map_chunks(&parts, self.threads, |chunk| {
+            let ev = Evaluator::new(ctx);
+            chunk.iter().map(|part| self.eval_mod(&ev, part, keys)).collect()
+        });
+        let parts = parts.into_iter().collect::<Result<Vec<_>>>()?;
         self.slots_to_coeffs(ev, parts, keys)
     }
 
     /// Encapsulation, ModRaise, back to the dense key, SubSum: `t = Δ·m + q_0·I` in `Z[X^g]` at the top level,
     /// with the scale that makes the slots read `t / (q_0·K)` after CoeffToSlot.
-    fn raise<T: AsRef<[u64]>>(
+    fn raise<T: AsRef<[u64]> + Sync>(
         &self,
         ev: &Evaluator<'_, T>,
         ct: &Ciphertext<Vec<u64>>,
@@ -332,7 +344,7 @@ impl Bootstrapper {
 
     /// The inverse FFT stages, then real and imaginary parts as real slots: one ciphertext of `2n` slots
     /// (sparse) or two of `n` (full).
-    fn coeffs_to_slots<T: AsRef<[u64]>>(
+    fn coeffs_to_slots<T: AsRef<[u64]> + Sync>(
         &self,
         ev: &Evaluator<'_, T>,
         raised: &Ciphertext<Vec<u64>>,
@@ -347,7 +359,7 @@ impl Bootstrapper {
             if k + 1 == stages && sparse {
                 x.slots = 2 * self.slots;
             }
-            x = stage.evaluate(ev, &x, &keys.galois)?;
+            x = stage.evaluate(ev, &x, &keys.galois, self.threads)?;
             ev.rescale_assign(&mut x)?;
         }
         let real_part = |a: &Ciphertext<Vec<u64>>| -> Result<Ciphertext<Vec<u64>>> {
@@ -367,7 +379,7 @@ impl Bootstrapper {
     }
 
     /// Recombines the parts (`re + i·im` at full packing) and applies the FFT stages: `m` at scale `Δ`.
-    fn slots_to_coeffs<T: AsRef<[u64]>>(
+    fn slots_to_coeffs<T: AsRef<[u64]> + Sync>(
         &self,
         ev: &Evaluator<'_, T>,
         mut parts: Vec<Ciphertext<Vec<u64>>>,
@@ -379,7 +391,7 @@ impl Bootstrapper {
             ev.add_assign(&mut y, &imaginary)?;
         }
         for (k, stage) in self.slots_to_coeffs.iter().enumerate() {
-            y = stage.evaluate(ev, &y, &keys.galois)?;
+            y = stage.evaluate(ev, &y, &keys.galois, self.threads)?;
             ev.rescale_assign(&mut y)?;
             if k == 0 {
                 y.slots = self.slots;
@@ -390,7 +402,7 @@ impl Bootstrapper {
     }
 
     /// `sin(2π·K·x)` of real slots `x ∈ [-1, 1]`, reinterpreted as the message at scale `Δ` times the FFT scale.
-    fn eval_mod<T: AsRef<[u64]>>(
+    fn eval_mod<T: AsRef<[u64]> + Sync>(
         &self,
         ev: &Evaluator<'_, T>,
         x: &Ciphertext<Vec<u64>>,

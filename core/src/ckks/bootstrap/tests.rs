@@ -108,7 +108,7 @@ fn linear_transforms_match_their_plaintext_reference_insecure_n4096() {
             .map(|r| GaloisKey::generate(&f.ctx, &f.sk, rotation_galois_element(n, r), &mut f.rng))
             .collect();
         let ev = Evaluator::new(&f.ctx);
-        let mut out = transform.evaluate(&ev, &ct, &keys).unwrap();
+        let mut out = transform.evaluate(&ev, &ct, &keys, 2).unwrap();
         ev.rescale_assign(&mut out).unwrap();
         let (have_re, have_im) = f.decrypt(&out);
         let x: Vec<Complex> = re.iter().zip(&im).map(|(&r, &i)| Complex::new(r, i)).collect();

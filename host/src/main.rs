@@ -430,6 +430,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader stopped early (`medblind data info bloodmnist | head -1`): nothing went wrong.
+        Err(e) if medblind::output::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("medblind: error: {e:#}");
             ExitCode::from(2)
@@ -438,10 +440,17 @@ fn main() -> ExitCode {
 }
 
 fn list_params() -> anyhow::Result<()> {
-    println!(
+    medblind::outln!(
         "{:<22} {:>7} {:>6} {:>6} {:>5} {:>6} {:>9} {:>10}  security",
-        "preset", "N", "slots", "depth", "dnum", "scale", "log2(QP)", "bound"
-    );
+        "preset",
+        "N",
+        "slots",
+        "depth",
+        "dnum",
+        "scale",
+        "log2(QP)",
+        "bound"
+    )?;
     for literal in presets::ALL {
         let params = Params::new(literal)?;
         let bound = max_log_qp_128(literal.log_degree).map_or("-".into(), |b| b.to_string());
@@ -449,7 +458,7 @@ fn list_params() -> anyhow::Result<()> {
             Security::Bits128 => "128-bit (HomomorphicEncryption.org)",
             Security::InsecureForTestsOnly => "INSECURE, tests only",
         };
-        println!(
+        medblind::outln!(
             "{:<22} {:>7} {:>6} {:>6} {:>5} {:>6} {:>9.1} {:>10}  {security}",
             literal.name,
             params.degree(),
@@ -459,7 +468,7 @@ fn list_params() -> anyhow::Result<()> {
             format!("2^{}", literal.log_scale),
             params.log_qp(),
             bound,
-        );
+        )?;
     }
     Ok(())
 }

@@ -202,6 +202,20 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
     assert!(e.contains("unknown preset `huge`"), "{e}");
 }
 
+/// A reader that stops early (`medblind data info bloodmnist | head -1`) ends the command quietly, with status 0,
+/// instead of a "Broken pipe" panic.
+#[cfg(unix)]
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    // `true` exits at once without reading; a second later medblind writes into the pipe nobody reads.
+    Command::new("bash")
+        .args(["-c", "set -o pipefail; (sleep 1; exec \"$0\" params) | true"])
+        .arg(assert_cmd::cargo::cargo_bin("medblind"))
+        .assert()
+        .success()
+        .stderr("");
+}
+
 #[test]
 fn unknown_command_fails_with_usage() {
     medblind().arg("no-such-command").assert().failure().code(2);

@@ -397,6 +397,6 @@ pub fn compare_split(
     files::write_atomic(&out.join(format!("{name}.json")), result.json(&split).as_bytes(), false)?;
     files::write_atomic(&out.join(format!("{name}.md")), markdown.as_bytes(), false)?;
     files::write_atomic(&out.join(format!("{name}.svg")), result.svg().as_bytes(), false)?;
-    print!("{markdown}");
+    crate::output::write(format_args!("{markdown}"))?;
     Ok(markdown)
 }

@@ -18,6 +18,7 @@ use super::layout::Layout;
 use super::schedule::{EarlyStopping, Schedule, cross_entropy};
 use super::softmax::SoftmaxApprox;
 use super::{EpochLog, TrainReport, data::Dataset};
+use crate::progress;
 use anyhow::{Result, bail};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -328,7 +329,8 @@ impl<'e> Trainer<'e> {
     }
 
     /// Trains from zero weights; the returned weights are those of the epoch with the lowest validation loss,
-    /// still encrypted. `progress` hears of every step and epoch.
+    /// still encrypted. A progress bar on stderr (when it is a terminal) counts the steps of each epoch, with the
+    /// epoch in its message and an ETA; `progress` hears of every step and epoch, as log lines for when it is not.
     ///
     /// # Errors
     /// As [`Self::step`] and the key-owner service.
@@ -347,8 +349,12 @@ impl<'e> Trainer<'e> {
         let mut best = w.clone();
         let mut stop = EarlyStopping::new(schedule.patience);
         let (mut log, mut steps) = (Vec::new(), 0);
+        let bar = progress::slow_steps(train.count() as u64, "");
         for epoch in 0..schedule.epochs {
             let rate = schedule.learning_rate_at(epoch);
+            let epoch_name = format!("epoch {}/{}", epoch + 1, schedule.epochs);
+            bar.reset();
+            bar.set_message(epoch_name.clone());
             for &b in &schedule.batch_order(train.count(), epoch) {
                 if y[0].level() < self.depth() {
                     let mut both: Vec<Ct> = w.into_iter().chain(y).collect();
@@ -360,8 +366,11 @@ impl<'e> Trainer<'e> {
                 let batch = train.batch(b)?;
                 (w, y) = self.step(&batch, &w, &y, rate, schedule)?;
                 steps += 1;
-                progress(&format!("epoch {} step {steps}: {:.1} s", epoch + 1, step_start.elapsed().as_secs_f64()));
+                bar.inc(1);
+                let seconds = step_start.elapsed().as_secs_f64();
+                bar.suspend(|| progress(&format!("epoch {} step {steps}: {seconds:.1} s", epoch + 1)));
             }
+            bar.set_message(format!("{epoch_name}: refresh and validation"));
             let mut both: Vec<Ct> = w.into_iter().chain(y).collect();
             owner.refresh(&mut both)?;
             y = both.split_off(self.layout.blocks);
@@ -376,7 +385,9 @@ impl<'e> Trainer<'e> {
             if stop.record(epoch, val_loss) {
                 best = w.clone();
             }
-            progress(&format!("epoch {}: validation loss {val_loss:.4} (read by the key owner)", epoch + 1));
+            bar.suspend(|| {
+                progress(&format!("epoch {}: validation loss {val_loss:.4} (read by the key owner)", epoch + 1))
+            });
             log.push(EpochLog { epoch, val_loss, val_accuracy: None, max_abs_logit: None });
             if stop.should_stop(epoch) {
                 break;

@@ -32,7 +32,7 @@ pub fn is_closed(error: &anyhow::Error) -> bool {
     error.chain().any(|e| matches!(e.downcast_ref::<OutputError>(), Some(OutputError::Closed)))
 }
 
-/// `println!` returning `Result<(), OutputError>` instead of panicking (see [`write`]).
+/// `println!` returning `Result<(), OutputError>` instead of panicking (see [`write()`]).
 #[macro_export]
 macro_rules! outln {
     ($($arg:tt)*) => {

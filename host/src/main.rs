@@ -85,7 +85,7 @@ enum Command {
         out: PathBuf,
     },
     /// Train one labelled feature set three ways — plaintext exact softmax, plaintext approximated softmax, encrypted —
-    /// with the same split and schedule; writes NAME.json, NAME.md and NAME.svg (validation loss curves).
+    /// with the same split and schedule; writes NAME.json, NAME.md and NAME.svg (validation loss and accuracy per epoch).
     Compare {
         /// A feature file from `medblind extract` (.safetensors: its official train/val/test splits), or a CSV
         /// (.csv or .csv.gz; the last column the class label; split 60/20/20 by --seed).

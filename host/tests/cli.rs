@@ -237,9 +237,23 @@ fn compare_writes_reports_and_refuses_bad_schedules() {
     let ok = run(&["--preset", "none", "--epochs", "5"]).assert().success().get_output().stdout.clone();
     let table = String::from_utf8(ok).unwrap();
     assert!(table.contains("| plaintext-exact |") && table.contains("| plaintext-approx |"), "{table}");
+    assert!(table.contains("![validation loss and accuracy per epoch](breast_cancer.svg)"), "{table}");
     let json = fs::read_to_string(out.join("breast_cancer.json")).unwrap();
     assert!(json.contains("\"train\":341") && json.contains("\"classes\":2"), "{json}");
-    assert!(fs::read_to_string(out.join("breast_cancer.svg")).unwrap().contains("<polyline"));
+    // Each run's validation accuracy for each of the 5 epochs.
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{json}");
+    for run in runs {
+        let per_epoch = run["val_accuracy"].as_array().unwrap();
+        assert_eq!(per_epoch.len(), 5, "{json}");
+        assert!(per_epoch.iter().all(|a| a.as_f64().is_some_and(|a| (0.5..=1.0).contains(&a))), "{json}");
+    }
+    let svg = fs::read_to_string(out.join("breast_cancer.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    for text in ["validation loss", "validation accuracy", "plaintext-exact", "plaintext-approx", "<polyline"] {
+        assert!(svg.contains(text), "{text} missing from the plot");
+    }
     assert!(stderr_of(&mut run(&["--preset", "none", "--batch", "300"])).contains("power of two"));
     assert!(stderr_of(&mut run(&["--preset", "test-insecure-n1024", "--batch", "64"])).contains("needs 28 levels"));
     assert!(stderr_of(&mut run(&["--preset", "nope"])).contains("unknown preset"));

@@ -147,7 +147,7 @@ pub fn train(
     let start = Instant::now();
     let mut progress = |m: &str| eprintln!("[{:>7.1} s] cloud: {m}", start.elapsed().as_secs_f64());
     let (train, val) = (cloud.store.part(ctx, Part::Train), cloud.store.part(ctx, Part::Val));
-    let result = trainer.train(&train, &val, schedule, &mut owner, &mut progress);
+    let result = trainer.train(&train, &val, schedule, &mut owner, &mut progress, &mut |_| Ok(()));
     owner.finish()?;
     let (weights, report) = result?;
     write_cts(ctx, &weights, out)?;

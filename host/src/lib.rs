@@ -8,5 +8,6 @@ pub mod features;
 pub mod files;
 pub mod keystore;
 pub mod medmnist;
+pub mod output;
 pub mod progress;
 pub mod train;

@@ -85,7 +85,7 @@ enum Command {
         out: PathBuf,
     },
     /// Train one labelled feature set three ways — plaintext exact softmax, plaintext approximated softmax, encrypted —
-    /// with the same split and schedule; writes NAME.json, NAME.md and NAME.svg (validation loss curves).
+    /// with the same split and schedule; writes NAME.json, NAME.md and NAME.svg (validation loss and accuracy per epoch).
     Compare {
         /// A feature file from `medblind extract` (.safetensors: its official train/val/test splits), or a CSV
         /// (.csv or .csv.gz; the last column the class label; split 60/20/20 by --seed).
@@ -106,15 +106,8 @@ enum Command {
         /// The dataset.
         #[arg(long, default_value = "bloodmnist")]
         dataset: String,
-        /// A folder holding the dataset's .npz (default: $MEDBLIND_DATA_DIR, ../shared/medmnist, the cache).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// The DeiT variant.
-        #[arg(long, default_value = "deit_tiny")]
-        model: String,
-        /// The weights (timm safetensors); default: ../shared/models, the cache, else the Hugging Face hub.
-        #[arg(long)]
-        weights: Option<PathBuf>,
+        #[command(flatten)]
+        source: FeatureSource,
         /// Images per split (a quick run; see --all).
         #[arg(long, default_value_t = 512)]
         limit: usize,
@@ -219,15 +212,8 @@ enum Command {
         /// Image side: 28, 64, 128 or 224.
         #[arg(long, default_value_t = 28)]
         size: usize,
-        /// A folder holding the dataset's .npz (default: $MEDBLIND_DATA_DIR, ../shared/medmnist, the cache).
-        #[arg(long)]
-        data_dir: Option<PathBuf>,
-        /// The DeiT variant (timm name; the `_patch16_224` suffix may be left out).
-        #[arg(long, default_value = "deit_tiny")]
-        model: String,
-        /// The weights (timm safetensors); default: ../shared/models, the cache, else the Hugging Face hub.
-        #[arg(long)]
-        weights: Option<PathBuf>,
+        #[command(flatten)]
+        source: FeatureSource,
         /// The token whose final embedding is the feature.
         #[arg(long, value_enum, default_value_t = Token::Cls)]
         token: Token,
@@ -264,6 +250,20 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// Where `demo` and `extract` find the images and the DeiT that turns them into features.
+#[derive(clap::Args)]
+struct FeatureSource {
+    /// A folder holding the dataset's .npz (default: $MEDBLIND_DATA_DIR, ../shared/medmnist, the cache).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The DeiT variant (timm name; the `_patch16_224` suffix may be left out).
+    #[arg(long, default_value = "deit_tiny")]
+    model: String,
+    /// The weights (timm safetensors); default: ../shared/models, the cache, else the Hugging Face hub.
+    #[arg(long)]
+    weights: Option<PathBuf>,
 }
 
 /// The training schedule shared by `compare` and `demo`.
@@ -368,19 +368,25 @@ fn main() -> ExitCode {
         Command::Compare { data, out, preset, schedule } => {
             commands::compare(&data, &out, &preset, &schedule.schedule(10))
         }
-        Command::Demo { dataset, data_dir, model, weights, limit, all, preset, schedule, out } => {
-            commands::demo::demo(&commands::demo::DemoOptions {
-                dataset,
-                data_dir,
-                model,
-                weights,
-                limit: (!all).then_some(limit),
-                preset,
-                schedule: schedule.schedule(3),
-                out,
-            })
-            .map(drop)
-        }
+        Command::Demo {
+            dataset,
+            source: FeatureSource { data_dir, model, weights },
+            limit,
+            all,
+            preset,
+            schedule,
+            out,
+        } => commands::demo::demo(&commands::demo::DemoOptions {
+            dataset,
+            data_dir,
+            model,
+            weights,
+            limit: (!all).then_some(limit),
+            preset,
+            schedule: schedule.schedule(3),
+            out,
+        })
+        .map(drop),
         Command::EncryptFeatures { keys, features, batch, out } => {
             commands::training::encrypt_features(&keys, &features, batch, &out)
         }
@@ -402,7 +408,7 @@ fn main() -> ExitCode {
         Command::Data { action: DataCommand::Info { name, size, data_dir } } => {
             commands::data::info(&name, size, data_dir.as_deref())
         }
-        Command::Extract { dataset, size, data_dir, model, weights, token, limit, out } => {
+        Command::Extract { dataset, size, source: FeatureSource { data_dir, model, weights }, token, limit, out } => {
             commands::data::extract(&commands::data::ExtractRequest {
                 dataset: &dataset,
                 size,
@@ -424,6 +430,8 @@ fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader stopped early (`medblind data info bloodmnist | head -1`): nothing went wrong.
+        Err(e) if medblind::output::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("medblind: error: {e:#}");
             ExitCode::from(2)
@@ -432,10 +440,17 @@ fn main() -> ExitCode {
 }
 
 fn list_params() -> anyhow::Result<()> {
-    println!(
+    medblind::outln!(
         "{:<22} {:>7} {:>6} {:>6} {:>5} {:>6} {:>9} {:>10}  security",
-        "preset", "N", "slots", "depth", "dnum", "scale", "log2(QP)", "bound"
-    );
+        "preset",
+        "N",
+        "slots",
+        "depth",
+        "dnum",
+        "scale",
+        "log2(QP)",
+        "bound"
+    )?;
     for literal in presets::ALL {
         let params = Params::new(literal)?;
         let bound = max_log_qp_128(literal.log_degree).map_or("-".into(), |b| b.to_string());
@@ -443,7 +458,7 @@ fn list_params() -> anyhow::Result<()> {
             Security::Bits128 => "128-bit (HomomorphicEncryption.org)",
             Security::InsecureForTestsOnly => "INSECURE, tests only",
         };
-        println!(
+        medblind::outln!(
             "{:<22} {:>7} {:>6} {:>6} {:>5} {:>6} {:>9.1} {:>10}  {security}",
             literal.name,
             params.degree(),
@@ -453,7 +468,7 @@ fn list_params() -> anyhow::Result<()> {
             format!("2^{}", literal.log_scale),
             params.log_qp(),
             bound,
-        );
+        )?;
     }
     Ok(())
 }

@@ -202,6 +202,20 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
     assert!(e.contains("unknown preset `huge`"), "{e}");
 }
 
+/// A reader that stops early (`medblind data info bloodmnist | head -1`) ends the command quietly, with status 0,
+/// instead of a "Broken pipe" panic.
+#[cfg(unix)]
+#[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    // `true` exits at once without reading; a second later medblind writes into the pipe nobody reads.
+    Command::new("bash")
+        .args(["-c", "set -o pipefail; (sleep 1; exec \"$0\" params) | true"])
+        .arg(assert_cmd::cargo::cargo_bin("medblind"))
+        .assert()
+        .success()
+        .stderr("");
+}
+
 #[test]
 fn unknown_command_fails_with_usage() {
     medblind().arg("no-such-command").assert().failure().code(2);
@@ -223,9 +237,23 @@ fn compare_writes_reports_and_refuses_bad_schedules() {
     let ok = run(&["--preset", "none", "--epochs", "5"]).assert().success().get_output().stdout.clone();
     let table = String::from_utf8(ok).unwrap();
     assert!(table.contains("| plaintext-exact |") && table.contains("| plaintext-approx |"), "{table}");
+    assert!(table.contains("![validation loss and accuracy per epoch](breast_cancer.svg)"), "{table}");
     let json = fs::read_to_string(out.join("breast_cancer.json")).unwrap();
     assert!(json.contains("\"train\":341") && json.contains("\"classes\":2"), "{json}");
-    assert!(fs::read_to_string(out.join("breast_cancer.svg")).unwrap().contains("<polyline"));
+    // Each run's validation accuracy for each of the 5 epochs.
+    let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let runs = report["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2, "{json}");
+    for run in runs {
+        let per_epoch = run["val_accuracy"].as_array().unwrap();
+        assert_eq!(per_epoch.len(), 5, "{json}");
+        assert!(per_epoch.iter().all(|a| a.as_f64().is_some_and(|a| (0.5..=1.0).contains(&a))), "{json}");
+    }
+    let svg = fs::read_to_string(out.join("breast_cancer.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    for text in ["validation loss", "validation accuracy", "plaintext-exact", "plaintext-approx", "<polyline"] {
+        assert!(svg.contains(text), "{text} missing from the plot");
+    }
     assert!(stderr_of(&mut run(&["--preset", "none", "--batch", "300"])).contains("power of two"));
     assert!(stderr_of(&mut run(&["--preset", "test-insecure-n1024", "--batch", "64"])).contains("needs 28 levels"));
     assert!(stderr_of(&mut run(&["--preset", "nope"])).contains("unknown preset"));

@@ -32,7 +32,7 @@ pub fn fetch(name: &str, size: usize, dir: Option<&Path>, zenodo: &str) -> anyho
     let path = fetch::fetch(dataset, size, &dir, zenodo).with_context(|| {
         format!("fetching {} (a copy downloaded by hand can be used with --data-dir)", dataset.file_name(size))
     })?;
-    println!("{}", path.display());
+    crate::outln!("{}", path.display())?;
     Ok(())
 }
 
@@ -63,7 +63,7 @@ pub fn info(name: &str, size: usize, data_dir: Option<&Path>) -> anyhow::Result<
     let data = load_dataset(name, size, data_dir)?;
     let d = data.dataset;
     let [train, val, test] = &data.splits;
-    println!(
+    crate::outln!(
         "{} ({}), {} classes, {}x{} {}",
         d.title,
         d.licence,
@@ -71,14 +71,14 @@ pub fn info(name: &str, size: usize, data_dir: Option<&Path>) -> anyhow::Result<
         train.side,
         train.side,
         if d.channels == 3 { "RGB" } else { "gray" }
-    );
-    println!("train / val / test: {} / {} / {}", train.len(), val.len(), test.len());
+    )?;
+    crate::outln!("train / val / test: {} / {} / {}", train.len(), val.len(), test.len())?;
     let release =
         data.release().map_or("not a pinned 28x28 release".to_string(), |r| format!("official {} file", r.version));
-    println!("MD5 {} ({release})", data.md5);
+    crate::outln!("MD5 {} ({release})", data.md5)?;
     for (i, class) in d.classes.iter().enumerate() {
         let count = train.labels.iter().filter(|&&l| l as usize == i).count();
-        println!("  {i:>2} {class}: {count} training images");
+        crate::outln!("  {i:>2} {class}: {count} training images")?;
     }
     Ok(())
 }
@@ -204,7 +204,7 @@ pub fn extract(request: &ExtractRequest) -> anyhow::Result<PathBuf> {
         features.len() as f64 / seconds,
         rayon::current_num_threads()
     );
-    println!("{}", out.display());
+    crate::outln!("{}", out.display())?;
     Ok(out)
 }
 
@@ -216,6 +216,6 @@ pub fn init_weights(model: &str, seed: u64, out: &Path) -> anyhow::Result<()> {
     let model =
         deit::model(model).ok_or_else(|| anyhow!("unknown model `{model}` (one of: {})", deit::config::names()))?;
     files::write_atomic(out, &checkpoint::timm_init(model, seed), false)?;
-    println!("{}", out.display());
+    crate::outln!("{}", out.display())?;
     Ok(())
 }

@@ -7,7 +7,7 @@ use crate::features::Features;
 use crate::files;
 use crate::medmnist::{catalog, fetch};
 use crate::train::schedule::Schedule;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// What the demo runs on.
 pub struct DemoOptions {
@@ -85,20 +85,18 @@ pub fn demo(options: &DemoOptions) -> anyhow::Result<PathBuf> {
         out: None,
     })?;
     let loaded = Features::load(&features)?;
-    let name = loaded.provenance.dataset.clone();
-    super::compare_split(
-        &name,
+    let report = super::compare_split(
+        &loaded.provenance.dataset,
         &loaded.describe(&features),
         loaded.split(),
         &options.out,
         &options.preset,
         &options.schedule,
     )?;
-    let report = options.out.join(format!("{name}.md"));
     eprintln!(
-        "demo: report {} (loss curves {})",
-        report.display(),
-        Path::new(&options.out).join(format!("{name}.svg")).display()
+        "demo: report {} (validation loss and accuracy per epoch: {})",
+        report.markdown.display(),
+        report.plot.display()
     );
-    Ok(report)
+    Ok(report.markdown)
 }

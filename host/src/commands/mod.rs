@@ -11,7 +11,7 @@ use medblind_core::ckks::{Ciphertext, Evaluator, GaloisKey, PublicKey, Relineari
 use medblind_core::wire;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub mod data;
 pub mod demo;
@@ -345,8 +345,8 @@ fn read_head_rows(weights: &Path) -> anyhow::Result<Vec<Vec<f64>>> {
 
 /// `medblind compare`: one dataset trained plaintext-exact, plaintext-approx and (unless `preset` is `none`)
 /// encrypted — on a feature file's official splits, or a CSV split 60/20/20 by the schedule's seed — standardized
-/// on the training part; writes `NAME.json`, `NAME.md` and `NAME.svg` into `out` (NAME: the dataset, or the CSV's
-/// name without extensions).
+/// on the training part; writes `NAME.json`, `NAME.md` and `NAME.svg` (each run's validation loss and accuracy per
+/// epoch, embedded in the Markdown) into `out` (NAME: the dataset, or the CSV's name without extensions).
 ///
 /// # Errors
 /// On unreadable data, an unknown preset, or a schedule the packing cannot take.
@@ -368,7 +368,16 @@ pub fn compare(
     compare_split(&name, &source, split, out, preset, schedule).map(drop)
 }
 
-/// Trains `split` three ways (see [`compare`]), writes the reports into `out`, prints the Markdown and returns it.
+/// Where [`compare_split`] wrote its report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportFiles {
+    /// The Markdown report, `NAME.md`.
+    pub markdown: PathBuf,
+    /// Its plot of validation loss and accuracy per epoch, `NAME.svg`.
+    pub plot: PathBuf,
+}
+
+/// Trains `split` three ways (see [`compare`]), writes the reports into `out` and prints the Markdown.
 ///
 /// # Errors
 /// An unknown preset, a schedule the packing cannot take, or file trouble.
@@ -379,7 +388,7 @@ pub fn compare_split(
     out: &Path,
     preset: &str,
     schedule: &crate::train::schedule::Schedule,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<ReportFiles> {
     use crate::train::{compare, data as dataset};
     let literal = match preset {
         "none" => None,
@@ -394,9 +403,10 @@ pub fn compare_split(
     result.source = source.to_string();
     std::fs::create_dir_all(out).map_err(|e| FileError::Io { path: out.to_path_buf(), source: e })?;
     let markdown = result.markdown(&split);
+    let written = ReportFiles { markdown: out.join(format!("{name}.md")), plot: out.join(result.plot_file()) };
     files::write_atomic(&out.join(format!("{name}.json")), result.json(&split).as_bytes(), false)?;
-    files::write_atomic(&out.join(format!("{name}.md")), markdown.as_bytes(), false)?;
-    files::write_atomic(&out.join(format!("{name}.svg")), result.svg().as_bytes(), false)?;
-    print!("{markdown}");
-    Ok(markdown)
+    files::write_atomic(&written.markdown, markdown.as_bytes(), false)?;
+    files::write_atomic(&written.plot, result.svg()?.as_bytes(), false)?;
+    crate::output::write(format_args!("{markdown}"))?;
+    Ok(written)
 }

@@ -147,7 +147,7 @@ pub fn train(
     let start = Instant::now();
     let mut progress = |m: &str| eprintln!("[{:>7.1} s] cloud: {m}", start.elapsed().as_secs_f64());
     let (train, val) = (cloud.store.part(ctx, Part::Train), cloud.store.part(ctx, Part::Val));
-    let result = trainer.train(&train, &val, schedule, &mut owner, &mut progress);
+    let result = trainer.train(&train, &val, schedule, &mut owner, &mut progress, &mut |_| Ok(()));
     owner.finish()?;
     let (weights, report) = result?;
     write_cts(ctx, &weights, out)?;
@@ -256,8 +256,8 @@ pub fn evaluate(
     if split.train.dim() != layout.dim || split.train.classes != layout.classes {
         bail!("{}: its features do not match the batches in {}", features.display(), data.display());
     }
-    println!("validation accuracy {:.2} %", 100.0 * plain::accuracy(&w, &split.val));
-    println!("test accuracy {:.2} % ({} test rows)", 100.0 * plain::accuracy(&w, &split.test), split.test.len());
+    crate::outln!("validation accuracy {:.2} %", 100.0 * plain::accuracy(&w, &split.val))?;
+    crate::outln!("test accuracy {:.2} % ({} test rows)", 100.0 * plain::accuracy(&w, &split.test), split.test.len())?;
     if let Some(path) = logits {
         let rows = store.rows(Part::Test);
         let batches = decrypt_all(path)?;
@@ -274,11 +274,11 @@ pub fn evaluate(
         let hits = predicted.iter().zip(&split.test.labels).filter(|(p, y)| p == y).count();
         let same =
             predicted.iter().zip(&split.test.features).filter(|&(&p, x)| argmax(&plain::logits(&w, x)) == p).count();
-        println!(
+        crate::outln!(
             "encrypted inference: test accuracy {:.2} %, same class as the decrypted weights for {same} of {} rows",
             100.0 * hits as f64 / predicted.len().max(1) as f64,
             predicted.len()
-        );
+        )?;
     }
     Ok(())
 }

@@ -1,16 +1,18 @@
 //! One dataset trained three ways with the same split and schedule — plaintext with the exact softmax,
-//! plaintext with the approximation, and encrypted — and the report (JSON, Markdown, SVG loss curves).
+//! plaintext with the approximation, and encrypted — and the report: JSON, Markdown, and an SVG plot (plotters)
+//! of each run's validation loss and accuracy per epoch.
 
-use super::TrainReport;
 use super::data::Split;
 use super::encrypted::{LocalKeyOwner, Trainer, encrypt_batches};
-use super::he::{Engine, KeyOwner};
+use super::he::{Ct, Engine, KeyOwner};
 use super::layout::Layout;
 use super::plain::{self, Softmax};
 use super::schedule::Schedule;
 use super::softmax::SoftmaxApprox;
+use super::{EpochLog, TrainReport};
 use anyhow::Result;
 use medblind_core::ckks::{Context, Encoder, Params, ParamsLiteral};
+use plotters::prelude::*;
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -42,7 +44,9 @@ pub struct Comparison {
 /// The encrypted run and what it cost.
 #[derive(Debug, Clone)]
 pub struct EncryptedRun {
-    /// The training report (weights decrypted by the key owner after training).
+    /// The training report: the weights decrypted by the key owner after training, and each epoch's validation
+    /// accuracy scored by the key owner from that epoch's decrypted weights (possible here because the key owner
+    /// runs in this process; the cloud's trainer records the validation loss only, and learns nothing new).
     pub report: TrainReport,
     /// The parameter preset.
     pub preset: String,
@@ -127,9 +131,15 @@ fn encrypted_run(
     let trainer = Trainer::new(&engine, layout, approx)?;
     let mut service = LocalKeyOwner::new(&owner, &layout);
     progress("cloud: encrypted training");
-    let (weights, mut report) = trainer.train(&train, &val, schedule, &mut service, progress)?;
-    let blocks: Vec<Vec<f64>> = weights.iter().map(|w| owner.decrypt(w)).collect::<Result<_>>()?;
-    report.weights = layout.unpack_weights(&blocks);
+    let mut accuracies = Vec::new();
+    let (weights, mut report) = trainer.train(&train, &val, schedule, &mut service, progress, &mut |w| {
+        accuracies.push(plain::accuracy(&decrypt_weights(&owner, &layout, w)?, &split.val));
+        Ok(())
+    })?;
+    report.weights = decrypt_weights(&owner, &layout, &weights)?;
+    for (epoch, accuracy) in report.log.iter_mut().zip(accuracies) {
+        epoch.val_accuracy = Some(accuracy);
+    }
     Ok(EncryptedRun {
         report,
         preset: literal.name.to_string(),
@@ -137,6 +147,58 @@ fn encrypted_run(
         encrypt_seconds,
         rotation_keys: steps.len(),
     })
+}
+
+/// The key owner's reading of encrypted weight blocks: decrypted and unpacked into `classes × dim`.
+fn decrypt_weights(owner: &KeyOwner<'_>, layout: &Layout, blocks: &[Ct]) -> Result<Vec<Vec<f64>>> {
+    let blocks: Vec<Vec<f64>> = blocks.iter().map(|w| owner.decrypt(w)).collect::<Result<_>>()?;
+    Ok(layout.unpack_weights(&blocks))
+}
+
+/// A per-epoch validation measure, one panel of the plot.
+#[derive(Debug, Clone, Copy)]
+enum Curve {
+    /// The mean cross-entropy.
+    Loss,
+    /// The accuracy, in percent.
+    Accuracy,
+}
+
+impl Curve {
+    fn title(self) -> &'static str {
+        match self {
+            Curve::Loss => "validation loss",
+            Curve::Accuracy => "validation accuracy (%)",
+        }
+    }
+
+    /// `epoch`'s value, if recorded and finite (a diverging run's loss may not be).
+    fn value(self, epoch: &EpochLog) -> Option<f64> {
+        match self {
+            Curve::Loss => Some(epoch.val_loss),
+            Curve::Accuracy => epoch.val_accuracy.map(|a| 100.0 * a),
+        }
+        .filter(|v| v.is_finite())
+    }
+
+    /// The value axis for `values`: the loss from 0, the accuracy around its values within 0–100 %.
+    fn range(self, values: impl Iterator<Item = f64> + Clone) -> std::ops::Range<f64> {
+        let high = values.clone().fold(f64::NEG_INFINITY, f64::max);
+        let low = values.fold(f64::INFINITY, f64::min);
+        match self {
+            _ if !high.is_finite() => 0.0..1.0,
+            Curve::Loss => 0.0..(1.1 * high).max(1e-9),
+            Curve::Accuracy => (low - 2.0).max(0.0)..(high + 2.0).min(100.0),
+        }
+    }
+
+    /// Where the legend hides the fewest points: losses fall, accuracies rise.
+    fn legend(self) -> SeriesLabelPosition {
+        match self {
+            Curve::Loss => SeriesLabelPosition::UpperRight,
+            Curve::Accuracy => SeriesLabelPosition::LowerRight,
+        }
+    }
 }
 
 impl Comparison {
@@ -180,16 +242,19 @@ impl Comparison {
         );
         for (i, ((name, r), (_, acc))) in self.runs().into_iter().zip(self.test_accuracies(split)).enumerate() {
             let losses: Vec<String> = r.log.iter().map(|l| format!("{:.6}", l.val_loss)).collect();
+            let accuracies: Vec<String> =
+                r.log.iter().map(|l| l.val_accuracy.map_or("null".to_string(), |a| format!("{a:.6}"))).collect();
             let _ = write!(
                 out,
                 "{}{{\"name\":\"{name}\",\"test_accuracy\":{acc:.6},\"best_epoch\":{},\"steps\":{},\"refreshes\":{},\
-                 \"seconds\":{:.3},\"val_loss\":[{}]}}",
+                 \"seconds\":{:.3},\"val_loss\":[{}],\"val_accuracy\":[{}]}}",
                 if i > 0 { "," } else { "" },
                 r.best_epoch,
                 r.steps,
                 r.refreshes,
                 r.seconds,
-                losses.join(",")
+                losses.join(","),
+                accuracies.join(",")
             );
         }
         out.push(']');
@@ -254,47 +319,92 @@ impl Comparison {
                 e.report.seconds / plain_seconds
             );
         }
+        let _ = write!(out, "\n![validation loss and accuracy per epoch]({})\n", self.plot_file());
         out
     }
 
-    /// Validation loss per epoch of each run, as an SVG line chart.
-    pub fn svg(&self) -> String {
+    /// The plot's file name, beside the Markdown report that embeds it: `DATASET.svg`.
+    pub fn plot_file(&self) -> String {
+        format!("{}.svg", self.dataset)
+    }
+
+    /// Each run's validation loss and validation accuracy per epoch, as an SVG drawn by plotters: two panels,
+    /// one line per run, each narrower than the one before so that runs that agree stay visible on top of each
+    /// other.
+    ///
+    /// # Errors
+    /// If plotters fails to draw (it draws into memory, so only on a bug).
+    pub fn svg(&self) -> Result<String> {
+        const LINES: [(RGBColor, u32); 3] =
+            [(RGBColor(0x1f, 0x77, 0xb4), 6), (RGBColor(0xff, 0x7f, 0x0e), 4), (RGBColor(0x2c, 0xa0, 0x2c), 2)];
         let runs = self.runs();
-        let (w, h, pad) = (640.0, 360.0, 48.0);
-        let epochs = runs.iter().map(|(_, r)| r.log.len()).max().unwrap_or(1).max(2) as f64;
-        let top = runs.iter().flat_map(|(_, r)| r.log.iter().map(|l| l.val_loss)).fold(0.0f64, f64::max).max(1e-9);
-        let x = |e: f64| pad + e / (epochs - 1.0) * (w - 2.0 * pad);
-        let y = |v: f64| h - pad - v / top * (h - 2.0 * pad);
-        let mut out = format!(
-            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-             <rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n\
-             <text x=\"{pad}\" y=\"20\">{}: validation loss per epoch</text>\n\
-             <line x1=\"{pad}\" y1=\"{}\" x2=\"{}\" y2=\"{}\" stroke=\"black\"/>\n<line x1=\"{pad}\" y1=\"{pad}\" x2=\"{pad}\" y2=\"{}\" stroke=\"black\"/>\n\
-             <text x=\"4\" y=\"{}\">{top:.3}</text><text x=\"4\" y=\"{}\">0</text><text x=\"{}\" y=\"{}\">epoch {}</text>\n",
-            self.dataset,
-            h - pad,
-            w - pad,
-            h - pad,
-            h - pad,
-            pad + 4.0,
-            h - pad,
-            w - pad - 40.0,
-            h - pad + 20.0,
-            epochs as usize
-        );
-        for (i, ((name, r), colour)) in runs.iter().zip(["#1f77b4", "#ff7f0e", "#2ca02c"]).enumerate() {
-            let points: Vec<String> =
-                r.log.iter().map(|l| format!("{:.1},{:.1}", x(l.epoch as f64), y(l.val_loss))).collect();
-            let _ = writeln!(
-                out,
-                "<polyline fill=\"none\" stroke=\"{colour}\" stroke-width=\"2\" points=\"{}\"/>\n\
-                 <text x=\"{}\" y=\"{}\" fill=\"{colour}\">{name}</text>",
-                points.join(" "),
-                w - pad - 120.0,
-                pad + 16.0 * i as f64
-            );
+        let epochs = runs.iter().map(|(_, r)| r.log.len()).max().unwrap_or(0);
+        let mut svg = String::new();
+        {
+            let root = SVGBackend::with_string(&mut svg, (1000, 400)).into_drawing_area();
+            root.fill(&WHITE)?;
+            let root = root.titled(&format!("{}: validation per epoch", self.dataset), ("sans-serif", 18))?;
+            for (panel, curve) in root.split_evenly((1, 2)).iter().zip([Curve::Loss, Curve::Accuracy]) {
+                let series: Vec<(&str, Vec<(usize, f64)>)> = runs
+                    .iter()
+                    .map(|(name, r)| {
+                        (*name, r.log.iter().filter_map(|l| Some((l.epoch + 1, curve.value(l)?))).collect())
+                    })
+                    .collect();
+                let range = curve.range(series.iter().flat_map(|(_, points)| points.iter().map(|&(_, v)| v)));
+                let mut chart = ChartBuilder::on(panel)
+                    .caption(curve.title(), ("sans-serif", 14))
+                    .margin(12)
+                    .x_label_area_size(36)
+                    .y_label_area_size(40)
+                    .build_cartesian_2d(0..epochs + 1, range)?;
+                chart.configure_mesh().x_desc("epoch").draw()?;
+                for ((name, points), (colour, width)) in series.into_iter().zip(LINES) {
+                    let style = colour.stroke_width(width);
+                    chart
+                        .draw_series(LineSeries::new(points, style).point_size(width + 1))?
+                        .label(name)
+                        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+                }
+                chart
+                    .configure_series_labels()
+                    .position(curve.legend())
+                    .background_style(WHITE.mix(0.8))
+                    .border_style(BLACK)
+                    .draw()?;
+            }
+            root.present()?;
         }
-        out.push_str("</svg>\n");
-        out
+        Ok(svg)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::encrypted::tests::{blobs, test_literal, test_schedule};
+    use super::*;
+
+    /// The encrypted run's validation accuracy per epoch, scored by the in-process key owner from the decrypted
+    /// weights, follows the plaintext-approx run's and is in the JSON and the plot with the other runs'.
+    #[test]
+    fn the_report_has_every_runs_validation_accuracy_per_epoch() {
+        let split = blobs();
+        let c = compare("blobs", &split, &test_schedule(), Some(&test_literal()), &mut |_| {}).unwrap();
+        let encrypted = &c.encrypted.as_ref().unwrap().report;
+        assert_eq!(encrypted.log.len(), 2);
+        for (want, have) in c.approximate.log.iter().zip(&encrypted.log) {
+            let (want, have) = (want.val_accuracy.unwrap(), have.val_accuracy.unwrap());
+            // The weights agree to 1e-3: at most a row on the decision boundary may differ.
+            assert!((want - have).abs() <= 1.0 / split.val.len() as f64 + 1e-12, "{want} vs {have}");
+        }
+        let json = c.json(&split);
+        assert_eq!(json.matches("\"val_accuracy\":[").count(), 3, "{json}");
+        assert!(!json.contains("null"), "{json}");
+        let svg = c.svg().unwrap();
+        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+        for text in ["validation loss", "validation accuracy", "plaintext-exact", "plaintext-approx", "encrypted"] {
+            assert!(svg.contains(text), "{text} missing from the plot");
+        }
+        assert!(c.markdown(&split).contains("](blobs.svg)"));
     }
 }

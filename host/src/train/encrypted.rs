@@ -18,6 +18,7 @@ use super::layout::Layout;
 use super::schedule::{EarlyStopping, Schedule, cross_entropy};
 use super::softmax::SoftmaxApprox;
 use super::{EpochLog, TrainReport, data::Dataset};
+use crate::progress;
 use anyhow::{Result, bail};
 use rayon::prelude::*;
 use std::borrow::Cow;
@@ -328,7 +329,11 @@ impl<'e> Trainer<'e> {
     }
 
     /// Trains from zero weights; the returned weights are those of the epoch with the lowest validation loss,
-    /// still encrypted. `progress` hears of every step and epoch.
+    /// still encrypted. A progress bar on stderr (when it is a terminal) counts the steps of each epoch, with the
+    /// epoch in its message and an ETA; `progress` hears of every step and epoch, as log lines for when it is not.
+    /// `epoch_weights` is handed the encrypted weights at the end of every epoch, after the key owner's refresh:
+    /// a caller holding the secret key in the same process (the comparison in [`super::compare`]) decrypts them to
+    /// score the epoch's validation accuracy; the cloud passes a no-op. Nothing it does reaches the trainer.
     ///
     /// # Errors
     /// As [`Self::step`] and the key-owner service.
@@ -339,6 +344,7 @@ impl<'e> Trainer<'e> {
         schedule: &Schedule,
         owner: &mut dyn KeyOwnerService,
         progress: &mut dyn FnMut(&str),
+        epoch_weights: &mut dyn FnMut(&[Ct]) -> Result<()>,
     ) -> Result<(Vec<Ct>, TrainReport)> {
         let start = Instant::now();
         let e = self.engine;
@@ -347,8 +353,12 @@ impl<'e> Trainer<'e> {
         let mut best = w.clone();
         let mut stop = EarlyStopping::new(schedule.patience);
         let (mut log, mut steps) = (Vec::new(), 0);
+        let bar = progress::slow_steps(train.count() as u64, "");
         for epoch in 0..schedule.epochs {
             let rate = schedule.learning_rate_at(epoch);
+            let epoch_name = format!("epoch {}/{}", epoch + 1, schedule.epochs);
+            bar.reset();
+            bar.set_message(epoch_name.clone());
             for &b in &schedule.batch_order(train.count(), epoch) {
                 if y[0].level() < self.depth() {
                     let mut both: Vec<Ct> = w.into_iter().chain(y).collect();
@@ -360,12 +370,16 @@ impl<'e> Trainer<'e> {
                 let batch = train.batch(b)?;
                 (w, y) = self.step(&batch, &w, &y, rate, schedule)?;
                 steps += 1;
-                progress(&format!("epoch {} step {steps}: {:.1} s", epoch + 1, step_start.elapsed().as_secs_f64()));
+                bar.inc(1);
+                let seconds = step_start.elapsed().as_secs_f64();
+                bar.suspend(|| progress(&format!("epoch {} step {steps}: {seconds:.1} s", epoch + 1)));
             }
+            bar.set_message(format!("{epoch_name}: refresh and validation"));
             let mut both: Vec<Ct> = w.into_iter().chain(y).collect();
             owner.refresh(&mut both)?;
             y = both.split_off(self.layout.blocks);
             w = both;
+            epoch_weights(&w)?;
             let probabilities: Vec<(Ct, usize)> = (0..val.count())
                 .map(|b| {
                     let batch = val.batch(b)?;
@@ -376,7 +390,9 @@ impl<'e> Trainer<'e> {
             if stop.record(epoch, val_loss) {
                 best = w.clone();
             }
-            progress(&format!("epoch {}: validation loss {val_loss:.4} (read by the key owner)", epoch + 1));
+            bar.suspend(|| {
+                progress(&format!("epoch {}: validation loss {val_loss:.4} (read by the key owner)", epoch + 1))
+            });
             log.push(EpochLog { epoch, val_loss, val_accuracy: None, max_abs_logit: None });
             if stop.should_stop(epoch) {
                 break;
@@ -422,7 +438,7 @@ pub(crate) mod tests {
     }
 
     /// 48 rows of 11 features (+ bias), 3 classes: Gaussian blobs, deterministic.
-    fn blobs() -> Split {
+    pub(crate) fn blobs() -> Split {
         let features: Vec<Vec<f64>> = (0..60)
             .map(|i| {
                 let class = i % 3;
@@ -437,14 +453,9 @@ pub(crate) mod tests {
         s
     }
 
-    #[test]
-    fn encrypted_training_follows_the_plaintext_approx_trainer() {
-        let params = Params::new(&test_literal()).unwrap();
-        let ctx = Context::new(&params).unwrap();
-        let encoder = Encoder::new(ctx.log_degree()).unwrap();
-        let owner = KeyOwner::generate(&ctx, &encoder);
-        let data = blobs();
-        let schedule = Schedule {
+    /// Two epochs of three batches of 16 rows on [`blobs`]: six steps, each needing a refresh.
+    pub(crate) fn test_schedule() -> Schedule {
+        Schedule {
             learning_rate: 2.0,
             decay: 0.9,
             weight_decay: 0.01,
@@ -453,7 +464,17 @@ pub(crate) mod tests {
             epochs: 2,
             patience: 0,
             seed: 5,
-        };
+        }
+    }
+
+    #[test]
+    fn encrypted_training_follows_the_plaintext_approx_trainer() {
+        let params = Params::new(&test_literal()).unwrap();
+        let ctx = Context::new(&params).unwrap();
+        let encoder = Encoder::new(ctx.log_degree()).unwrap();
+        let owner = KeyOwner::generate(&ctx, &encoder);
+        let data = blobs();
+        let schedule = test_schedule();
         let layout = Layout::new(ctx.degree() / 2, schedule.batch, 3, data.train.dim()).unwrap();
         assert_eq!((layout.cols, layout.blocks), (64, 1));
         let keys = owner.cloud_keys(&layout.rotation_steps());
@@ -464,7 +485,8 @@ pub(crate) mod tests {
         let train = encrypt_batches(&owner, &layout, &data.train).unwrap();
         let val = encrypt_batches(&owner, &layout, &data.val).unwrap();
         let mut service = LocalKeyOwner::new(&owner, &layout);
-        let (weights, report) = trainer.train(&train, &val, &schedule, &mut service, &mut |_| {}).unwrap();
+        let (weights, report) =
+            trainer.train(&train, &val, &schedule, &mut service, &mut |_| {}, &mut |_| Ok(())).unwrap();
         let blocks: Vec<Vec<f64>> = weights.iter().map(|w| owner.decrypt(w).unwrap()).collect();
         let have = layout.unpack_weights(&blocks);
 

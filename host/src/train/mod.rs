@@ -19,7 +19,9 @@ pub struct EpochLog {
     pub epoch: usize,
     /// The mean validation cross-entropy after the epoch (under the trainer's softmax).
     pub val_loss: f64,
-    /// The validation accuracy after the epoch, where the trainer can see it (plaintext trainers).
+    /// The validation accuracy after the epoch, where it can be seen: the plaintext trainers record it; for an
+    /// encrypted run only a key owner can score it, which [`compare`] does in-process (the cloud's trainer leaves it
+    /// `None`).
     pub val_accuracy: Option<f64>,
     /// The largest `|logit|` met during the epoch's steps, where the trainer can see it (plaintext trainers).
     pub max_abs_logit: Option<f64>,

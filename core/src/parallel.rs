@@ -9,15 +9,16 @@ pub(crate) fn map_chunks<I: Sync, O: Send>(
     threads: usize,
     work: impl Fn(&[I]) -> Vec<O> + Sync,
 ) -> Vec<O> {
-    let threads = threads.clamp(1, items.len().max(1));
     #[cfg(feature = "std")]
-    if threads > 1 {
+    if threads > 1 && items.len() > 1 {
+        let chunk = items.len().div_ceil(threads.min(items.len()));
         return std::thread::scope(|scope| {
-            let workers: Vec<_> =
-                items.chunks(items.len().div_ceil(threads)).map(|chunk| scope.spawn(|| work(chunk))).collect();
+            let workers: Vec<_> = items.chunks(chunk).map(|chunk| scope.spawn(|| work(chunk))).collect();
             workers.into_iter().flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
         });
     }
+    #[cfg(not(feature = "std"))]
+    let _ = threads;
     work(items)
 }
 

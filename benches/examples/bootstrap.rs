@@ -1,7 +1,7 @@
 //! Times and measures MedBlind's bootstrapping the way `peers/bootstrap_*.py` measure the peers: keys generated
-//! once (timed separately), the median wall time of single-threaded bootstraps, and the precision after one
-//! bootstrap of real inputs uniform in [-1, 1] (`-log2` of the mean and the largest error over the slots).
-//! Prints one JSON object per line.
+//! once (timed separately), the median wall time of bootstraps on one thread and on all cores, and the
+//! precision after one bootstrap of real inputs uniform in [-1, 1] (`-log2` of the mean and the largest error
+//! over the slots). Prints one JSON object per line.
 //!
 //! `cargo run --release -p medblind-benches --example bootstrap -- [SLOTS…]` (default: 32768 2048) on the
 //! 128-bit N = 2^16 preset; `MEDBLIND_BOOTSTRAP_PRESET=test` runs the insecure N = 2^12 test preset instead.
@@ -39,7 +39,7 @@ fn main() {
     let ev = Evaluator::new(&ctx);
     for slots in slot_counts {
         let start = Instant::now();
-        let bootstrapper = Bootstrapper::new(&ctx, &literal, slots, scale).expect("bootstrapper");
+        let mut bootstrapper = Bootstrapper::new(&ctx, &literal, slots, scale).expect("bootstrapper");
         let setup_s = seconds(start);
         let start = Instant::now();
         let keys = bootstrapper.generate_keys(&ctx, &sk, &mut rng);
@@ -53,32 +53,37 @@ fn main() {
         let pt = plaintext_from_coefficients(&ctx, &coeffs, 0, scale, slots, vec![0; n]).expect("plaintext");
         let (mut scratch, mut small) = (vec![0; n], vec![0i8; n]);
         let ct = encrypt_sk(&ctx, &sk, &pt, &mut rng, vec![0; 2 * n], &mut scratch, &mut small).expect("encrypt");
-        let mut times = Vec::new();
-        let mut out = None;
-        for _ in 0..runs {
-            let start = Instant::now();
-            out = Some(bootstrapper.bootstrap(&ev, &ct, &keys).expect("bootstrap"));
-            times.push(seconds(start));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        for threads in [1, cores] {
+            bootstrapper.set_threads(threads);
+            let mut times = Vec::new();
+            let mut out = None;
+            for _ in 0..runs {
+                let start = Instant::now();
+                out = Some(bootstrapper.bootstrap(&ev, &ct, &keys).expect("bootstrap"));
+                times.push(seconds(start));
+            }
+            times.sort_by(f64::total_cmp);
+            let out = out.expect("at least one run");
+            let level = out.level();
+            let decrypted = decrypt(&ctx, &sk, &out, vec![0; (level + 1) * n]).expect("decrypt");
+            plaintext_to_coefficients(&ctx, &decrypted, &mut vec![0; (level + 1) * n], &mut coeffs)
+                .expect("coefficients");
+            let (mut re, mut im) = (vec![0.0; slots], vec![0.0; slots]);
+            encoder.decode(&coeffs, out.scale(), &mut re, &mut im).expect("decode");
+            let errors: Vec<f64> = values.iter().zip(&re).map(|(v, r)| (v - r).abs()).collect();
+            let mean = errors.iter().sum::<f64>() / slots as f64;
+            let max = errors.iter().copied().fold(0.0, f64::max);
+            println!(
+                "{{\"library\":\"medblind\",\"preset\":\"{}\",\"log_n\":{},\"slots\":{slots},\"threads\":{threads},\
+                 \"setup_s\":{setup_s:.2},\"keygen_s\":{keygen_s:.2},\"keys\":{key_count},\"key_gib\":{key_gib:.2},\
+                 \"bootstrap_s\":{:.2},\"runs\":{runs},\"mean_bits\":{:.1},\"max_bits\":{:.1},\"levels_left\":{level}}}",
+                params.literal().name,
+                ctx.log_degree(),
+                times[runs / 2],
+                -mean.log2(),
+                -max.log2(),
+            );
         }
-        times.sort_by(f64::total_cmp);
-        let out = out.expect("at least one run");
-        let level = out.level();
-        let decrypted = decrypt(&ctx, &sk, &out, vec![0; (level + 1) * n]).expect("decrypt");
-        plaintext_to_coefficients(&ctx, &decrypted, &mut vec![0; (level + 1) * n], &mut coeffs).expect("coefficients");
-        let (mut re, mut im) = (vec![0.0; slots], vec![0.0; slots]);
-        encoder.decode(&coeffs, out.scale(), &mut re, &mut im).expect("decode");
-        let errors: Vec<f64> = values.iter().zip(&re).map(|(v, r)| (v - r).abs()).collect();
-        let mean = errors.iter().sum::<f64>() / slots as f64;
-        let max = errors.iter().copied().fold(0.0, f64::max);
-        println!(
-            "{{\"library\":\"medblind\",\"preset\":\"{}\",\"log_n\":{},\"slots\":{slots},\"threads\":1,\
-             \"setup_s\":{setup_s:.2},\"keygen_s\":{keygen_s:.2},\"keys\":{key_count},\"key_gib\":{key_gib:.2},\
-             \"bootstrap_s\":{:.2},\"runs\":{runs},\"mean_bits\":{:.1},\"max_bits\":{:.1},\"levels_left\":{level}}}",
-            params.literal().name,
-            ctx.log_degree(),
-            times[runs / 2],
-            -mean.log2(),
-            -max.log2(),
-        );
     }
 }

@@ -174,6 +174,33 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         Ok(())
     }
 
+    /// `acc += a · pt` without a temporary; `acc` must be at `a`'s level with scale `Δ_a · Δ_pt`.
+    ///
+    /// # Errors
+    /// On a level, scale or slot mismatch, or a plaintext below `a`'s level.
+    pub fn mul_plain_add_assign<S: AsRef<[u64]> + AsMut<[u64]>, S2: AsRef<[u64]>, P: AsRef<[u64]>>(
+        &self,
+        acc: &mut Ciphertext<S>,
+        a: &Ciphertext<S2>,
+        pt: &Plaintext<P>,
+    ) -> Result<()> {
+        Self::check_binary::<S, S2>(acc, a.level, a.scale * pt.scale, a.slots)?;
+        if pt.level < a.level {
+            return Err(Error::LevelMismatch { left: a.level, right: pt.level });
+        }
+        if pt.slots != a.slots {
+            return Err(Error::SlotsMismatch { left: a.slots, right: pt.slots });
+        }
+        let n = self.ctx.degree();
+        let w = plaintext_words(n, a.level);
+        let moduli = self.ctx.q_moduli(a.level);
+        let (c0, c1) = acc.parts_mut(n);
+        poly::mul_add_assign(moduli, c0, a.c0(n), &pt.limbs(n)[..w]);
+        poly::mul_add_assign(moduli, c1, a.c1(n), &pt.limbs(n)[..w]);
+        acc.seed = None;
+        Ok(())
+    }
+
     /// `a ·= round(value · const_scale)` in every slot; the scale becomes `Δ_a · const_scale`.
     /// With `const_scale = 1` and an integral `value` the product is exact.
     pub fn mul_const_assign<S: AsRef<[u64]> + AsMut<[u64]>>(

@@ -274,16 +274,11 @@ impl LinearTransform {
             let mut total: Option<Ciphertext<Vec<u64>>> = None;
             let mut sum_chunk = || -> Result<()> {
                 for (giant, row) in chunk {
-                    let mut inner: Option<Ciphertext<Vec<u64>>> = None;
+                    let mut inner = Ciphertext::zero(degree, ct.level, ct.scale * self.scale, ct.slots);
                     for (j, pt) in row {
-                        let mut term = babies.iter().find(|(b, _)| b == j).expect("every baby is rotated").1.clone();
-                        ev.mul_plain_assign(&mut term, pt)?;
-                        match inner.as_mut() {
-                            Some(acc) => ev.add_assign(acc, &term)?,
-                            None => inner = Some(term),
-                        }
+                        let baby = &babies.iter().find(|(b, _)| b == j).expect("every baby is rotated").1;
+                        ev.mul_plain_add_assign(&mut inner, baby, pt)?;
                     }
-                    let Some(mut inner) = inner else { continue };
                     if *giant != 0 {
                         ev.apply_galois_assign(&mut inner, key(*giant)?)?;
                     }

@@ -134,6 +134,27 @@ fn add_sub_neg_constants_match_plaintext() {
 }
 
 #[test]
+fn fused_plaintext_product_equals_product_then_sum() {
+    let mut f = Fixture::new(&presets::TEST_INSECURE_N1024);
+    let ev_ctx = Context::new(f.ctx.params()).unwrap();
+    let ev = Evaluator::new(&ev_ctx);
+    let n = f.n();
+    let (a, b) = (f.message(), f.message());
+    let (ca, cb) = (f.encrypt(&a, 2, true), f.encrypt(&b, 2, true));
+    let small: Vec<f64> = (0..n).map(|i| (i % 7) as f64 - 3.0).collect();
+    let pt = plaintext_from_coefficients(&f.ctx, &small, 3, 1.0, n / 2, vec![0; 4 * n]).unwrap();
+    let mut separate = ca.clone();
+    ev.mul_plain_assign(&mut separate, &pt).unwrap();
+    ev.add_assign(&mut separate, &cb).unwrap();
+    let mut fused = cb.clone();
+    ev.mul_plain_add_assign(&mut fused, &ca, &pt).unwrap();
+    assert_eq!(fused.data(), separate.data());
+    let mut wrong_scale = cb;
+    wrong_scale.set_scale(wrong_scale.scale() * 2.0);
+    assert_eq!(ev.mul_plain_add_assign(&mut wrong_scale, &ca, &pt), Err(crate::Error::ScaleMismatch));
+}
+
+#[test]
 fn mismatches_are_typed_errors() {
     let mut f = Fixture::new(&presets::TEST_INSECURE_N1024);
     let ev_ctx = Context::new(f.ctx.params()).unwrap();

@@ -93,6 +93,46 @@ def user_chain(ctx, pack, ev, enc, log_slots):
     return top, primes
 
 
+def secret_norm2(ctx, sk, pack):
+    """||s||^2 of the secret key (its Hamming weight if ternary), which the binding does not expose.
+
+    Saves a fresh ciphertext, overwrites its two polynomials with (c0, c1) = (0, 1) (all-ones in every RNS tower:
+    the constant 1 in NTT form), loads and decrypts it, so the decoded slots are s evaluated at the slot roots,
+    divided by the scale. Parseval over the N/2 slots and their conjugates gives ||s||^2 = (2/N) sum |slot * scale|^2.
+    Calibrated with (c0, c1) = (1, 0), which must give 1. File layout (heaan 0.1.0): 106-byte header, then
+    [polynomial header, towers x N words] twice.
+    """
+    log_full = heaan.get_log_full_slots(ctx)
+    n = 1 << (log_full + 1)
+    m = heaan.Message(log_full)
+    m.set_data([0j] * (1 << log_full))
+    c = heaan.Ciphertext(ctx)
+    heaan.Encryptor(ctx).encrypt(m, pack, c)
+    scale = 2.0 ** c.current_scale_factor
+    towers = c.level + 1
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "ct.bin")
+        c.save(path)
+        raw = bytearray(open(path, "rb").read())
+        size = towers * n * 8
+        poly_header = (len(raw) - 2 * size - 106) // 2
+        offsets = (106 + poly_header, 106 + 2 * poly_header + size)
+
+        def norm2(c0, c1):
+            for off, val in zip(offsets, (c0, c1)):
+                raw[off:off + size] = np.full(towers * n, val, dtype=np.uint64).tobytes()
+            open(path, "wb").write(raw)
+            crafted = heaan.Ciphertext(ctx)
+            crafted.load(path)
+            v = decrypt(heaan.Decryptor(ctx), sk, crafted, 1 << log_full) * scale
+            return (2.0 / n) * float(np.sum(np.abs(v) ** 2))
+
+        one = norm2(1, 0)
+        if abs(one - 1.0) > 1e-6:
+            raise RuntimeError("calibration failed: ||1||^2 came out as %r" % one)
+        return norm2(0, 1)
+
+
 def decrypt(dec, sk, ct, n):
     m = heaan.Message()
     dec.decrypt(ct, sk, m)
@@ -126,7 +166,17 @@ def main():
     ap.add_argument("--log-slots", default="15,11")
     ap.add_argument("--seed", type=int, default=2026)
     ap.add_argument("--no-sparse-via-ctypes", action="store_true")
+    ap.add_argument("--secret-weight-only", type=int, metavar="KEYS", default=0,
+                    help="only print ||s||^2 (Hamming weight of a ternary secret) of KEYS fresh FGb secret keys")
     args = ap.parse_args()
+    if args.secret_weight_only:
+        ctx = heaan.make_context(heaan.ParameterPreset.FGb)
+        for _ in range(args.secret_weight_only):
+            sk = heaan.SecretKey(ctx)
+            kg = heaan.KeyGenerator(ctx, sk)
+            kg.gen_enc_key()
+            print(json.dumps({"library": "heaan", "preset": "FGb", "secret_norm2": round(secret_norm2(ctx, sk, kg.keypack), 6)}))
+        return
     threads = os.environ.get("OMP_NUM_THREADS", "unset")
     load_before = uptime()
 
@@ -134,9 +184,7 @@ def main():
     log_full = heaan.get_log_full_slots(ctx)
     log_n = log_full + 1
     log_slots_list = [int(s) for s in args.log_slots.split(",")]
-    t0 = now()
     heaan.make_bootstrappable(ctx)
-    t_boot_ready = now() - t0
     sparse_status = {}
     for log_slots in log_slots_list:  # bootstrapping constants are built with the evaluator, so prepare them first
         if log_slots == log_full:
@@ -170,7 +218,7 @@ def main():
         "user_log_q": round(sum(primes), 1),
         "level_after_full_slot_bootstrap": heaan.get_level_after_full_slot_bootstrap(ctx),
         "min_level_for_bootstrap": ev.min_level_for_bootstrap,
-        "secret": "HEaaN FGb default (distribution/Hamming weight not exposed by the binding)",
+        "secret_norm2": round(secret_norm2(ctx, sk, pack), 6),
     }
 
     rng = np.random.default_rng(args.seed)
@@ -220,7 +268,8 @@ def main():
           f"OMP_NUM_THREADS={threads})\n")
     print(f"- N = 2^{log_n}; log QP = {params['log_qp']} ({params['num_rns_primes']} RNS primes: {bits}); "
           f"user chain {params['user_levels_max']} levels, log Q_user = {params['user_log_q']}; "
-          f"bootstrap input level {params['min_level_for_bootstrap']}")
+          f"bootstrap input level {params['min_level_for_bootstrap']}; secret ||s||^2 = {params['secret_norm2']:g} "
+          f"(Hamming weight if ternary)")
     print(f"- key generation {t_keygen:.1f} s wall / {cpu_keygen:.1f} s CPU (gen_common_keys); evaluator set-up "
           f"(bootstrapping constants for slots {log_slots_list}) {t_eval:.1f} s wall / {cpu_eval:.1f} s CPU")
     print(f"- load before: {load_before}\n- load after:  {load_after}\n")

@@ -1,7 +1,7 @@
 //! Hybrid key switching (Han–Ki 2020), split so rotations can be hoisted (Halevi–Shoup):
 //!
 //! 1. [`decompose`]: the polynomial `d` at level `l` (NTT domain) is cut into digits `[d]_{Q_j}` over the
-//!    active primes of each digit and extended (fast basis extension) to all of `Q_l ∪ P` — "ModUp".
+//!    active primes of each digit and extended (centered fast basis extension) to all of `Q_l ∪ P` — "ModUp".
 //! 2. [`inner_product`]: `(Σ_j D_j·b_j, Σ_j D_j·a_j)` over `Q_l ∪ P`, optionally applying an automorphism to the
 //!    digits first (a hoisted rotation reuses one decomposition for many Galois keys).
 //! 3. [`mod_down`]: divide by `P` (extend the `P` part to `Q_l`, subtract, multiply by `P^{-1}`).
@@ -51,13 +51,17 @@ pub fn decompose<T: AsRef<[u64]>>(ctx: &Context<T>, level: usize, d: &[u64], dig
         let range = j * alpha..((j + 1) * alpha).min(q_count);
         let source = &moduli[range.clone()];
         let extension = BasisExtension::new(source);
-        let scaled = &mut rest[..source.len() * n];
+        let (scaled, counts) = rest.split_at_mut(source.len() * n);
         extension.scale_inputs(&coefficients[range.start * n..range.end * n], scaled);
         // Targets before the digit's primes, then after them; the digit's own limbs are d itself.
         let (before, tail) = digit.split_at_mut(range.start * n);
         let (own, after) = tail.split_at_mut(source.len() * n);
         extension.accumulate_many(scaled, &moduli[..range.start], before);
         extension.accumulate_many(scaled, &moduli[range.end..], after);
+        let counts = &mut counts[..n];
+        above_half(source, scaled, counts);
+        subtract_multiples(source, &moduli[..range.start], counts, before);
+        subtract_multiples(source, &moduli[range.end..], counts, after);
         own.copy_from_slice(&d[range.start * n..range.end * n]);
         poly::forward(&tables[..range.start], before);
         poly::forward(&tables[range.end..limbs], after);
@@ -131,10 +135,14 @@ pub fn mod_down<T: AsRef<[u64]>>(
     let (acc_q, acc_p) = acc.split_at_mut((level + 1) * n);
     poly::inverse(&ctx.p_tables(), acc_p);
     let (scaled, rest) = scratch.split_at_mut(params.p().len() * n);
-    let extended = &mut rest[..(level + 1) * n];
+    let (extended, rest) = rest.split_at_mut((level + 1) * n);
     let extension = BasisExtension::new(params.p());
     extension.scale_inputs(acc_p, scaled);
     extension.accumulate_many(scaled, q_moduli, extended);
+    // Centered conversion: the quotient is rounded and the conversion error has mean zero.
+    let counts = &mut rest[..n];
+    above_half(params.p(), scaled, counts);
+    subtract_multiples(params.p(), q_moduli, counts, extended);
     poly::forward(&ctx.q_tables(level), extended);
     let p_inverse: heapless::Vec<u64, { crate::math::rns::MAX_MODULI }> = q_moduli
         .iter()
@@ -146,4 +154,29 @@ pub fn mod_down<T: AsRef<[u64]>>(
     out[..(level + 1) * n].copy_from_slice(acc_q);
     poly::sub_assign(q_moduli, &mut out[..(level + 1) * n], extended);
     poly::mul_scalar_assign(q_moduli, &mut out[..(level + 1) * n], &p_inverse);
+}
+
+/// `counts[k]` = how many scaled residues `[x_j·(B/b_j)^{-1}]_{b_j}` of coefficient `k` exceed `b_j/2`.
+fn above_half(source: &[Modulus], scaled: &[u64], counts: &mut [u64]) {
+    let n = counts.len();
+    counts.fill(0);
+    for (b, limb) in source.iter().zip(scaled.chunks_exact(n)) {
+        let half = b.value() / 2;
+        counts.iter_mut().zip(limb).for_each(|(c, &x)| *c += u64::from(x > half));
+    }
+}
+
+/// Turns a fast basis extension from `source` (coefficient form, one limb per target) into its centered form:
+/// every scaled residue above `b_j/2` stands for itself minus `b_j`, which takes `B = Π b_j` off the sum once.
+/// The conversion error `u·B` then has `|u| ≤ |B|/2` and mean zero; the plain form's `u ∈ [0, |B|)` is biased,
+/// and a bias common to all coefficients is what the canonical embedding concentrates on the slots next to 1
+/// (`|Σ_k ζ^k| ≈ 2N/π`), costing bits exactly where bootstrapping reads them.
+fn subtract_multiples(source: &[Modulus], targets: &[Modulus], counts: &[u64], extended: &mut [u64]) {
+    let n = counts.len();
+    for (t, limb) in targets.iter().zip(extended.chunks_exact_mut(n)) {
+        let b_mod_t = source.iter().fold(1, |acc, b| t.mul(acc, b.value()));
+        for (x, &c) in limb.iter_mut().zip(counts) {
+            *x = t.sub(*x, t.mul(c, b_mod_t));
+        }
+    }
 }

@@ -252,3 +252,29 @@ fn bad_inputs_are_typed_errors() {
         Some(Error::MissingGaloisKey { galois_element: missing })
     );
 }
+
+/// A key-switching error with a bias common to all coefficients (a plain fast basis extension's `u ∈ [0, K)`)
+/// lands on the slots next to 1, where `|Σ_k ζ^k| ≈ 2N/π`: it showed as errors 50× the mean at slot 0 after
+/// a rotation and cost bootstrapping 5 bits of its worst slot. Centered extensions remove it.
+#[test]
+fn key_switching_error_is_not_concentrated_on_slot_zero_insecure_n4096() {
+    let mut f = Fixture::new();
+    let (n, slots) = (f.ctx.degree(), 2048);
+    let level = f.ctx.params().max_level();
+    let (re, im) = (f.values(slots), f.values(slots));
+    let scale = libm::exp2(57.0);
+    let mut coeffs = vec![0.0; n];
+    f.encoder.encode(&re, &im, scale, &mut coeffs).unwrap();
+    let pt = plaintext_from_coefficients(&f.ctx, &coeffs, level, scale, slots, vec![0; (level + 1) * n]).unwrap();
+    let (mut scratch, mut small) = (vec![0; (level + 1) * n], vec![0i8; n]);
+    let out = vec![0; 2 * (level + 1) * n];
+    let mut ct = encrypt_sk(&f.ctx, &f.sk, &pt, &mut f.rng, out, &mut scratch, &mut small).unwrap();
+    let key = GaloisKey::generate(&f.ctx, &f.sk, rotation_galois_element(n, 128), &mut f.rng);
+    Evaluator::new(&f.ctx).apply_galois_assign(&mut ct, &key).unwrap();
+    let (have_re, have_im) = f.decrypt(&ct);
+    let errors: Vec<f64> = (0..slots)
+        .map(|j| libm::hypot(have_re[j] - re[(j + 128) % slots], have_im[j] - im[(j + 128) % slots]))
+        .collect();
+    let mean = errors.iter().sum::<f64>() / slots as f64;
+    assert!(errors[0] < 8.0 * mean && errors[1] < 8.0 * mean, "slot 0: {:e}, mean {mean:e}", errors[0]);
+}

@@ -175,8 +175,10 @@ fn subtract_multiples(source: &[Modulus], targets: &[Modulus], counts: &[u64], e
     let n = counts.len();
     for (t, limb) in targets.iter().zip(extended.chunks_exact_mut(n)) {
         let b_mod_t = source.iter().fold(1, |acc, b| t.mul(acc, b.value()));
+        let multiples: heapless::Vec<u64, { crate::math::rns::MAX_MODULI + 1 }> =
+            (0..=source.len() as u64).map(|c| t.mul(c, b_mod_t)).collect();
         for (x, &c) in limb.iter_mut().zip(counts) {
-            *x = t.sub(*x, t.mul(c, b_mod_t));
+            *x = t.sub(*x, multiples[c as usize]);
         }
     }
 }

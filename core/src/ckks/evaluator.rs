@@ -77,6 +77,17 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         Ok(())
     }
 
+    /// A plaintext can multiply `a`: at `a`'s level or above, with `a`'s slot count.
+    fn check_plain<S, P>(a: &Ciphertext<S>, pt: &Plaintext<P>) -> Result<()> {
+        if pt.level < a.level {
+            return Err(Error::LevelMismatch { left: a.level, right: pt.level });
+        }
+        if pt.slots != a.slots {
+            return Err(Error::SlotsMismatch { left: a.slots, right: pt.slots });
+        }
+        Ok(())
+    }
+
     fn binary<S: AsRef<[u64]> + AsMut<[u64]>, S2: AsRef<[u64]>>(
         &self,
         a: &mut Ciphertext<S>,
@@ -157,12 +168,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         a: &mut Ciphertext<S>,
         pt: &Plaintext<P>,
     ) -> Result<()> {
-        if pt.level < a.level {
-            return Err(Error::LevelMismatch { left: a.level, right: pt.level });
-        }
-        if pt.slots != a.slots {
-            return Err(Error::SlotsMismatch { left: a.slots, right: pt.slots });
-        }
+        Self::check_plain(a, pt)?;
         let n = self.ctx.degree();
         let w = plaintext_words(n, a.level);
         let moduli = self.ctx.q_moduli(a.level);
@@ -185,12 +191,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         pt: &Plaintext<P>,
     ) -> Result<()> {
         Self::check_binary::<S, S2>(acc, a.level, a.scale * pt.scale, a.slots)?;
-        if pt.level < a.level {
-            return Err(Error::LevelMismatch { left: a.level, right: pt.level });
-        }
-        if pt.slots != a.slots {
-            return Err(Error::SlotsMismatch { left: a.slots, right: pt.slots });
-        }
+        Self::check_plain(a, pt)?;
         let n = self.ctx.degree();
         let w = plaintext_words(n, a.level);
         let moduli = self.ctx.q_moduli(a.level);

@@ -135,10 +135,11 @@ pub fn encrypt_batch(
 /// # Errors
 /// On a layout that does not match the key owner's slots.
 pub fn encrypt_batches(owner: &KeyOwner<'_>, layout: &Layout, data: &Dataset) -> Result<Vec<EncryptedBatch>> {
+    let bar = progress::items(data.len().div_ceil(layout.rows) as u64, "encrypting batches", "batches");
     data.features
         .chunks(layout.rows)
         .zip(data.labels.chunks(layout.rows))
-        .map(|(x, y)| encrypt_batch(owner, layout, x, y))
+        .map(|(x, y)| encrypt_batch(owner, layout, x, y).inspect(|_| bar.inc(1)))
         .collect()
 }
 

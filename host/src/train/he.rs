@@ -288,10 +288,13 @@ impl<'a> KeyOwner<'a> {
     pub fn cloud_keys(&self, steps: &[i64]) -> CloudKeys {
         let mut rng = self.rng.lock().expect("rng");
         let n = self.ctx.degree();
+        let bar = crate::progress::items(steps.len() as u64 + 1, "generating evaluation keys", "keys");
         let relinearization = RelinearizationKey::generate(self.ctx, &self.sk, &mut *rng);
+        bar.inc(1);
         let rotations = steps
             .iter()
             .map(|&s| (s, GaloisKey::generate(self.ctx, &self.sk, rotation_galois_element(n, s), &mut *rng)))
+            .inspect(|_| bar.inc(1))
             .collect();
         CloudKeys { relinearization, rotations }
     }

@@ -584,8 +584,7 @@ mod owned {
             let mut step = 1;
             while step < a.slots {
                 let g = super::super::keys::rotation_galois_element(self.ctx.degree(), step as i64);
-                let key =
-                    keys.iter().find(|k| k.galois_element == g).ok_or(Error::MissingGaloisKey { galois_element: g })?;
+                let key = super::super::keys::find_galois_key(keys, g)?;
                 let mut rotated = a.clone();
                 self.apply_galois_assign_with(&mut rotated, key, &mut scratch)?;
                 self.add_assign(a, &rotated)?;

@@ -26,6 +26,14 @@ pub fn rotation_galois_element(degree: usize, steps: i64) -> u64 {
     g
 }
 
+/// The key of Galois element `g` among `keys`.
+///
+/// # Errors
+/// [`Error::MissingGaloisKey`] if none has it.
+pub fn find_galois_key<K>(keys: &[GaloisKey<K>], g: u64) -> Result<&GaloisKey<K>> {
+    keys.iter().find(|k| k.galois_element == g).ok_or(Error::MissingGaloisKey { galois_element: g })
+}
+
 /// The Galois element of complex conjugation, `2N - 1`.
 pub fn conjugation_galois_element(degree: usize) -> u64 {
     2 * degree as u64 - 1

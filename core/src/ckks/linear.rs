@@ -19,7 +19,7 @@ use super::ciphertext::{Ciphertext, ciphertext_words, plaintext_words};
 use super::encoder::Encoder;
 use super::encryption::plaintext_from_coefficients;
 use super::evaluator::Evaluator;
-use super::keys::{GaloisKey, rotation_galois_element};
+use super::keys::{GaloisKey, find_galois_key, rotation_galois_element};
 use crate::{Error, Result};
 
 /// The most rotation keys a layer may need (baby, giant and folding steps).
@@ -156,7 +156,7 @@ impl<'w> LinearLayer<'w> {
         }
         let find_key = |steps: usize| {
             let g = self.rotation(n, steps);
-            keys.iter().find(|k| k.galois_element == g).ok_or(Error::MissingGaloisKey { galois_element: g })
+            find_galois_key(keys, g)
         };
         let baby = self.baby.min(self.block);
         let (babies, rest) = work.split_at_mut((baby - 1) * ct_words);
@@ -290,7 +290,7 @@ where
     let mut step = 1;
     while step < block {
         let g = rotation_galois_element(n, step as i64);
-        let key = keys.iter().find(|k| k.galois_element == g).ok_or(Error::MissingGaloisKey { galois_element: g })?;
+        let key = find_galois_key(keys, g)?;
         let words = ciphertext_words(n, w.level());
         let mut rotated = Ciphertext::from_parts(&mut tmp[..words], n, w.level(), w.scale(), slots)?;
         rotated.data.copy_from_slice(&w.data.as_ref()[..words]);

@@ -16,7 +16,7 @@ use super::context::Context;
 use super::encoder::Encoder;
 use super::encryption::plaintext_from_coefficients;
 use super::evaluator::Evaluator;
-use super::keys::{GaloisKey, rotation_galois_element};
+use super::keys::{GaloisKey, find_galois_key, rotation_galois_element};
 use crate::math::complex::Complex;
 use crate::{Error, Result};
 use alloc::collections::BTreeMap;
@@ -250,10 +250,7 @@ impl LinearTransform {
         }
         let ctx = ev.context();
         let degree = ctx.degree();
-        let key = |rotation: i64| {
-            let g = rotation_galois_element(degree, rotation);
-            keys.iter().find(|k| k.galois_element == g).ok_or(Error::MissingGaloisKey { galois_element: g })
-        };
+        let key = |rotation: i64| find_galois_key(keys, rotation_galois_element(degree, rotation));
         // Babies: hoisted rotations, the keys split among the threads (each decomposes `ct` once).
         let moved: Vec<&GaloisKey<K>> =
             self.babies.iter().filter(|&&j| j != 0).map(|&j| key(j as i64)).collect::<Result<_>>()?;

@@ -25,8 +25,10 @@ use super::context::Context;
 use super::encoder::Encoder;
 use super::encryption::plaintext_from_coefficients;
 use super::evaluator::Evaluator;
-use super::keys::rotation_galois_element;
-use super::keys::{GaloisKey, KeySwitchKey, RelinearizationKey, SecretKey, conjugation_galois_element};
+use super::keys::{
+    GaloisKey, KeySwitchKey, RelinearizationKey, SecretKey, conjugation_galois_element, find_galois_key,
+    rotation_galois_element,
+};
 use super::lintrans::{DiagonalMatrix, LinearTransform};
 use super::params::{Params, ParamsLiteral, SecretDistribution};
 use super::polynomial::{self, Chebyshev};
@@ -335,7 +337,7 @@ impl Bootstrapper {
         for i in 0..gap.trailing_zeros() {
             let mut rotated = x.clone();
             let g = rotation_galois_element(degree, (self.slots << i) as i64);
-            ev.apply_galois_assign(&mut rotated, galois_key(keys, g)?)?;
+            ev.apply_galois_assign(&mut rotated, find_galois_key(&keys.galois, g)?)?;
             ev.add_assign(&mut x, &rotated)?;
         }
         x.scale = self.raised_scale;
@@ -352,7 +354,7 @@ impl Bootstrapper {
     ) -> Result<Vec<Ciphertext<Vec<u64>>>> {
         let degree = ev.context().degree();
         let sparse = self.slots < degree / 2;
-        let conjugation = galois_key(keys, conjugation_galois_element(degree))?;
+        let conjugation = find_galois_key(&keys.galois, conjugation_galois_element(degree))?;
         let mut x = raised.clone();
         let stages = self.coeffs_to_slots.len();
         for (k, stage) in self.coeffs_to_slots.iter().enumerate() {
@@ -421,11 +423,6 @@ impl Bootstrapper {
         c.scale *= 2.0 * core::f64::consts::PI * self.scale / q0;
         Ok(c)
     }
-}
-
-/// The Galois key of `g` in `keys`.
-fn galois_key(keys: &BootstrapKeys, g: u64) -> Result<&GaloisKey<Vec<u64>>> {
-    keys.galois.iter().find(|k| k.galois_element == g).ok_or(Error::MissingGaloisKey { galois_element: g })
 }
 
 /// Reads a level-0 ciphertext's `(c_0, c_1) mod q_0` (centered) modulo every prime of `Q`: at the top level it

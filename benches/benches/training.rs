@@ -5,7 +5,7 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use medblind::train::data::Dataset;
-use medblind::train::encrypted::{Trainer, encrypt_batches};
+use medblind::train::encrypted::{LocalKeyOwner, Trainer, encrypt_batches};
 use medblind::train::he::{Engine, KeyOwner};
 use medblind::train::layout::Layout;
 use medblind::train::schedule::Schedule;
@@ -54,8 +54,11 @@ fn training(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("training/n65536/batch512-d193-c8");
     group.sample_size(10);
-    group
-        .bench_function("step", |b| b.iter(|| trainer.step(&batch, &weights, &weights, 0.1, &schedule).expect("step")));
+    // A step within the preset's levels asks the key owner for nothing.
+    let mut service = LocalKeyOwner::new(&owner, &layout);
+    group.bench_function("step", |b| {
+        b.iter(|| trainer.step(&batch, &weights, &weights, 0.1, &schedule, &mut service).expect("step"))
+    });
     group.bench_function("diag_abt", |b| b.iter(|| trainer.logits(&batch.features, &weights).expect("logits")));
     group.bench_function("diag_atb", |b| {
         b.iter(|| trainer.gradient_step(&batch.features, &error, BATCH, 0.1).expect("gradient"))

@@ -42,7 +42,7 @@ fn main() {
         let mut bootstrapper = Bootstrapper::new(&ctx, &literal, slots, scale).expect("bootstrapper");
         let setup_s = seconds(start);
         let start = Instant::now();
-        let keys = bootstrapper.generate_keys(&ctx, &sk, &mut rng);
+        let keys = bootstrapper.generate_keys(&ctx, &sk, &mut rng).expect("keys");
         let keygen_s = seconds(start);
         let key_count = keys.galois.len() + 2;
         let key_gib = (key_count * key_switch_key_words(&ctx) * 8) as f64 / (1u64 << 30) as f64;

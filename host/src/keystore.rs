@@ -4,11 +4,14 @@
 //! - `params.mbl` — the parameter set (public);
 //! - `secret.key` — the secret key, mode 0600: **hospital only**, never sent anywhere;
 //! - `public.key` — the public key (hospital and devices encrypt with it);
-//! - `eval.keys` — the relinearization key then the Galois keys: what the cloud needs to compute.
+//! - `eval.keys` — the relinearization key then the Galois keys: what the cloud needs to compute (an encrypted
+//!   batch folder's `keys.mbl` has the same layout, plus bootstrapping's two switching keys when the cloud
+//!   bootstraps).
 //!
 //! The cloud-side loaders refuse any file that holds a secret key.
 
 use crate::files::{self, FileError};
+use medblind_core::ckks::keys::KeySwitchKey;
 use medblind_core::ckks::{Context, Encoder, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets};
 use medblind_core::wire::{self, Kind};
 use std::path::{Path, PathBuf};
@@ -58,6 +61,17 @@ impl Session {
         Ok(Self { ctx: Context::new(&params)?, encoder: Encoder::new(literal.log_degree)? })
     }
 
+    /// The context of the sparse secret of bootstrapping under these parameters.
+    ///
+    /// # Errors
+    /// If these parameters have no bootstrapping configuration.
+    pub fn encapsulation(&self) -> anyhow::Result<Context<Vec<u64>>> {
+        let literal = self.ctx.params().literal();
+        let bootstrapping = presets::bootstrapping_for(literal)
+            .ok_or_else(|| anyhow::anyhow!("parameter set {} has no bootstrapping configuration", literal.name))?;
+        Ok(Context::new(&Params::new(bootstrapping.encapsulation)?)?)
+    }
+
     /// Decodes `bytes` from `path` with `decode`, explaining a parameter mismatch with the presets' names.
     ///
     /// # Errors
@@ -86,12 +100,35 @@ pub fn preset_name(fingerprint: u64) -> String {
         .map_or_else(|| format!("{fingerprint:016x}"), |l| l.name.to_string())
 }
 
-/// The relinearization key and Galois keys, as the cloud holds them.
+/// The relinearization key and Galois keys, as the cloud holds them, and bootstrapping's switching keys when it
+/// bootstraps.
 pub struct EvaluationKeys {
     /// The relinearization key.
     pub relinearization: RelinearizationKey<Vec<u64>>,
     /// Galois keys, one per rotation.
     pub galois: Vec<GaloisKey<Vec<u64>>>,
+    /// `s → s'` under the encapsulation parameters and `s' → s` under the session's (see
+    /// [`medblind_core::ckks::bootstrap::BootstrapKeys`]).
+    pub encapsulation: Option<[KeySwitchKey<Vec<u64>>; 2]>,
+}
+
+impl EvaluationKeys {
+    /// The keys as one file's bytes: relinearization, Galois, then the two switching keys.
+    ///
+    /// # Errors
+    /// If `session` is not the keys' parameter set.
+    pub fn to_bytes(&self, session: &Session) -> anyhow::Result<Vec<u8>> {
+        let ctx = &session.ctx;
+        let mut bytes = wire::relinearization_key_to_vec(ctx, &self.relinearization)?;
+        for key in &self.galois {
+            bytes.extend(wire::galois_key_to_vec(ctx, key)?);
+        }
+        if let Some([to_sparse, from_sparse]) = &self.encapsulation {
+            bytes.extend(wire::switching_key_to_vec(&session.encapsulation()?, to_sparse)?);
+            bytes.extend(wire::switching_key_to_vec(ctx, from_sparse)?);
+        }
+        Ok(bytes)
+    }
 }
 
 /// Refuses a file that holds a secret key (the cloud never reads one).
@@ -110,7 +147,7 @@ pub fn refuse_secret(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     Ok(())
 }
 
-/// Loads the evaluation keys (`eval.keys`), refusing a secret key.
+/// Loads evaluation keys (`eval.keys`, or a batch folder's keys), refusing a secret key.
 ///
 /// # Errors
 /// [`FileError`] naming the file.
@@ -119,9 +156,21 @@ pub fn load_evaluation_keys(session: &Session, path: &Path) -> Result<Evaluation
     refuse_secret(path, &bytes)?;
     let objects = files::split_objects(path, &bytes)?;
     let relinearization = session.decode(path, objects[0], wire::decode_relinearization_key)?;
-    let galois =
-        objects[1..].iter().map(|o| session.decode(path, o, wire::decode_galois_key)).collect::<Result<_, _>>()?;
-    Ok(EvaluationKeys { relinearization, galois })
+    let switching = objects.iter().position(|o| wire::peek_header(o).is_ok_and(|h| h.kind == Kind::SwitchingKey));
+    let (galois, switching) = objects[1..].split_at(switching.map_or(objects.len(), |i| i) - 1);
+    let galois = galois.iter().map(|o| session.decode(path, o, wire::decode_galois_key)).collect::<Result<_, _>>()?;
+    let encapsulation = match switching {
+        [] => None,
+        [to_sparse, from_sparse] => {
+            let sparse = session.encapsulation().map_err(|e| FileError::content(path, e))?;
+            let to_sparse = wire::decode_switching_key(&sparse, to_sparse).map_err(|e| FileError::content(path, e))?;
+            Some([to_sparse, session.decode(path, from_sparse, wire::decode_switching_key)?])
+        }
+        other => {
+            return Err(FileError::content(path, format!("{} switching keys; bootstrapping has 2", other.len())));
+        }
+    };
+    Ok(EvaluationKeys { relinearization, galois, encapsulation })
 }
 
 /// Loads the public key, refusing a secret key.

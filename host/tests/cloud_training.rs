@@ -1,6 +1,7 @@
 //! Encrypted training with the hospital and the cloud as separate processes: `keygen`, `encrypt-features`
 //! (hospital), `train` (cloud, evaluation keys only) with `refresh` (hospital) answering through a shared folder,
-//! then `evaluate` (hospital) — on insecure small test parameters so it runs in seconds — and the refusals.
+//! then `evaluate` (hospital) — on insecure small test parameters so it runs in seconds, once with key-owner
+//! refreshes and once with the cloud bootstrapping — and the refusals.
 #![allow(missing_docs)]
 
 use assert_cmd::Command;
@@ -11,7 +12,10 @@ use medblind::train::schedule::Schedule;
 use medblind::train::softmax::SoftmaxApprox;
 use std::path::Path;
 
+/// Key-owner refreshes: one training step fits its 28 levels.
 const PRESET: &str = "test-insecure-n2048-depth28";
+/// Bootstrapping: 12 levels after each bootstrap.
+const BOOTSTRAP_PRESET: &str = "test-insecure-n4096-boot";
 
 fn medblind() -> Command {
     Command::cargo_bin("medblind").unwrap()
@@ -51,11 +55,12 @@ fn fails_with(cmd: &mut Command) -> String {
     last
 }
 
-/// The hospital's part before training: features (blobs), keys, the encrypted batch folder. Returns the features.
-fn hospital_setup(keys: &Path, data: &Path) -> std::path::PathBuf {
+/// The hospital's part before training under `preset`: features (blobs), keys, the encrypted batch folder.
+/// Returns the features.
+fn hospital_setup(preset: &str, keys: &Path, data: &Path) -> std::path::PathBuf {
     let features = keys.with_file_name("blobs.safetensors");
     write_features(&features);
-    medblind().args(["keygen", "--preset", PRESET, "--out"]).arg(keys).assert().success();
+    medblind().args(["keygen", "--preset", preset, "--out"]).arg(keys).assert().success();
     medblind()
         .args(["encrypt-features", "--batch", "16", "--keys"])
         .arg(keys)
@@ -70,9 +75,23 @@ fn hospital_setup(keys: &Path, data: &Path) -> std::path::PathBuf {
 
 #[test]
 fn the_cloud_trains_on_ciphertexts_while_the_hospital_refreshes_from_another_process() {
+    let cloud = train_as_separate_processes(PRESET);
+    assert!(cloud.contains(" 12 ciphertexts refreshed by the key owner, 0 bootstrapped"), "{cloud}");
+}
+
+#[test]
+fn the_bootstrapping_cloud_trains_without_refreshes_from_the_hospital_insecure_n4096() {
+    let cloud = train_as_separate_processes(BOOTSTRAP_PRESET);
+    // Three bootstraps per step, two per validation pass (one batch, two epochs).
+    assert!(cloud.contains(" 0 ciphertexts refreshed by the key owner, 22 bootstrapped"), "{cloud}");
+}
+
+/// The whole protocol as separate processes under `preset`; checks the encrypted test accuracy against the
+/// plaintext `approx` trainer's and returns the cloud's log.
+fn train_as_separate_processes(preset: &str) -> String {
     let dir = tempfile::tempdir().unwrap();
     let (keys, data, exchange) = (dir.path().join("keys"), dir.path().join("cloud"), dir.path().join("exchange"));
-    let features = hospital_setup(&keys, &data);
+    let features = hospital_setup(preset, &keys, &data);
     for entry in std::fs::read_dir(&data).unwrap() {
         let path = entry.unwrap().path();
         medblind::keystore::refuse_secret(&path, &std::fs::read(&path).unwrap()).unwrap_or_else(|_| {
@@ -180,13 +199,14 @@ fn the_cloud_trains_on_ciphertexts_while_the_hospital_refreshes_from_another_pro
     assert!(want > 90.0, "the blobs are separable ({want} %)");
     let encrypted_inference = text.lines().find_map(|l| l.strip_prefix("encrypted inference: test accuracy ")).unwrap();
     assert!(encrypted_inference.starts_with(&format!("{accuracy:.2} %")), "{text}");
+    cloud
 }
 
 #[test]
 fn training_refuses_secret_keys_missing_hospitals_and_foreign_folders() {
     let dir = tempfile::tempdir().unwrap();
     let (keys, data) = (dir.path().join("keys"), dir.path().join("cloud"));
-    let features = hospital_setup(&keys, &data);
+    let features = hospital_setup(PRESET, &keys, &data);
     let train = |data: &Path| {
         let mut cmd = medblind();
         cmd.args(["train", "--timeout", "1", "--exchange"])

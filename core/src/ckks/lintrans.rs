@@ -122,6 +122,15 @@ impl DiagonalMatrix {
         out
     }
 
+    /// The non-zero rotations a [`LinearTransform`] of this matrix evaluates with (babies, then giants).
+    pub fn evaluation_rotations(&self) -> Vec<i64> {
+        let (giant_step, babies) = self.split();
+        let mut giants: Vec<i64> = self.rotations().map(|a| decompose(a, self.slots, giant_step).0).collect();
+        giants.sort_unstable();
+        giants.dedup();
+        babies.iter().map(|&j| j as i64).chain(giants).filter(|&r| r != 0).collect()
+    }
+
     /// The giant step `G` (a power of two) minimizing baby plus giant rotations, and the babies it needs.
     fn split(&self) -> (usize, Vec<usize>) {
         let split_with = |g: usize| {

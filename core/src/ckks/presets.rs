@@ -313,8 +313,8 @@ pub const N65536_BOOT_ENCAPSULATION: ParamsLiteral = ParamsLiteral {
     security: Security::Bits128,
 };
 
-/// **Insecure, for tests only**: [`N65536_BOOT_QP1762_S40`]'s prime layout at N = 2^12 with 2 application
-/// levels and three special primes (`dnum = 6`): bootstrapping tests in seconds.
+/// **Insecure, for tests only**: [`N65536_BOOT_QP1762_S40`]'s primes at N = 2^12 (the same 12 application
+/// levels) with four special primes (`dnum = 10`): bootstrapping and bootstrapped training tests in seconds.
 pub const TEST_INSECURE_N4096_BOOT: ParamsLiteral = ParamsLiteral {
     name: "test-insecure-n4096-boot",
     log_degree: 12,
@@ -322,6 +322,16 @@ pub const TEST_INSECURE_N4096_BOOT: ParamsLiteral = ParamsLiteral {
         0x10_0000_0006_0001,   // 53
         0x100_0014_0001,       // 41
         0xff_ffe8_0001,        // 40
+        0x100_003e_0001,       // 41
+        0xff_ffc4_0001,        // 40
+        0x100_0050_0001,       // 41
+        0xff_ffb2_0001,        // 40
+        0x100_0096_0001,       // 41
+        0xff_ff94_0001,        // 40
+        0x100_00a4_0001,       // 41
+        0xff_ff8a_0001,        // 40
+        0x100_00b6_0001,       // 41
+        0xff_ff82_0001,        // 40
         0x3ff_ffe8_0001,       // 42
         0x3ff_ffd2_0001,       // 42
         0x3ff_ffca_0001,       // 42
@@ -342,8 +352,9 @@ pub const TEST_INSECURE_N4096_BOOT: ParamsLiteral = ParamsLiteral {
         0x3fff_ffff_ffe8_0001, // 62
         0x3fff_ffff_ffbe_0001, // 62
         0x3fff_ffff_ffb8_0001, // 62
+        0x3fff_ffff_ff54_0001, // 62
     ],
-    dnum: 6,
+    dnum: 10,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::InsecureForTestsOnly,
@@ -384,3 +395,13 @@ pub const TEST_INSECURE_BOOTSTRAP_N4096: BootstrapLiteral = BootstrapLiteral {
     encapsulation: &TEST_INSECURE_N4096_BOOT_ENCAPSULATION,
     ..BOOTSTRAP_N65536
 };
+
+/// Every bootstrapping configuration.
+#[cfg(feature = "alloc")]
+pub const BOOTSTRAPPING: &[&BootstrapLiteral] = &[&BOOTSTRAP_N65536, &TEST_INSECURE_BOOTSTRAP_N4096];
+
+/// The bootstrapping configuration that runs under `params`, if any.
+#[cfg(feature = "alloc")]
+pub fn bootstrapping_for(params: &ParamsLiteral) -> Option<&'static BootstrapLiteral> {
+    BOOTSTRAPPING.iter().find(|b| b.params == params).copied()
+}

@@ -29,6 +29,8 @@ pub enum Kind {
     Plaintext = 6,
     /// A ciphertext.
     Ciphertext = 7,
+    /// A key-switching key from another secret (bootstrapping's sparse-secret encapsulation).
+    SwitchingKey = 8,
 }
 
 impl Kind {
@@ -41,6 +43,7 @@ impl Kind {
             5 => Kind::GaloisKey,
             6 => Kind::Plaintext,
             7 => Kind::Ciphertext,
+            8 => Kind::SwitchingKey,
             _ => return None,
         })
     }
@@ -54,6 +57,7 @@ impl core::fmt::Display for Kind {
             Kind::PublicKey => "public key",
             Kind::RelinearizationKey => "relinearization key",
             Kind::GaloisKey => "Galois key",
+            Kind::SwitchingKey => "switching key",
             Kind::Plaintext => "plaintext",
             Kind::Ciphertext => "ciphertext",
         })

@@ -424,16 +424,17 @@ pub fn key_switch_key_len<T>(ctx: &Context<T>, galois: bool) -> usize {
     HEADER_LEN + usize::from(galois) * 8 + ctx.params().literal().dnum * packed_len(&qp, ctx.degree()) + 32
 }
 
+/// `kind` is [`Kind::GaloisKey`] exactly when `galois` is some.
 fn encode_ksk<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     ctx: &Context<T>,
     key: &KeySwitchKey<K>,
+    kind: Kind,
     galois: Option<u64>,
     out: &mut [u8],
 ) -> Result<usize> {
     let n = ctx.degree();
     let qp = ctx.qp_moduli(ctx.params().max_level());
     let payload = key_switch_key_len(ctx, galois.is_some()) - HEADER_LEN;
-    let kind = if galois.is_some() { Kind::GaloisKey } else { Kind::RelinearizationKey };
     let shape = Shape { kind, seeded: true, level: ctx.params().max_level(), slots: 1, scale: 1.0, payload };
     encode(ctx, shape, out, |p| {
         let mut offset = 0;
@@ -497,7 +498,7 @@ pub fn encode_relinearization_key<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     rlk: &RelinearizationKey<K>,
     out: &mut [u8],
 ) -> Result<usize> {
-    encode_ksk(ctx, &rlk.0, None, out)
+    encode_ksk(ctx, &rlk.0, Kind::RelinearizationKey, None, out)
 }
 
 /// Decodes a relinearization key into `storage` ([`keys::key_switch_key_words`] words).
@@ -521,7 +522,7 @@ pub fn encode_galois_key<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     gk: &GaloisKey<K>,
     out: &mut [u8],
 ) -> Result<usize> {
-    encode_ksk(ctx, &gk.key, Some(gk.galois_element), out)
+    encode_ksk(ctx, &gk.key, Kind::GaloisKey, Some(gk.galois_element), out)
 }
 
 /// Decodes a Galois key into `storage` ([`keys::key_switch_key_words`] words).
@@ -535,6 +536,31 @@ pub fn decode_galois_key_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
 ) -> Result<GaloisKey<K>> {
     let (element, key) = decode_ksk(ctx, bytes, Kind::GaloisKey, storage)?;
     Ok(GaloisKey { galois_element: element.unwrap_or(1), key })
+}
+
+/// Encodes a key-switching key from another secret to this parameter set's (bootstrapping's encapsulation keys;
+/// `ctx` is the parameter set the key lives in).
+///
+/// # Errors
+/// [`Error::BufferLength`] if `out` is too short.
+pub fn encode_switching_key<T: AsRef<[u64]>, K: AsRef<[u64]>>(
+    ctx: &Context<T>,
+    key: &KeySwitchKey<K>,
+    out: &mut [u8],
+) -> Result<usize> {
+    encode_ksk(ctx, key, Kind::SwitchingKey, None, out)
+}
+
+/// Decodes a key-switching key into `storage` ([`keys::key_switch_key_words`] words).
+///
+/// # Errors
+/// A [`WireError`] for malformed input, [`Error::BufferLength`] for short storage.
+pub fn decode_switching_key_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
+    ctx: &Context<T>,
+    bytes: &[u8],
+    storage: K,
+) -> Result<KeySwitchKey<K>> {
+    decode_ksk(ctx, bytes, Kind::SwitchingKey, storage).map(|(_, key)| key)
 }
 
 // ---- Plaintexts and ciphertexts ---------------------------------------------------------------------------

@@ -113,6 +113,23 @@ pub fn decode_galois_key<T: AsRef<[u64]>>(ctx: &Context<T>, bytes: &[u8]) -> Res
     decode_galois_key_in(ctx, bytes, vec![0; keys::key_switch_key_words(ctx)])
 }
 
+/// Encodes a key-switching key (see [`encode_switching_key`]).
+///
+/// # Errors
+/// Never for a valid key.
+pub fn switching_key_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, key: &KeySwitchKey<Vec<u64>>) -> Result<Vec<u8>> {
+    to_vec(key_switch_key_len(ctx, false), |out| encode_switching_key(ctx, key, out))
+}
+
+/// Decodes a key-switching key.
+///
+/// # Errors
+/// A [`WireError`] for malformed input.
+pub fn decode_switching_key<T: AsRef<[u64]>>(ctx: &Context<T>, bytes: &[u8]) -> Result<KeySwitchKey<Vec<u64>>> {
+    checked_level(ctx, bytes, Kind::SwitchingKey)?;
+    decode_switching_key_in(ctx, bytes, vec![0; keys::key_switch_key_words(ctx)])
+}
+
 /// Encodes a plaintext.
 ///
 /// # Errors

@@ -15,6 +15,7 @@ struct Objects {
     pk: PublicKey<Vec<u64>>,
     rlk: RelinearizationKey<Vec<u64>>,
     gk: GaloisKey<Vec<u64>>,
+    ksk: KeySwitchKey<Vec<u64>>,
     pt: Plaintext<Vec<u64>>,
     ct: Ciphertext<Vec<u64>>,
     seeded: Ciphertext<Vec<u64>>,
@@ -29,13 +30,15 @@ fn objects(literal: &ParamsLiteral) -> Objects {
     let pk = PublicKey::generate(&ctx, &sk, &mut rng);
     let rlk = RelinearizationKey::generate(&ctx, &sk, &mut rng);
     let gk = GaloisKey::generate(&ctx, &sk, rotation_galois_element(n, 3), &mut rng);
+    let other = SecretKey::generate(&ctx, &mut rng);
+    let ksk = KeySwitchKey::generate(&ctx, &sk, &other.ntt()[..(level + 1) * n], &mut rng);
     let coefficients: Vec<f64> = (0..n).map(|i| (i as f64 - 100.0) * 1e6).collect();
     let pt =
         plaintext_from_coefficients(&ctx, &coefficients, level, 2f64.powi(35), 64, vec![0; (level + 1) * n]).unwrap();
     let (mut scratch, mut small) = (vec![0; (level + 1) * n], vec![0i8; n]);
     let ct = encrypt_pk(&ctx, &pk, &pt, &mut rng, vec![0; 2 * (level + 1) * n], &mut scratch, &mut small).unwrap();
     let seeded = encrypt_sk(&ctx, &sk, &pt, &mut rng, vec![0; 2 * (level + 1) * n], &mut scratch, &mut small).unwrap();
-    Objects { ctx, sk, pk, rlk, gk, pt, ct, seeded }
+    Objects { ctx, sk, pk, rlk, gk, ksk, pt, ct, seeded }
 }
 
 /// A context and every kind's encoding under it.
@@ -48,6 +51,7 @@ fn every_encoding(o: &Objects) -> Vec<(Kind, Vec<u8>)> {
         (Kind::PublicKey, public_key_to_vec(&o.ctx, &o.pk).unwrap()),
         (Kind::RelinearizationKey, relinearization_key_to_vec(&o.ctx, &o.rlk).unwrap()),
         (Kind::GaloisKey, galois_key_to_vec(&o.ctx, &o.gk).unwrap()),
+        (Kind::SwitchingKey, switching_key_to_vec(&o.ctx, &o.ksk).unwrap()),
         (Kind::Plaintext, plaintext_to_vec(&o.ctx, &o.pt).unwrap()),
         (Kind::Ciphertext, ciphertext_to_vec(&o.ctx, &o.ct).unwrap()),
         (Kind::Ciphertext, ciphertext_to_vec(&o.ctx, &o.seeded).unwrap()),
@@ -62,6 +66,7 @@ fn decode_as(ctx: &Context<Vec<u64>>, kind: Kind, bytes: &[u8]) -> Result<()> {
         Kind::PublicKey => decode_public_key(ctx, bytes).map(|_| ()),
         Kind::RelinearizationKey => decode_relinearization_key(ctx, bytes).map(|_| ()),
         Kind::GaloisKey => decode_galois_key(ctx, bytes).map(|_| ()),
+        Kind::SwitchingKey => decode_switching_key(ctx, bytes).map(|_| ()),
         Kind::Plaintext => decode_plaintext(ctx, bytes).map(|_| ()),
         Kind::Ciphertext => decode_ciphertext(ctx, bytes).map(|_| ()),
     }
@@ -77,6 +82,7 @@ fn every_kind_round_trips() {
     assert_eq!(decode_public_key(ctx, &public_key_to_vec(ctx, &o.pk).unwrap()).unwrap(), o.pk);
     assert_eq!(decode_relinearization_key(ctx, &relinearization_key_to_vec(ctx, &o.rlk).unwrap()).unwrap(), o.rlk);
     assert_eq!(decode_galois_key(ctx, &galois_key_to_vec(ctx, &o.gk).unwrap()).unwrap(), o.gk);
+    assert_eq!(decode_switching_key(ctx, &switching_key_to_vec(ctx, &o.ksk).unwrap()).unwrap(), o.ksk);
     assert_eq!(decode_plaintext(ctx, &plaintext_to_vec(ctx, &o.pt).unwrap()).unwrap(), o.pt);
     assert_eq!(decode_ciphertext(ctx, &ciphertext_to_vec(ctx, &o.ct).unwrap()).unwrap(), o.ct);
     assert_eq!(decode_ciphertext(ctx, &ciphertext_to_vec(ctx, &o.seeded).unwrap()).unwrap(), o.seeded);
@@ -114,7 +120,7 @@ fn every_truncation_is_an_error() {
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(200))]
     #[test]
-    fn single_bit_flips_are_errors_never_panics(which in 0usize..8, position in any::<prop::sample::Index>(), bit in 0u8..8) {
+    fn single_bit_flips_are_errors_never_panics(which in 0usize..9, position in any::<prop::sample::Index>(), bit in 0u8..8) {
         static OBJECTS: std::sync::OnceLock<Encodings> = std::sync::OnceLock::new();
         let (ctx, encodings) = OBJECTS.get_or_init(|| {
             let o = objects(&presets::TEST_INSECURE_N1024);
@@ -128,10 +134,10 @@ proptest! {
     }
 
     #[test]
-    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256), kind_tag in 1u8..8) {
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..256), kind_tag in 1u8..9) {
         static CTX: std::sync::OnceLock<Context<Vec<u64>>> = std::sync::OnceLock::new();
         let ctx = CTX.get_or_init(|| Context::new(&Params::new(&presets::TEST_INSECURE_N1024).unwrap()).unwrap());
-        let kinds = [Kind::Params, Kind::SecretKey, Kind::PublicKey, Kind::RelinearizationKey, Kind::GaloisKey, Kind::Plaintext, Kind::Ciphertext];
+        let kinds = [Kind::Params, Kind::SecretKey, Kind::PublicKey, Kind::RelinearizationKey, Kind::GaloisKey, Kind::Plaintext, Kind::Ciphertext, Kind::SwitchingKey];
         let mut framed = b"MBLD\x01\x00".to_vec();
         framed.push(kind_tag);
         framed.extend_from_slice(&bytes);

@@ -6,16 +6,16 @@ use crate::features::Features;
 use crate::files::{self, FileError};
 use crate::keystore::{self, PARAMS_FILE, SECRET_KEY_FILE, Session};
 use crate::train::data::{self as dataset, Split};
-use crate::train::encrypted::{Batches, Trainer, encrypt_batch};
+use crate::train::encrypted::{Batches, Plan, Trainer, encrypt_batch};
 use crate::train::exchange::{self, RemoteKeyOwner};
-use crate::train::he::{CloudKeys, Ct, Engine, KeyOwner};
+use crate::train::he::{Bootstrapping, CloudKeys, Ct, Engine, KeyOwner};
 use crate::train::layout::Layout;
 use crate::train::plain;
 use crate::train::schedule::Schedule;
 use crate::train::softmax::SoftmaxApprox;
 use crate::train::store::{self, BatchStore, Part};
 use anyhow::{Context as _, bail};
-use medblind_core::ckks::Context;
+use medblind_core::ckks::{Context, presets};
 use medblind_core::wire;
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -45,24 +45,23 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
     let ctx = &session.ctx;
     let layout = Layout::new(ctx.degree() / 2, batch, split.train.classes, split.train.dim())?;
     let approx = SoftmaxApprox::standard(split.train.classes);
-    if ctx.params().max_level() < Trainer::depth_with(&approx) {
-        bail!(
-            "{}: one training step needs {} levels, these parameters have {}",
-            keys.display(),
-            Trainer::depth_with(&approx),
-            ctx.params().max_level()
-        );
-    }
+    Plan::for_params(&approx, ctx.params().literal()).with_context(|| keys.display().to_string())?;
     let owner = KeyOwner::from_secret(ctx, &session.encoder, sk);
     let steps = layout.rotation_steps();
-    eprintln!("hospital: {} rotation keys and the relinearization key", steps.len());
-    let cloud = owner.cloud_keys(&steps);
+    let (owner, cloud) = match presets::bootstrapping_for(ctx.params().literal()) {
+        Some(b) => {
+            eprintln!("hospital: rotation, relinearization and bootstrapping keys (the cloud bootstraps)");
+            let cloud = owner.bootstrapping_keys(&steps, b, &layout.bootstrap_slots())?;
+            (owner, cloud)
+        }
+        None => {
+            eprintln!("hospital: {} rotation keys and the relinearization key", steps.len());
+            let cloud = owner.cloud_keys(&steps);
+            (owner, cloud)
+        }
+    };
     std::fs::create_dir_all(out).map_err(|source| FileError::Io { path: out.to_path_buf(), source })?;
-    let mut key_bytes = wire::relinearization_key_to_vec(ctx, &cloud.relinearization)?;
-    for key in cloud.rotations.values() {
-        key_bytes.extend(wire::galois_key_to_vec(ctx, key)?);
-    }
-    files::write_atomic(&out.join(store::KEYS), &key_bytes, false)?;
+    files::write_atomic(&out.join(store::KEYS), &cloud.into_file().to_bytes(&session)?, false)?;
     files::write_atomic(&out.join(PARAMS_FILE), &wire::params_to_vec(ctx)?, false)?;
     let parts = [&split.train, &split.val, &split.test];
     let counts = parts.map(|data| data.len().div_ceil(batch));
@@ -94,11 +93,13 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
     Ok(())
 }
 
-/// The cloud's view of a batch folder: its store, parameters and evaluation keys (refusing a secret key).
+/// The cloud's view of a batch folder: its store, parameters and evaluation keys (refusing a secret key), and
+/// bootstrapping when the keys allow it.
 struct CloudFolder {
     store: BatchStore,
     session: Session,
     keys: CloudKeys,
+    bootstrapping: Option<Bootstrapping>,
 }
 
 impl CloudFolder {
@@ -107,9 +108,25 @@ impl CloudFolder {
         let session = Session::from_params_file(&data.join(PARAMS_FILE))?;
         let eval = keystore::load_evaluation_keys(&session, &data.join(store::KEYS))?;
         let steps = store.layout.rotation_steps();
-        let keys = CloudKeys::from_galois(session.ctx.degree(), eval.relinearization, eval.galois, &steps)
+        let keys = CloudKeys::from_file(session.ctx.degree(), eval, &steps)
             .with_context(|| data.join(store::KEYS).display().to_string())?;
-        Ok(Self { store, session, keys })
+        let bootstrapping = match (&keys, presets::bootstrapping_for(session.ctx.params().literal())) {
+            (CloudKeys::Bootstrapping(_), Some(b)) => {
+                eprintln!("cloud: precomputing bootstrapping");
+                Some(Bootstrapping::new(&session.ctx, b, &store.layout.bootstrap_slots())?)
+            }
+            _ => None,
+        };
+        Ok(Self { store, session, keys, bootstrapping })
+    }
+
+    /// The engine: bootstrapping if the folder's keys allow it.
+    fn engine(&self) -> anyhow::Result<Engine<'_>> {
+        let (ctx, encoder) = (&self.session.ctx, &self.session.encoder);
+        match &self.bootstrapping {
+            Some(b) => Engine::bootstrapping(ctx, encoder, &self.keys, b),
+            None => Ok(Engine::new(ctx, encoder, &self.keys)),
+        }
     }
 
     fn trainer<'e>(&self, engine: &'e Engine<'e>) -> anyhow::Result<Trainer<'e>> {
@@ -141,7 +158,7 @@ pub fn train(
     let cloud = CloudFolder::open(data)?;
     let schedule = &Schedule { batch: cloud.store.batch, ..*schedule };
     let ctx = &cloud.session.ctx;
-    let engine = Engine::new(ctx, &cloud.session.encoder, &cloud.keys);
+    let engine = cloud.engine()?;
     let trainer = cloud.trainer(&engine)?;
     let mut owner = RemoteKeyOwner::new(exchange_dir, ctx, timeout)?;
     let start = Instant::now();
@@ -152,10 +169,12 @@ pub fn train(
     let (weights, report) = result?;
     write_cts(ctx, &weights, out)?;
     eprintln!(
-        "cloud: {} steps, best epoch {}, {} ciphertexts refreshed by the key owner, {:.1} s; encrypted weights in {}",
+        "cloud: {} steps, best epoch {}, {} ciphertexts refreshed by the key owner, {} bootstrapped, {:.1} s; \
+         encrypted weights in {}",
         report.steps,
         report.best_epoch + 1,
         report.refreshes,
+        report.bootstraps,
         report.seconds,
         out.display()
     );

@@ -3,15 +3,15 @@
 //! of each run's validation loss and accuracy per epoch.
 
 use super::data::Split;
-use super::encrypted::{LocalKeyOwner, Trainer, encrypt_batches};
-use super::he::{Ct, Engine, KeyOwner};
+use super::encrypted::{LocalKeyOwner, Plan, Trainer, encrypt_batches};
+use super::he::{Bootstrapping, Ct, Engine, KeyOwner};
 use super::layout::Layout;
 use super::plain::{self, Softmax};
 use super::schedule::Schedule;
 use super::softmax::SoftmaxApprox;
 use super::{EpochLog, TrainReport};
 use anyhow::Result;
-use medblind_core::ckks::{Context, Encoder, Params, ParamsLiteral};
+use medblind_core::ckks::{Context, Encoder, Params, ParamsLiteral, presets};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -54,11 +54,14 @@ pub struct EncryptedRun {
     pub keygen_seconds: f64,
     /// Seconds to encrypt the train and validation sets.
     pub encrypt_seconds: f64,
-    /// Rotation keys generated.
+    /// Galois keys generated (the trainer's rotations, and bootstrapping's when the cloud bootstraps).
     pub rotation_keys: usize,
+    /// Whether the cloud bootstrapped (otherwise the key owner refreshed).
+    pub bootstrapped: bool,
 }
 
-/// Trains `split` three ways (the encrypted run with `preset` unless `preset` is `None`).
+/// Trains `split` three ways (the encrypted run with `preset` unless `preset` is `None`; the cloud bootstraps if the
+/// preset has a bootstrapping configuration, [`presets::bootstrapping_for`], and the key owner refreshes otherwise).
 ///
 /// # Errors
 /// If the preset does not fit the packing or has too few levels.
@@ -79,12 +82,9 @@ pub fn compare(
     let approx = SoftmaxApprox::standard(classes);
     if let Some(literal) = preset {
         // Refuse up front what the encrypted run would refuse after the plaintext runs.
-        let params = Params::new(literal)?;
+        Params::new(literal)?;
         Layout::new(1 << (literal.log_degree - 1), schedule.batch, classes, split.train.dim())?;
-        let depth = Trainer::depth_with(&approx);
-        if params.max_level() < depth {
-            anyhow::bail!("one training step needs {depth} levels; preset {} has {}", literal.name, params.max_level());
-        }
+        Plan::for_params(&approx, literal).map_err(|e| anyhow::anyhow!("preset {}: {e}", literal.name))?;
     }
     progress("plaintext training, exact softmax");
     let exact = plain::train(&split.train, &split.val, schedule, Softmax::Exact);
@@ -117,17 +117,37 @@ fn encrypted_run(
     let encoder = Encoder::new(ctx.log_degree())?;
     let layout = Layout::new(ctx.degree() / 2, schedule.batch, split.train.classes, split.train.dim())?;
     let steps = layout.rotation_steps();
-    progress(&format!("hospital: {} rotation keys and the relinearization key ({})", steps.len(), literal.name));
+    let boot_literal = presets::bootstrapping_for(literal);
+    let bootstrapping = boot_literal
+        .map(|b| {
+            progress(&format!("cloud: precomputing bootstrapping ({})", literal.name));
+            Bootstrapping::new(&ctx, b, &layout.bootstrap_slots())
+        })
+        .transpose()?;
     let start = Instant::now();
     let owner = KeyOwner::generate(&ctx, &encoder);
-    let keys = owner.cloud_keys(&steps);
+    let (owner, keys) = match boot_literal {
+        Some(b) => {
+            progress(&format!("hospital: rotation, relinearization and bootstrapping keys ({})", literal.name));
+            let keys = owner.bootstrapping_keys(&steps, b, &layout.bootstrap_slots())?;
+            (owner, keys)
+        }
+        None => {
+            progress(&format!("hospital: rotation and relinearization keys ({})", literal.name));
+            let keys = owner.cloud_keys(&steps);
+            (owner, keys)
+        }
+    };
     let keygen_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
     progress("hospital: encrypting the training and validation sets");
     let train = encrypt_batches(&owner, &layout, &split.train)?;
     let val = encrypt_batches(&owner, &layout, &split.val)?;
     let encrypt_seconds = start.elapsed().as_secs_f64();
-    let engine = Engine::new(&ctx, &encoder, &keys);
+    let engine = match &bootstrapping {
+        Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b)?,
+        None => Engine::new(&ctx, &encoder, &keys),
+    };
     let trainer = Trainer::new(&engine, layout, approx)?;
     let mut service = LocalKeyOwner::new(&owner, &layout);
     progress("cloud: encrypted training");
@@ -145,7 +165,8 @@ fn encrypted_run(
         preset: literal.name.to_string(),
         keygen_seconds,
         encrypt_seconds,
-        rotation_keys: steps.len(),
+        rotation_keys: keys.galois().len(),
+        bootstrapped: bootstrapping.is_some(),
     })
 }
 
@@ -247,11 +268,12 @@ impl Comparison {
             let _ = write!(
                 out,
                 "{}{{\"name\":\"{name}\",\"test_accuracy\":{acc:.6},\"best_epoch\":{},\"steps\":{},\"refreshes\":{},\
-                 \"seconds\":{:.3},\"val_loss\":[{}],\"val_accuracy\":[{}]}}",
+                 \"bootstraps\":{},\"seconds\":{:.3},\"val_loss\":[{}],\"val_accuracy\":[{}]}}",
                 if i > 0 { "," } else { "" },
                 r.best_epoch,
                 r.steps,
                 r.refreshes,
+                r.bootstraps,
                 r.seconds,
                 losses.join(","),
                 accuracies.join(",")
@@ -261,8 +283,9 @@ impl Comparison {
         if let Some(e) = &self.encrypted {
             let _ = write!(
                 out,
-                ",\"preset\":\"{}\",\"keygen_seconds\":{:.3},\"encrypt_seconds\":{:.3},\"rotation_keys\":{}",
-                e.preset, e.keygen_seconds, e.encrypt_seconds, e.rotation_keys
+                ",\"preset\":\"{}\",\"bootstrapped\":{},\"keygen_seconds\":{:.3},\"encrypt_seconds\":{:.3},\
+                 \"rotation_keys\":{}",
+                e.preset, e.bootstrapped, e.keygen_seconds, e.encrypt_seconds, e.rotation_keys
             );
         }
         out.push_str("}\n");
@@ -276,7 +299,7 @@ impl Comparison {
             "### {} ({} train / {} validation / {} test rows, {} features + bias, {} classes)\n\n\
              {}Schedule: NAG, learning rate {} × {}^epoch, weight decay {}, momentum {}, batch {}, at most {} epochs, patience {}. \
              Softmax approximation: B = {}, k = {}, n = {}.\n\n\
-             | run | test accuracy | best epoch | steps | ciphertexts refreshed by the key owner | training time |\n| --- | --- | --- | --- | --- | --- |\n",
+             | run | test accuracy | best epoch | steps | ciphertexts refreshed by the key owner | bootstraps | training time |\n| --- | --- | --- | --- | --- | --- | --- |\n",
             self.dataset,
             self.sizes[0],
             self.sizes[1],
@@ -298,11 +321,12 @@ impl Comparison {
         for ((name, r), (_, acc)) in self.runs().into_iter().zip(self.test_accuracies(split)) {
             let _ = writeln!(
                 out,
-                "| {name} | {:.2} % | {} | {} | {} | {:.2} s |",
+                "| {name} | {:.2} % | {} | {} | {} | {} | {:.2} s |",
                 acc * 100.0,
                 r.best_epoch + 1,
                 r.steps,
                 r.refreshes,
+                r.bootstraps,
                 r.seconds
             );
         }
@@ -310,9 +334,10 @@ impl Comparison {
             let plain_seconds = self.exact.seconds.max(1e-9);
             let _ = write!(
                 out,
-                "\nEncrypted with preset `{}`: {} rotation keys generated in {:.1} s, data encrypted in {:.1} s; \
+                "\nEncrypted with preset `{}` ({}): {} Galois keys generated in {:.1} s, data encrypted in {:.1} s; \
                  encrypted / plaintext-exact training time = {:.0}×.\n",
                 e.preset,
+                if e.bootstrapped { "the cloud bootstraps" } else { "the key owner refreshes the weights" },
                 e.rotation_keys,
                 e.keygen_seconds,
                 e.encrypt_seconds,

@@ -10,7 +10,7 @@
 //! answered.
 
 use super::encrypted::{KeyOwnerService, LocalKeyOwner};
-use super::he::{Ct, KeyOwner};
+use super::he::{Ct, KeyOwner, fresh_level};
 use super::layout::Layout;
 use crate::files::{self, FileError};
 use anyhow::{Result, bail};
@@ -103,11 +103,11 @@ impl KeyOwnerService for RemoteKeyOwner<'_> {
     fn refresh(&mut self, cts: &mut [Ct]) -> Result<()> {
         let reply = self.ask("refresh", cts, None)?;
         let fresh = decode(self.ctx, &reply)?;
-        let top = self.ctx.params().max_level();
+        let level = fresh_level(self.ctx.params());
         if fresh.len() != cts.len()
-            || fresh.iter().zip(cts.iter()).any(|(f, c)| f.level() != top || f.slots() != c.slots())
+            || fresh.iter().zip(cts.iter()).any(|(f, c)| f.level() != level || f.slots() != c.slots())
         {
-            bail!("{}: expected {} ciphertexts at the top level", reply.display(), cts.len());
+            bail!("{}: expected {} ciphertexts at level {level}", reply.display(), cts.len());
         }
         cts.clone_from_slice(&fresh);
         self.refreshed += cts.len();

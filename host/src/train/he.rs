@@ -7,17 +7,19 @@
 //! and is relabelled `Δ`: a relative error `|Δ/q_ℓ − 1|` per product (≤ 1.3·10⁻⁶ with the presets' primes near
 //! 2^40), instead of a scale chain `Δ_{ℓ−1} = Δ_ℓ²/q_ℓ` whose relative drift doubles at every level.
 
+use crate::keystore::EvaluationKeys;
 use anyhow::{Context as _, Result, anyhow};
+use medblind_core::ckks::bootstrap::{BootstrapKeys, BootstrapLiteral, Bootstrapper};
 use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};
-use medblind_core::ckks::keys::rotation_galois_element;
+use medblind_core::ckks::keys::{find_galois_key, rotation_galois_element};
 use medblind_core::ckks::{
-    Ciphertext, Context, Encoder, Evaluator, GaloisKey, Plaintext, RelinearizationKey, SecretKey,
+    Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, Plaintext, RelinearizationKey, SecretKey, presets,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use std::cell::RefCell;
-use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// An owned ciphertext.
 pub type Ct = Ciphertext<Vec<u64>>;
@@ -26,35 +28,122 @@ thread_local! {
     static SCRATCH: RefCell<Vec<u64>> = const { RefCell::new(Vec::new()) };
 }
 
-/// The evaluation keys the cloud holds: relinearization and rotations (by slot steps, left for positive).
-pub struct CloudKeys {
-    /// The relinearization key.
-    pub relinearization: RelinearizationKey<Vec<u64>>,
-    /// Rotation keys by step.
-    pub rotations: HashMap<i64, GaloisKey<Vec<u64>>>,
+/// The level of a fresh ciphertext under `params`: where the key owner encrypts. With a bootstrapping
+/// configuration ([`presets::bootstrapping_for`]) that is bootstrapping's output level — the levels above are
+/// bootstrapping's own — and the top level otherwise.
+pub fn fresh_level(params: &Params) -> usize {
+    presets::bootstrapping_for(params.literal()).map_or(params.max_level(), |b| b.output_level())
+}
+
+/// The evaluation keys the cloud holds: relinearization and rotation keys, and the sparse-secret encapsulation's
+/// switching keys when the cloud bootstraps. None of them reveals the secret key.
+pub enum CloudKeys {
+    /// Relinearization and Galois keys: fresh levels come from the key owner's refreshes.
+    Evaluation {
+        /// The relinearization key.
+        relinearization: RelinearizationKey<Vec<u64>>,
+        /// Galois keys, one per rotation.
+        galois: Vec<GaloisKey<Vec<u64>>>,
+    },
+    /// Those and the encapsulation keys: the cloud bootstraps (its Galois keys serve the trainer's rotations and
+    /// bootstrapping's alike).
+    Bootstrapping(BootstrapKeys),
 }
 
 impl CloudKeys {
-    /// The keys for rotations by `steps`, picked by Galois element from a file's keys.
+    /// The keys of a file, checked to rotate by every one of `steps`.
     ///
     /// # Errors
     /// If the rotation by some step has no key.
-    pub fn from_galois(
-        degree: usize,
-        relinearization: RelinearizationKey<Vec<u64>>,
-        galois: Vec<GaloisKey<Vec<u64>>>,
-        steps: &[i64],
-    ) -> Result<Self> {
-        let by_element: HashMap<u64, GaloisKey<Vec<u64>>> = galois.into_iter().map(|k| (k.galois_element, k)).collect();
-        let rotations = steps
-            .iter()
-            .map(|&s| {
-                let element = rotation_galois_element(degree, s);
-                let key = by_element.get(&element).cloned();
-                key.map(|k| (s, k)).ok_or_else(|| anyhow!("no key for the rotation by {s} slots"))
-            })
-            .collect::<Result<_>>()?;
-        Ok(Self { relinearization, rotations })
+    pub fn from_file(degree: usize, keys: EvaluationKeys, steps: &[i64]) -> Result<Self> {
+        for &s in steps {
+            find_galois_key(&keys.galois, rotation_galois_element(degree, s))
+                .map_err(|_| anyhow!("no key for the rotation by {s} slots"))?;
+        }
+        let EvaluationKeys { relinearization, galois, encapsulation } = keys;
+        Ok(match encapsulation {
+            None => Self::Evaluation { relinearization, galois },
+            Some([to_sparse, from_sparse]) => {
+                Self::Bootstrapping(BootstrapKeys { relinearization, galois, to_sparse, from_sparse })
+            }
+        })
+    }
+
+    /// The keys as a file holds them.
+    pub fn into_file(self) -> EvaluationKeys {
+        match self {
+            Self::Evaluation { relinearization, galois } => {
+                EvaluationKeys { relinearization, galois, encapsulation: None }
+            }
+            Self::Bootstrapping(BootstrapKeys { relinearization, galois, to_sparse, from_sparse }) => {
+                EvaluationKeys { relinearization, galois, encapsulation: Some([to_sparse, from_sparse]) }
+            }
+        }
+    }
+
+    /// The relinearization key.
+    pub fn relinearization(&self) -> &RelinearizationKey<Vec<u64>> {
+        match self {
+            Self::Evaluation { relinearization, .. } => relinearization,
+            Self::Bootstrapping(keys) => &keys.relinearization,
+        }
+    }
+
+    /// Every Galois key.
+    pub fn galois(&self) -> &[GaloisKey<Vec<u64>>] {
+        match self {
+            Self::Evaluation { galois, .. } => galois,
+            Self::Bootstrapping(keys) => &keys.galois,
+        }
+    }
+}
+
+/// The cloud's bootstrapping: one precomputed bootstrapper per slot count it refreshes (full packing for a
+/// batch's intermediate values, fewer slots for the packed weights), sharing one set of keys.
+pub struct Bootstrapping {
+    literal: BootstrapLiteral,
+    bootstrappers: Vec<Bootstrapper>,
+    count: AtomicUsize,
+}
+
+impl Bootstrapping {
+    /// Precomputes bootstrapping under `ctx` (built from `literal.params`) for each of `slot_counts`.
+    ///
+    /// # Errors
+    /// If `ctx` is not `literal`'s, or a slot count is not a power of two of at most `N/2`.
+    pub fn new(ctx: &Context<Vec<u64>>, literal: &BootstrapLiteral, slot_counts: &[usize]) -> Result<Self> {
+        if ctx.params().literal() != literal.params {
+            return Err(anyhow!("bootstrapping is configured for parameter set {}", literal.params.name));
+        }
+        let scale = ctx.params().default_scale();
+        let bootstrappers =
+            slot_counts.iter().map(|&n| Bootstrapper::new(ctx, literal, n, scale)).collect::<Result<_, _>>()?;
+        Ok(Self { literal: *literal, bootstrappers, count: AtomicUsize::new(0) })
+    }
+
+    /// The level of a bootstrapped ciphertext.
+    pub fn output_level(&self) -> usize {
+        self.literal.output_level()
+    }
+
+    /// The Galois elements bootstrapping `slot_counts` slots under `literal` needs keys for (computed without
+    /// the precomputation: the key owner's side).
+    ///
+    /// # Errors
+    /// If a slot count is not a power of two of at most `N/2`.
+    pub fn galois_elements(degree: usize, literal: &BootstrapLiteral, slot_counts: &[usize]) -> Result<Vec<u64>> {
+        let mut elements = Vec::new();
+        for &n in slot_counts {
+            elements.extend(Bootstrapper::galois_elements_for(degree, literal, n)?);
+        }
+        elements.sort_unstable();
+        elements.dedup();
+        Ok(elements)
+    }
+
+    /// Bootstraps done so far.
+    pub fn count(&self) -> usize {
+        self.count.load(Ordering::Relaxed)
     }
 }
 
@@ -64,13 +153,63 @@ pub struct Engine<'a> {
     ctx: &'a Context<Vec<u64>>,
     encoder: &'a Encoder<Vec<f64>>,
     keys: &'a CloudKeys,
+    bootstrapping: Option<&'a Bootstrapping>,
     scale: f64,
 }
 
 impl<'a> Engine<'a> {
-    /// An engine over `ctx` with `keys`.
+    /// An engine over `ctx` with `keys`; fresh levels come from the key owner.
     pub fn new(ctx: &'a Context<Vec<u64>>, encoder: &'a Encoder<Vec<f64>>, keys: &'a CloudKeys) -> Self {
-        Self { ctx, encoder, keys, scale: ctx.params().default_scale() }
+        Self { ctx, encoder, keys, bootstrapping: None, scale: ctx.params().default_scale() }
+    }
+
+    /// An engine that bootstraps with `bootstrapping`.
+    ///
+    /// # Errors
+    /// If `keys` hold no encapsulation keys.
+    pub fn bootstrapping(
+        ctx: &'a Context<Vec<u64>>,
+        encoder: &'a Encoder<Vec<f64>>,
+        keys: &'a CloudKeys,
+        bootstrapping: &'a Bootstrapping,
+    ) -> Result<Self> {
+        if !matches!(keys, CloudKeys::Bootstrapping(_)) {
+            return Err(anyhow!("these evaluation keys cannot bootstrap (no encapsulation keys)"));
+        }
+        Ok(Self { bootstrapping: Some(bootstrapping), ..Self::new(ctx, encoder, keys) })
+    }
+
+    /// Whether this engine makes fresh levels itself.
+    pub fn bootstraps(&self) -> bool {
+        self.bootstrapping.is_some()
+    }
+
+    /// The level of a fresh ciphertext ([`fresh_level`]): where the key owner encrypts and bootstrapping lands.
+    pub fn fresh_level(&self) -> usize {
+        fresh_level(self.ctx.params())
+    }
+
+    /// Bootstraps done so far (0 without bootstrapping).
+    pub fn bootstraps_done(&self) -> usize {
+        self.bootstrapping.map_or(0, Bootstrapping::count)
+    }
+
+    /// `a` (values in about `[-1, 1]`; any level, slots one of the bootstrappers') at [`Self::fresh_level`].
+    ///
+    /// # Errors
+    /// Without bootstrapping, or for a slot count no bootstrapper takes.
+    pub fn bootstrap(&self, a: &Ct) -> Result<Ct> {
+        let (Some(b), CloudKeys::Bootstrapping(keys)) = (self.bootstrapping, self.keys) else {
+            return Err(anyhow!("this engine does not bootstrap"));
+        };
+        let bootstrapper = b
+            .bootstrappers
+            .iter()
+            .find(|x| x.slots() == a.slots())
+            .ok_or_else(|| anyhow!("no bootstrapper for {} slots", a.slots()))?;
+        let out = bootstrapper.bootstrap(&Evaluator::new(self.ctx), a, keys)?;
+        b.count.fetch_add(1, Ordering::Relaxed);
+        Ok(out)
     }
 
     /// The number of slots (`N/2`).
@@ -78,15 +217,19 @@ impl<'a> Engine<'a> {
         self.ctx.degree() / 2
     }
 
-    /// The highest level.
-    pub fn top_level(&self) -> usize {
-        self.ctx.params().max_level()
+    /// The (public, trivial) encryption of zero at [`Self::fresh_level`]: the trainer's initial weights.
+    pub fn zero(&self) -> Ct {
+        Ct::zero(self.ctx.degree(), self.fresh_level(), self.scale, self.slots())
     }
 
-    /// The (public, trivial) encryption of zero at the top level: the trainer's initial weights.
-    pub fn zero(&self) -> Ct {
-        let top = self.top_level();
-        Ct::zero(self.ctx.degree(), top, self.scale, self.slots())
+    /// `a` read with `slots` slots (see [`Ciphertext::set_slots`]: narrowing needs a message of that period).
+    ///
+    /// # Errors
+    /// If `slots` is not a power of two of at most `N/2`.
+    pub fn with_slots(&self, a: Ct, slots: usize) -> Result<Ct> {
+        let mut out = a;
+        out.set_slots(slots, self.ctx.degree())?;
+        Ok(out)
     }
 
     fn q(&self, level: usize) -> f64 {
@@ -141,7 +284,7 @@ impl<'a> Engine<'a> {
             return Err(anyhow!("out of levels: a product needs level 1 or more"));
         }
         self.with_scratch(level, |ev, scratch| {
-            ev.mul_relin_assign_with(&mut x, &y, &self.keys.relinearization, scratch)
+            ev.mul_relin_assign_with(&mut x, &y, self.keys.relinearization(), scratch)
         })?;
         self.rescale(&mut x)?;
         x.set_scale(self.scale);
@@ -229,7 +372,7 @@ impl<'a> Engine<'a> {
             steps -= slots;
         }
         let mut out = a.clone();
-        let parts: Vec<i64> = if steps == 0 || self.keys.rotations.contains_key(&steps) {
+        let parts: Vec<i64> = if steps == 0 || self.key(steps).is_ok() {
             vec![steps]
         } else {
             (0..63).filter(|m| steps.unsigned_abs() >> m & 1 == 1).map(|m| steps.signum() << m).collect()
@@ -251,7 +394,8 @@ impl<'a> Engine<'a> {
     }
 
     fn key(&self, steps: i64) -> Result<&GaloisKey<Vec<u64>>> {
-        self.keys.rotations.get(&steps).ok_or_else(|| anyhow!("no rotation key for {steps} slots"))
+        find_galois_key(self.keys.galois(), rotation_galois_element(self.ctx.degree(), steps))
+            .map_err(|_| anyhow!("no rotation key for {steps} slots"))
     }
 
     fn encode(&self, values: &[f64], level: usize, scale: f64) -> Result<Plaintext<Vec<u64>>> {
@@ -262,7 +406,7 @@ impl<'a> Engine<'a> {
     }
 }
 
-/// The key owner (the hospital): encrypts at the top level, decrypts, makes the cloud's keys, and refreshes
+/// The key owner (the hospital): encrypts at the fresh level, decrypts, makes the cloud's keys, and refreshes
 /// ciphertexts (decrypt and re-encrypt freshly; the decryption never leaves the key owner).
 pub struct KeyOwner<'a> {
     ctx: &'a Context<Vec<u64>>,
@@ -286,26 +430,65 @@ impl<'a> KeyOwner<'a> {
 
     /// The relinearization key and rotation keys for `steps`.
     pub fn cloud_keys(&self, steps: &[i64]) -> CloudKeys {
+        let elements = self.rotation_elements(steps);
+        let bar = crate::progress::items(elements.len() as u64 + 1, "generating evaluation keys", "keys");
         let mut rng = self.rng.lock().expect("rng");
-        let n = self.ctx.degree();
-        let bar = crate::progress::items(steps.len() as u64 + 1, "generating evaluation keys", "keys");
         let relinearization = RelinearizationKey::generate(self.ctx, &self.sk, &mut *rng);
         bar.inc(1);
-        let rotations = steps
-            .iter()
-            .map(|&s| (s, GaloisKey::generate(self.ctx, &self.sk, rotation_galois_element(n, s), &mut *rng)))
-            .inspect(|_| bar.inc(1))
-            .collect();
-        CloudKeys { relinearization, rotations }
+        let galois = self.galois_keys(&elements, &mut rng, &bar);
+        CloudKeys::Evaluation { relinearization, galois }
     }
 
-    /// `values` (one per slot) encrypted at the top level and scale.
+    /// The keys for rotations by `steps` and for bootstrapping `slot_counts` slots under `literal` (one Galois key
+    /// per element for both).
+    ///
+    /// # Errors
+    /// If the parameters are not `literal`'s, or a slot count is not a power of two of at most `N/2`.
+    pub fn bootstrapping_keys(
+        &self,
+        steps: &[i64],
+        literal: &BootstrapLiteral,
+        slot_counts: &[usize],
+    ) -> Result<CloudKeys> {
+        if self.ctx.params().literal() != literal.params {
+            return Err(anyhow!("bootstrapping is configured for parameter set {}", literal.params.name));
+        }
+        let mut elements = self.rotation_elements(steps);
+        elements.extend(Bootstrapping::galois_elements(self.ctx.degree(), literal, slot_counts)?);
+        elements.sort_unstable();
+        elements.dedup();
+        let bar = crate::progress::items(elements.len() as u64 + 3, "generating evaluation keys", "keys");
+        let mut rng = self.rng.lock().expect("rng");
+        // The relinearization and encapsulation keys first, then the Galois keys one by one under the bar.
+        let mut keys = BootstrapKeys::generate(self.ctx, literal, &self.sk, &[], &mut *rng)?;
+        bar.inc(3);
+        keys.galois = self.galois_keys(&elements, &mut rng, &bar);
+        Ok(CloudKeys::Bootstrapping(keys))
+    }
+
+    fn rotation_elements(&self, steps: &[i64]) -> Vec<u64> {
+        let mut elements: Vec<u64> = steps.iter().map(|&s| rotation_galois_element(self.ctx.degree(), s)).collect();
+        elements.sort_unstable();
+        elements.dedup();
+        elements
+    }
+
+    fn galois_keys(
+        &self,
+        elements: &[u64],
+        rng: &mut ChaCha20Rng,
+        bar: &indicatif::ProgressBar,
+    ) -> Vec<GaloisKey<Vec<u64>>> {
+        elements.iter().map(|&g| GaloisKey::generate(self.ctx, &self.sk, g, rng)).inspect(|_| bar.inc(1)).collect()
+    }
+
+    /// `values` (one per slot) encrypted at the [`fresh_level`] and the default scale.
     ///
     /// # Errors
     /// If `values` is not `N/2` long.
     pub fn encrypt(&self, values: &[f64]) -> Result<Ct> {
         let n = self.ctx.degree();
-        let (level, scale) = (self.ctx.params().max_level(), self.ctx.params().default_scale());
+        let (level, scale) = (fresh_level(self.ctx.params()), self.ctx.params().default_scale());
         let mut coefficients = vec![0.0; n];
         self.encoder.encode_real(values, scale, &mut coefficients)?;
         let pt =

@@ -38,8 +38,10 @@ pub struct TrainReport {
     pub log: Vec<EpochLog>,
     /// Gradient steps taken.
     pub steps: usize,
-    /// Key-owner refreshes of the weight ciphertexts (0 for plaintext training).
+    /// Ciphertexts refreshed by the key owner (0 for plaintext training, and when the cloud bootstraps).
     pub refreshes: usize,
+    /// Ciphertexts bootstrapped by the cloud (0 for plaintext training and key-owner refreshes).
+    pub bootstraps: usize,
     /// Wall time of the training, seconds.
     pub seconds: f64,
 }

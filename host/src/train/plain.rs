@@ -103,6 +103,7 @@ pub fn train(train: &Dataset, val: &Dataset, schedule: &Schedule, softmax: Softm
         log,
         steps,
         refreshes: 0,
+        bootstraps: 0,
         seconds: start.elapsed().as_secs_f64(),
     }
 }

@@ -9,6 +9,7 @@
 //! and `test` (the real rows of each batch, comma-separated). No secret material.
 
 use super::encrypted::{Batches, EncryptedBatch};
+use super::he::fresh_level;
 use super::layout::Layout;
 use crate::files::{self, FileError};
 use anyhow::{Context as _, Result};
@@ -184,8 +185,9 @@ impl Batches for StoredBatches<'_> {
             .iter()
             .map(|o| wire::decode_ciphertext(self.ctx, o).map_err(|e| FileError::content(&path, e)))
             .collect::<Result<Vec<_>, _>>()?;
-        if cts.iter().any(|ct| ct.level() != self.ctx.params().max_level() || ct.slots() != self.store.layout.slots) {
-            let message = format!("a ciphertext is not at the top level with {} slots", self.store.layout.slots);
+        let level = fresh_level(self.ctx.params());
+        if cts.iter().any(|ct| ct.level() != level || ct.slots() != self.store.layout.slots) {
+            let message = format!("a ciphertext is not at level {level} with {} slots", self.store.layout.slots);
             return Err(FileError::content(&path, message).into());
         }
         let labels = cts.pop().expect("blocks + 1 ciphertexts");

@@ -99,6 +99,41 @@ pub struct BootstrapKeys {
     pub from_sparse: KeySwitchKey<Vec<u64>>,
 }
 
+impl BootstrapKeys {
+    /// The keys of `sk` for bootstrapping under `literal` (the key owner's side): a fresh sparse secret `s'`
+    /// (zeroized afterwards), the two switching keys, relinearization, and a Galois key for each of
+    /// `galois_elements` — the union of what every [`Bootstrapper`] in use and the application rotate by.
+    ///
+    /// # Errors
+    /// An error of the encapsulation parameters.
+    pub fn generate<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
+        ctx: &Context<T>,
+        literal: &BootstrapLiteral,
+        sk: &SecretKey<Vec<u64>>,
+        galois_elements: &[u64],
+        rng: &mut R,
+    ) -> Result<Self> {
+        let n = ctx.degree();
+        let sparse_ctx = Context::new(&Params::new(literal.encapsulation)?)?;
+        let sparse = SecretKey::generate(&sparse_ctx, rng);
+        let to_sparse = KeySwitchKey::generate(&sparse_ctx, &sparse, &sk.ntt()[..n], rng);
+        let (mut words, mut small) = (vec![0u64; n], vec![0i8; n]);
+        sparse.coefficients(&sparse_ctx, &mut words, &mut small);
+        let sparse_in_q = SecretKey::from_coefficients_in(ctx, &small, vec![0; super::keys::secret_key_words(ctx)])
+            .unwrap_or_else(|_| unreachable!("owned buffers are sized from the context"));
+        words.zeroize();
+        small.zeroize();
+        let q_words = (ctx.params().max_level() + 1) * n;
+        let from_sparse = KeySwitchKey::generate(ctx, sk, &sparse_in_q.ntt()[..q_words], rng);
+        Ok(Self {
+            relinearization: RelinearizationKey::generate(ctx, sk, rng),
+            galois: galois_elements.iter().map(|&g| GaloisKey::generate(ctx, sk, g, rng)).collect(),
+            to_sparse,
+            from_sparse,
+        })
+    }
+}
+
 /// Precomputed bootstrapping for one slot count and message scale.
 #[derive(Debug)]
 pub struct Bootstrapper {
@@ -151,15 +186,7 @@ impl Bootstrapper {
         // CoeffToSlot: from the raised scale down to the natural scale q_l of the output level, in equal ratios,
         // so that every stage's diagonals are encoded at about the same (large) scale.
         let raised_scale = gap as f64 * q0 * bound;
-        let mut cts_stages = dft::merge(&dft::coefficients_from_slots(slots), literal.coeffs_to_slots_levels);
-        let last = cts_stages.pop().expect("at least one stage");
-        cts_stages.push(if full {
-            DiagonalMatrix::diagonal(vec![Complex::real(0.5); slots]).compose(&last)
-        } else {
-            // [1/2 … 1/2, −i/2 … −i/2] on 2n slots: a + conj(a) is then [Re v, Im v].
-            let halves = (0..2 * slots).map(|t| if t < slots { Complex::real(0.5) } else { Complex::new(0.0, -0.5) });
-            DiagonalMatrix::diagonal(halves.collect()).compose(&last.tiled(2))
-        });
+        let (cts_stages, stc_stages) = fft_stages(literal, slots, full);
         let (mut level, mut current) = (top, raised_scale);
         let cts_output = prime(top - cts_stages.len());
         let mut coeffs_to_slots = Vec::with_capacity(cts_stages.len());
@@ -190,18 +217,6 @@ impl Bootstrapper {
         current *= 2.0 * core::f64::consts::PI * scale / q0;
 
         // SlotToCoeff: natural targets, then exactly Δ.
-        let mut stc_stages = dft::merge(&dft::slots_from_coefficients(slots), literal.slots_to_coeffs_levels);
-        if !full {
-            // w = y_lo + i·y_hi, tiled: diagonal 0 = [1 …, i …], rotation n = [i …, 1 …].
-            let mut combine = DiagonalMatrix::diagonal(
-                (0..2 * slots).map(|t| if t < slots { Complex::ONE } else { Complex::I }).collect(),
-            );
-            combine.add_diagonal(
-                slots,
-                (0..2 * slots).map(|t| if t < slots { Complex::I } else { Complex::ONE }).collect(),
-            );
-            stc_stages[0] = stc_stages[0].tiled(2).compose(&combine);
-        }
         let mut slots_to_coeffs = Vec::with_capacity(stc_stages.len());
         for (k, stage) in stc_stages.iter().enumerate() {
             let target = if k + 1 == stc_stages.len() { scale } else { prime(level - 1) };
@@ -215,16 +230,7 @@ impl Bootstrapper {
         let monomial_i =
             plaintext_from_coefficients(ctx, &monomial, cts_out, 1.0, slots, vec![0; (cts_out + 1) * degree])?;
 
-        let mut galois_elements: Vec<u64> = coeffs_to_slots
-            .iter()
-            .chain(&slots_to_coeffs)
-            .flat_map(|t| t.rotations().collect::<Vec<_>>())
-            .chain((0..gap.trailing_zeros()).map(|i| (slots << i) as i64))
-            .map(|r| rotation_galois_element(degree, r))
-            .chain([conjugation_galois_element(degree)])
-            .collect();
-        galois_elements.sort_unstable();
-        galois_elements.dedup();
+        let galois_elements = galois_elements_of(degree, slots, cts_stages.iter().chain(&stc_stages));
         Ok(Self {
             literal: *literal,
             slots,
@@ -246,6 +252,19 @@ impl Bootstrapper {
         &self.galois_elements
     }
 
+    /// [`Self::galois_elements`] of a bootstrapper for `slots` slots at ring degree `degree`, without its
+    /// precomputation (for the key owner, who generates the keys but never bootstraps).
+    ///
+    /// # Errors
+    /// [`Error::InvalidSlots`].
+    pub fn galois_elements_for(degree: usize, literal: &BootstrapLiteral, slots: usize) -> Result<Vec<u64>> {
+        if slots == 0 || !slots.is_power_of_two() || slots > degree / 2 {
+            return Err(Error::InvalidSlots { slots, max: degree / 2 });
+        }
+        let (cts, stc) = fft_stages(literal, slots, slots == degree / 2);
+        Ok(galois_elements_of(degree, slots, cts.iter().chain(&stc)))
+    }
+
     /// The level of a bootstrapped ciphertext.
     pub fn output_level(&self) -> usize {
         self.literal.output_level()
@@ -261,30 +280,18 @@ impl Bootstrapper {
         self.slots
     }
 
-    /// Generates the bootstrapping keys of `sk` (the key owner's side): a fresh sparse secret `s'` (zeroized
-    /// afterwards), the two switching keys, relinearization, and every Galois key.
+    /// Generates the bootstrapping keys of `sk` (the key owner's side): see [`BootstrapKeys::generate`], with
+    /// Galois keys for exactly [`Self::galois_elements`].
+    ///
+    /// # Errors
+    /// As [`BootstrapKeys::generate`].
     pub fn generate_keys<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
         &self,
         ctx: &Context<T>,
         sk: &SecretKey<Vec<u64>>,
         rng: &mut R,
-    ) -> BootstrapKeys {
-        let n = ctx.degree();
-        let sparse = SecretKey::generate(&self.sparse_ctx, rng);
-        let to_sparse = KeySwitchKey::generate(&self.sparse_ctx, &sparse, &sk.ntt()[..n], rng);
-        let (mut words, mut small) = (vec![0u64; n], vec![0i8; n]);
-        sparse.coefficients(&self.sparse_ctx, &mut words, &mut small);
-        let sparse_in_q = SecretKey::from_coefficients_in(ctx, &small, vec![0; super::keys::secret_key_words(ctx)])
-            .unwrap_or_else(|_| unreachable!("owned buffers are sized from the context"));
-        small.zeroize();
-        let q_words = (ctx.params().max_level() + 1) * n;
-        let from_sparse = KeySwitchKey::generate(ctx, sk, &sparse_in_q.ntt()[..q_words], rng);
-        BootstrapKeys {
-            relinearization: RelinearizationKey::generate(ctx, sk, rng),
-            galois: self.galois_elements.iter().map(|&g| GaloisKey::generate(ctx, sk, g, rng)).collect(),
-            to_sparse,
-            from_sparse,
-        }
+    ) -> Result<BootstrapKeys> {
+        BootstrapKeys::generate(ctx, &self.literal, sk, &self.galois_elements, rng)
     }
 
     /// Bootstraps `ct` (any level, [`Self::slots`] slots, scale `Δ`): an encryption of the same message at
@@ -423,6 +430,46 @@ impl Bootstrapper {
         c.scale *= 2.0 * core::f64::consts::PI * self.scale / q0;
         Ok(c)
     }
+}
+
+/// The merged FFT stages of CoeffToSlot (the halving before the real/imaginary split folded into the last) and
+/// of SlotToCoeff (the recombination of the two halves folded into the first, for sparse packing).
+fn fft_stages(literal: &BootstrapLiteral, slots: usize, full: bool) -> (Vec<DiagonalMatrix>, Vec<DiagonalMatrix>) {
+    let mut cts = dft::merge(&dft::coefficients_from_slots(slots), literal.coeffs_to_slots_levels);
+    let last = cts.pop().expect("at least one stage");
+    cts.push(if full {
+        DiagonalMatrix::diagonal(vec![Complex::real(0.5); slots]).compose(&last)
+    } else {
+        // [1/2 … 1/2, −i/2 … −i/2] on 2n slots: a + conj(a) is then [Re v, Im v].
+        let halves = (0..2 * slots).map(|t| if t < slots { Complex::real(0.5) } else { Complex::new(0.0, -0.5) });
+        DiagonalMatrix::diagonal(halves.collect()).compose(&last.tiled(2))
+    });
+    let mut stc = dft::merge(&dft::slots_from_coefficients(slots), literal.slots_to_coeffs_levels);
+    if !full {
+        // w = y_lo + i·y_hi, tiled: diagonal 0 = [1 …, i …], rotation n = [i …, 1 …].
+        let mut combine = DiagonalMatrix::diagonal(
+            (0..2 * slots).map(|t| if t < slots { Complex::ONE } else { Complex::I }).collect(),
+        );
+        combine
+            .add_diagonal(slots, (0..2 * slots).map(|t| if t < slots { Complex::I } else { Complex::ONE }).collect());
+        stc[0] = stc[0].tiled(2).compose(&combine);
+    }
+    (cts, stc)
+}
+
+/// The Galois elements bootstrapping `slots` slots with `stages` needs: their baby and giant rotations, SubSum's
+/// rotations by `slots·2^i` (`slots·2^i < N/2`), and conjugation.
+fn galois_elements_of<'a>(degree: usize, slots: usize, stages: impl Iterator<Item = &'a DiagonalMatrix>) -> Vec<u64> {
+    let gap = degree / (2 * slots);
+    let mut elements: Vec<u64> = stages
+        .flat_map(DiagonalMatrix::evaluation_rotations)
+        .chain((0..gap.trailing_zeros()).map(|i| (slots << i) as i64))
+        .map(|r| rotation_galois_element(degree, r))
+        .chain([conjugation_galois_element(degree)])
+        .collect();
+    elements.sort_unstable();
+    elements.dedup();
+    elements
 }
 
 /// Reads a level-0 ciphertext's `(c_0, c_1) mod q_0` (centered) modulo every prime of `Q`: at the top level it

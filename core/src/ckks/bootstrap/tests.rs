@@ -73,7 +73,9 @@ struct Setup {
 fn setup(slots: usize) -> Setup {
     let mut f = Fixture::new();
     let bootstrapper = Bootstrapper::new(&f.ctx, &TEST_INSECURE_BOOTSTRAP_N4096, slots, SCALE).unwrap();
-    let keys = bootstrapper.generate_keys(&f.ctx, &f.sk, &mut f.rng);
+    let elements = Bootstrapper::galois_elements_for(f.ctx.degree(), &TEST_INSECURE_BOOTSTRAP_N4096, slots).unwrap();
+    assert_eq!(elements, bootstrapper.galois_elements(), "the key owner's list without precomputation");
+    let keys = bootstrapper.generate_keys(&f.ctx, &f.sk, &mut f.rng).unwrap();
     Setup { f, bootstrapper, keys }
 }
 
@@ -103,9 +105,15 @@ fn linear_transforms_match_their_plaintext_reference_insecure_n4096() {
         let ct = f.encrypt(&re, &im, level);
         let q = f.ctx.params().q()[level].value() as f64;
         let transform = LinearTransform::new(&f.ctx, &f.encoder, &m, level, q).unwrap();
-        let keys: Vec<GaloisKey<Vec<u64>>> = transform
-            .rotations()
-            .map(|r| GaloisKey::generate(&f.ctx, &f.sk, rotation_galois_element(n, r), &mut f.rng))
+        // Keys from the matrix alone (what a key owner computes without encoding anything).
+        let rotations = m.evaluation_rotations();
+        let (mut sorted, mut encoded): (Vec<i64>, Vec<i64>) = (rotations.clone(), transform.rotations().collect());
+        sorted.sort_unstable();
+        encoded.sort_unstable();
+        assert_eq!(sorted, encoded);
+        let keys: Vec<GaloisKey<Vec<u64>>> = rotations
+            .iter()
+            .map(|&r| GaloisKey::generate(&f.ctx, &f.sk, rotation_galois_element(n, r), &mut f.rng))
             .collect();
         let ev = Evaluator::new(&f.ctx);
         let mut out = transform.evaluate(&ev, &ct, &keys, 2).unwrap();
@@ -225,16 +233,16 @@ fn bad_inputs_are_typed_errors() {
             Some(Error::InvalidSlots { slots, max: 2048 })
         );
     }
-    let too_deep = BootstrapLiteral { coeffs_to_slots_levels: 6, ..literal };
+    let too_deep = BootstrapLiteral { coeffs_to_slots_levels: 16, ..literal };
     assert_eq!(
         Bootstrapper::new(&f.ctx, &too_deep, 16, SCALE).err(),
-        Some(Error::LevelOutOfRange { level: too_deep.depth(), max: 17 })
+        Some(Error::LevelOutOfRange { level: too_deep.depth(), max: 27 })
     );
     let dense = BootstrapLiteral { encapsulation: literal.params, ..literal };
     assert_eq!(Bootstrapper::new(&f.ctx, &dense, 16, SCALE).err(), Some(Error::InvalidEncapsulation));
 
     let bootstrapper = Bootstrapper::new(&f.ctx, &literal, 16, SCALE).unwrap();
-    let mut keys = bootstrapper.generate_keys(&f.ctx, &f.sk, &mut f.rng);
+    let mut keys = bootstrapper.generate_keys(&f.ctx, &f.sk, &mut f.rng).unwrap();
     let values = f.values(16);
     let wrong_slots = f.encrypt(&values[..8], &[], 0);
     let mut wrong_scale = f.encrypt(&values, &[], 0);

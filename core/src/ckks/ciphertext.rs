@@ -126,20 +126,6 @@ impl<S> Ciphertext<S> {
         self.slots
     }
 
-    /// Reads the same message with `slots` slots: a message of `n` slots is, seen with `m > n`, itself repeated
-    /// `m/n` times, and a message of `m` slots that repeats with period `n` is an `n`-slot message. The caller
-    /// vouches for that period when narrowing (nothing here can check it).
-    ///
-    /// # Errors
-    /// [`Error::InvalidSlots`] unless `slots` is a power of two of at most `degree/2`.
-    pub fn set_slots(&mut self, slots: usize, degree: usize) -> Result<()> {
-        if slots == 0 || !slots.is_power_of_two() || slots > degree / 2 {
-            return Err(Error::InvalidSlots { slots, max: degree / 2 });
-        }
-        self.slots = slots;
-        Ok(())
-    }
-
     /// The seed `c_1` came from, for a fresh secret-key encryption.
     pub fn seed(&self) -> Option<&[u8; 32]> {
         self.seed.as_ref()

@@ -51,7 +51,7 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
     let (owner, cloud) = match presets::bootstrapping_for(ctx.params().literal()) {
         Some(b) => {
             eprintln!("hospital: rotation, relinearization and bootstrapping keys (the cloud bootstraps)");
-            let cloud = owner.bootstrapping_keys(&steps, b, &layout.bootstrap_slots())?;
+            let cloud = owner.bootstrapping_keys(&steps, b)?;
             (owner, cloud)
         }
         None => {
@@ -113,7 +113,7 @@ impl CloudFolder {
         let bootstrapping = match (&keys, presets::bootstrapping_for(session.ctx.params().literal())) {
             (CloudKeys::Bootstrapping(_), Some(b)) => {
                 eprintln!("cloud: precomputing bootstrapping");
-                Some(Bootstrapping::new(&session.ctx, b, &store.layout.bootstrap_slots())?)
+                Some(Bootstrapping::new(&session.ctx, b)?)
             }
             _ => None,
         };

@@ -121,7 +121,7 @@ fn encrypted_run(
     let bootstrapping = boot_literal
         .map(|b| {
             progress(&format!("cloud: precomputing bootstrapping ({})", literal.name));
-            Bootstrapping::new(&ctx, b, &layout.bootstrap_slots())
+            Bootstrapping::new(&ctx, b)
         })
         .transpose()?;
     let start = Instant::now();
@@ -129,7 +129,7 @@ fn encrypted_run(
     let (owner, keys) = match boot_literal {
         Some(b) => {
             progress(&format!("hospital: rotation, relinearization and bootstrapping keys ({})", literal.name));
-            let keys = owner.bootstrapping_keys(&steps, b, &layout.bootstrap_slots())?;
+            let keys = owner.bootstrapping_keys(&steps, b)?;
             (owner, keys)
         }
         None => {

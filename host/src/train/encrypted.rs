@@ -331,22 +331,20 @@ impl<'e> Trainer<'e> {
     }
 
     /// Ciphertexts tiled like the weights (period `c·cols`: one block row repeated) bootstrapped at one level
-    /// below the fresh one. They share ciphertexts as [`Layout::packed_slots`] groups them: block `k` of a group
-    /// moves, by a mask, to segment `k` of every period of `n` slots (1 level) — an `n`-slot message,
-    /// bootstrapped as such — and comes back by the same mask (1 level) and `log2(n/(c·cols))` rotations that
-    /// copy segment `k` over its period.
+    /// below the fresh one. They share ciphertexts as [`Layout::packed_periods`] groups them: block `k` of a group
+    /// moves, by a mask, to segment `k` of every period of `n` slots (1 level), and after the bootstrap comes back
+    /// by the same mask (1 level) and `log2(n/(c·cols))` rotations that copy segment `k` over its period.
     fn bootstrap_tiled(&self, tiled: &[Ct]) -> Result<Vec<Ct>> {
         let (e, l) = (self.engine, &self.layout);
         let period = l.class_slots * l.cols;
         let mut out = Vec::with_capacity(tiled.len());
-        for (group, n) in tiled.chunks(l.slots / period).zip(l.packed_slots(tiled.len())) {
+        for (group, n) in tiled.chunks(l.slots / period).zip(l.packed_periods(tiled.len())) {
             let segment = |k: usize| -> Vec<f64> {
                 (0..l.slots).map(|s| if (s % n) / period == k { 1.0 } else { 0.0 }).collect()
             };
             let parts: Vec<Ct> =
                 group.par_iter().enumerate().map(|(k, t)| e.mul_values(t, &segment(k))).collect::<Result<_>>()?;
-            let packed = e.with_slots(e.sum(&parts)?, n)?;
-            let fresh = e.with_slots(e.bootstrap(&packed)?, l.slots)?;
+            let fresh = e.bootstrap(&e.sum(&parts)?)?;
             let unpacked: Vec<Ct> = (0..group.len())
                 .into_par_iter()
                 .map(|k| {
@@ -651,10 +649,10 @@ pub(crate) mod tests {
         let layout = Layout::new(ctx.degree() / 2, schedule.batch, 3, data.train.dim()).unwrap();
         let owner = KeyOwner::generate(&ctx, &encoder);
         let boot_literal = presets::bootstrapping_for(literal);
-        let bootstrapping = boot_literal.map(|b| Bootstrapping::new(&ctx, b, &layout.bootstrap_slots()).unwrap());
+        let bootstrapping = boot_literal.map(|b| Bootstrapping::new(&ctx, b).unwrap());
         let (owner, keys) = match boot_literal {
             Some(b) => {
-                let keys = owner.bootstrapping_keys(&layout.rotation_steps(), b, &layout.bootstrap_slots()).unwrap();
+                let keys = owner.bootstrapping_keys(&layout.rotation_steps(), b).unwrap();
                 (owner, keys)
             }
             None => {

@@ -98,27 +98,26 @@ impl CloudKeys {
     }
 }
 
-/// The cloud's bootstrapping: one precomputed bootstrapper per slot count it refreshes (full packing for a
-/// batch's intermediate values, fewer slots for the packed weights), sharing one set of keys.
+/// The cloud's bootstrapping of full ciphertexts (`N/2` slots: a batch's intermediate values, and the packed
+/// weights, which repeat with a shorter period but gain little from a sparse bootstrapper of their own — 3 s of
+/// 35 — while it would cost its plaintexts and ten more keys, about 5 GiB at N = 2^16).
 pub struct Bootstrapping {
     literal: BootstrapLiteral,
-    bootstrappers: Vec<Bootstrapper>,
+    bootstrapper: Bootstrapper,
     count: AtomicUsize,
 }
 
 impl Bootstrapping {
-    /// Precomputes bootstrapping under `ctx` (built from `literal.params`) for each of `slot_counts`.
+    /// Precomputes bootstrapping under `ctx` (built from `literal.params`).
     ///
     /// # Errors
-    /// If `ctx` is not `literal`'s, or a slot count is not a power of two of at most `N/2`.
-    pub fn new(ctx: &Context<Vec<u64>>, literal: &BootstrapLiteral, slot_counts: &[usize]) -> Result<Self> {
+    /// If `ctx` is not `literal`'s.
+    pub fn new(ctx: &Context<Vec<u64>>, literal: &BootstrapLiteral) -> Result<Self> {
         if ctx.params().literal() != literal.params {
             return Err(anyhow!("bootstrapping is configured for parameter set {}", literal.params.name));
         }
-        let scale = ctx.params().default_scale();
-        let bootstrappers =
-            slot_counts.iter().map(|&n| Bootstrapper::new(ctx, literal, n, scale)).collect::<Result<_, _>>()?;
-        Ok(Self { literal: *literal, bootstrappers, count: AtomicUsize::new(0) })
+        let bootstrapper = Bootstrapper::new(ctx, literal, ctx.degree() / 2, ctx.params().default_scale())?;
+        Ok(Self { literal: *literal, bootstrapper, count: AtomicUsize::new(0) })
     }
 
     /// The level of a bootstrapped ciphertext.
@@ -126,19 +125,13 @@ impl Bootstrapping {
         self.literal.output_level()
     }
 
-    /// The Galois elements bootstrapping `slot_counts` slots under `literal` needs keys for (computed without
+    /// The Galois elements bootstrapping under `literal` at ring degree `degree` needs keys for (computed without
     /// the precomputation: the key owner's side).
     ///
     /// # Errors
-    /// If a slot count is not a power of two of at most `N/2`.
-    pub fn galois_elements(degree: usize, literal: &BootstrapLiteral, slot_counts: &[usize]) -> Result<Vec<u64>> {
-        let mut elements = Vec::new();
-        for &n in slot_counts {
-            elements.extend(Bootstrapper::galois_elements_for(degree, literal, n)?);
-        }
-        elements.sort_unstable();
-        elements.dedup();
-        Ok(elements)
+    /// If `degree` is not a power of two of at least 2.
+    pub fn galois_elements(degree: usize, literal: &BootstrapLiteral) -> Result<Vec<u64>> {
+        Ok(Bootstrapper::galois_elements_for(degree, literal, degree / 2)?)
     }
 
     /// Bootstraps done so far.
@@ -194,20 +187,15 @@ impl<'a> Engine<'a> {
         self.bootstrapping.map_or(0, Bootstrapping::count)
     }
 
-    /// `a` (values in about `[-1, 1]`; any level, slots one of the bootstrappers') at [`Self::fresh_level`].
+    /// `a` (values in about `[-1, 1]`, any level, `N/2` slots) at [`Self::fresh_level`].
     ///
     /// # Errors
-    /// Without bootstrapping, or for a slot count no bootstrapper takes.
+    /// Without bootstrapping.
     pub fn bootstrap(&self, a: &Ct) -> Result<Ct> {
         let (Some(b), CloudKeys::Bootstrapping(keys)) = (self.bootstrapping, self.keys) else {
             return Err(anyhow!("this engine does not bootstrap"));
         };
-        let bootstrapper = b
-            .bootstrappers
-            .iter()
-            .find(|x| x.slots() == a.slots())
-            .ok_or_else(|| anyhow!("no bootstrapper for {} slots", a.slots()))?;
-        let out = bootstrapper.bootstrap(&Evaluator::new(self.ctx), a, keys)?;
+        let out = b.bootstrapper.bootstrap(&Evaluator::new(self.ctx), a, keys)?;
         b.count.fetch_add(1, Ordering::Relaxed);
         Ok(out)
     }
@@ -220,16 +208,6 @@ impl<'a> Engine<'a> {
     /// The (public, trivial) encryption of zero at [`Self::fresh_level`]: the trainer's initial weights.
     pub fn zero(&self) -> Ct {
         Ct::zero(self.ctx.degree(), self.fresh_level(), self.scale, self.slots())
-    }
-
-    /// `a` read with `slots` slots (see [`Ciphertext::set_slots`]: narrowing needs a message of that period).
-    ///
-    /// # Errors
-    /// If `slots` is not a power of two of at most `N/2`.
-    pub fn with_slots(&self, a: Ct, slots: usize) -> Result<Ct> {
-        let mut out = a;
-        out.set_slots(slots, self.ctx.degree())?;
-        Ok(out)
     }
 
     fn q(&self, level: usize) -> f64 {
@@ -439,22 +417,17 @@ impl<'a> KeyOwner<'a> {
         CloudKeys::Evaluation { relinearization, galois }
     }
 
-    /// The keys for rotations by `steps` and for bootstrapping `slot_counts` slots under `literal` (one Galois key
-    /// per element for both).
+    /// The keys for rotations by `steps` and for bootstrapping under `literal` (one Galois key per element for
+    /// both).
     ///
     /// # Errors
-    /// If the parameters are not `literal`'s, or a slot count is not a power of two of at most `N/2`.
-    pub fn bootstrapping_keys(
-        &self,
-        steps: &[i64],
-        literal: &BootstrapLiteral,
-        slot_counts: &[usize],
-    ) -> Result<CloudKeys> {
+    /// If the parameters are not `literal`'s.
+    pub fn bootstrapping_keys(&self, steps: &[i64], literal: &BootstrapLiteral) -> Result<CloudKeys> {
         if self.ctx.params().literal() != literal.params {
             return Err(anyhow!("bootstrapping is configured for parameter set {}", literal.params.name));
         }
         let mut elements = self.rotation_elements(steps);
-        elements.extend(Bootstrapping::galois_elements(self.ctx.degree(), literal, slot_counts)?);
+        elements.extend(Bootstrapping::galois_elements(self.ctx.degree(), literal)?);
         elements.sort_unstable();
         elements.dedup();
         let bar = crate::progress::items(elements.len() as u64 + 3, "generating evaluation keys", "keys");

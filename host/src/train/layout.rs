@@ -135,22 +135,13 @@ impl Layout {
         v
     }
 
-    /// The slot counts of the sparse ciphertexts `tiled` weight-like blocks (period `c·cols`) are packed into for
-    /// bootstrapping: groups of up to `slots/(c·cols)` blocks, each packed into `2^⌈log2(group·c·cols)⌉` slots.
-    pub fn packed_slots(&self, tiled: usize) -> Vec<usize> {
+    /// The periods of the ciphertexts `tiled` weight-like blocks (period `c·cols`) are packed into for
+    /// bootstrapping: groups of up to `slots/(c·cols)` blocks, each repeating with period
+    /// `2^⌈log2(group·c·cols)⌉`.
+    pub fn packed_periods(&self, tiled: usize) -> Vec<usize> {
         let period = self.class_slots * self.cols;
         let group = self.slots / period;
         (0..tiled.div_ceil(group)).map(|g| ((tiled - g * group).min(group) * period).next_power_of_two()).collect()
-    }
-
-    /// The slot counts the trainer bootstraps with this packing: full (a batch's intermediate values) and the
-    /// packed weights' ([`Self::packed_slots`] of the weight and lookahead blocks).
-    pub fn bootstrap_slots(&self) -> Vec<usize> {
-        let mut slots = self.packed_slots(2 * self.blocks);
-        slots.push(self.slots);
-        slots.sort_unstable();
-        slots.dedup();
-        slots
     }
 
     /// Every rotation the trainer needs a key for: `t·cols` (`0 < t < c`), `±2^m` (`2^m < cols`) and the row
@@ -196,11 +187,10 @@ mod tests {
         assert_eq!(blocks[2][16 + 7], 139.0);
         assert_eq!(wide.rotation_steps(), [-8, -4, -2, -1, 1, 2, 4, 8, 16, 32, 48]);
         // Periods of 4·16 = 64 slots: one per ciphertext of 64 slots.
-        assert_eq!(wide.packed_slots(6), [64; 6]);
+        assert_eq!(wide.packed_periods(6), [64; 6]);
         let narrow = Layout::new(4096, 16, 3, 40).unwrap();
         // c·cols = 4·256 = 1024: four blocks per ciphertext, the fifth alone.
-        assert_eq!(narrow.packed_slots(5), [4096, 1024]);
-        assert_eq!(narrow.packed_slots(2), [2048]);
-        assert_eq!(narrow.bootstrap_slots(), [2048, 4096]);
+        assert_eq!(narrow.packed_periods(5), [4096, 1024]);
+        assert_eq!(narrow.packed_periods(2), [2048]);
     }
 }

@@ -441,7 +441,7 @@ fn main() -> ExitCode {
 
 fn list_params() -> anyhow::Result<()> {
     medblind::outln!(
-        "{:<22} {:>7} {:>6} {:>6} {:>5} {:>6} {:>9} {:>10}  security",
+        "{:<28} {:>7} {:>6} {:>6} {:>5} {:>6} {:>9} {:>10}  security",
         "preset",
         "N",
         "slots",
@@ -458,12 +458,15 @@ fn list_params() -> anyhow::Result<()> {
             Security::Bits128 => "128-bit (HomomorphicEncryption.org)",
             Security::InsecureForTestsOnly => "INSECURE, tests only",
         };
+        // A bootstrapping preset: the levels left after bootstrapping, plus bootstrapping's own.
+        let depth = presets::bootstrapping_for(literal)
+            .map_or(params.max_level().to_string(), |b| format!("{}+{}", b.output_level(), b.depth()));
         medblind::outln!(
-            "{:<22} {:>7} {:>6} {:>6} {:>5} {:>6} {:>9.1} {:>10}  {security}",
+            "{:<28} {:>7} {:>6} {:>6} {:>5} {:>6} {:>9.1} {:>10}  {security}",
             literal.name,
             params.degree(),
             params.max_slots(),
-            params.max_level(),
+            depth,
             literal.dnum,
             format!("2^{}", literal.log_scale),
             params.log_qp(),

@@ -40,6 +40,8 @@ fn params_lists_every_preset_with_its_security() {
         assert!(text.contains(literal.name), "{} missing from:\n{text}", literal.name);
     }
     assert!(text.contains("INSECURE, tests only") && text.contains("128-bit"));
+    let boot = text.lines().find(|l| l.starts_with("n65536-boot-qp1762-s40 ")).unwrap();
+    assert!(boot.contains(" 12+15 "), "levels after bootstrapping + bootstrapping's own: {boot}");
 }
 
 #[test]

@@ -102,7 +102,6 @@ impl CloudKeys {
 /// weights, which repeat with a shorter period but gain little from a sparse bootstrapper of their own — 3 s of
 /// 35 — while it would cost its plaintexts and ten more keys, about 5 GiB at N = 2^16).
 pub struct Bootstrapping {
-    literal: BootstrapLiteral,
     bootstrapper: Bootstrapper,
     count: AtomicUsize,
 }
@@ -117,21 +116,7 @@ impl Bootstrapping {
             return Err(anyhow!("bootstrapping is configured for parameter set {}", literal.params.name));
         }
         let bootstrapper = Bootstrapper::new(ctx, literal, ctx.degree() / 2, ctx.params().default_scale())?;
-        Ok(Self { literal: *literal, bootstrapper, count: AtomicUsize::new(0) })
-    }
-
-    /// The level of a bootstrapped ciphertext.
-    pub fn output_level(&self) -> usize {
-        self.literal.output_level()
-    }
-
-    /// The Galois elements bootstrapping under `literal` at ring degree `degree` needs keys for (computed without
-    /// the precomputation: the key owner's side).
-    ///
-    /// # Errors
-    /// If `degree` is not a power of two of at least 2.
-    pub fn galois_elements(degree: usize, literal: &BootstrapLiteral) -> Result<Vec<u64>> {
-        Ok(Bootstrapper::galois_elements_for(degree, literal, degree / 2)?)
+        Ok(Self { bootstrapper, count: AtomicUsize::new(0) })
     }
 
     /// Bootstraps done so far.
@@ -427,7 +412,8 @@ impl<'a> KeyOwner<'a> {
             return Err(anyhow!("bootstrapping is configured for parameter set {}", literal.params.name));
         }
         let mut elements = self.rotation_elements(steps);
-        elements.extend(Bootstrapping::galois_elements(self.ctx.degree(), literal)?);
+        let n = self.ctx.degree();
+        elements.extend(Bootstrapper::galois_elements_for(n, literal, n / 2)?);
         elements.sort_unstable();
         elements.dedup();
         let bar = crate::progress::items(elements.len() as u64 + 3, "generating evaluation keys", "keys");

@@ -358,11 +358,34 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         rlk: &RelinearizationKey<K>,
         scratch: &mut [u64],
     ) -> Result<()> {
-        if a.level != b.level {
-            return Err(Error::LevelMismatch { left: a.level, right: b.level });
+        self.dot_relin_assign_with(a, b, &[], rlk, scratch)
+    }
+
+    /// `a = a·b + Σ c·d` over the pairs `(c, d)` of `more`, relinearized once: one key switch for the whole sum
+    /// instead of one per product, with the noise of one. Every product must have the scale `Δ_a · Δ_b` (which
+    /// `a` takes; rescale afterwards), the level and the slots of `a`.
+    ///
+    /// # Errors
+    /// On a level, slot or scale mismatch or a short scratch.
+    pub fn dot_relin_assign_with<S: AsRef<[u64]> + AsMut<[u64]>, S2: AsRef<[u64]>, K: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        b: &Ciphertext<S2>,
+        more: &[(&Ciphertext<S2>, &Ciphertext<S2>)],
+        rlk: &RelinearizationKey<K>,
+        scratch: &mut [u64],
+    ) -> Result<()> {
+        for x in core::iter::once(b).chain(more.iter().flat_map(|(c, d)| [*c, *d])) {
+            if a.level != x.level {
+                return Err(Error::LevelMismatch { left: a.level, right: x.level });
+            }
+            if a.slots != x.slots {
+                return Err(Error::SlotsMismatch { left: a.slots, right: x.slots });
+            }
         }
-        if a.slots != b.slots {
-            return Err(Error::SlotsMismatch { left: a.slots, right: b.slots });
+        let scale = a.scale * b.scale;
+        if more.iter().any(|(c, d)| !scales_match(c.scale * d.scale, scale)) {
+            return Err(Error::ScaleMismatch);
         }
         check_len(self.scratch_words(a.level), scratch.len())?;
         let n = self.ctx.degree();
@@ -378,11 +401,18 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         poly::mul_assign(moduli, a1, b0);
         poly::mul_add_assign(moduli, a1, a0, b1);
         poly::mul_assign(moduli, a0, b0);
+        for (c, d) in more {
+            let (c0, c1, d0, d1) = (c.c0(n), c.c1(n), d.c0(n), d.c1(n));
+            poly::mul_add_assign(moduli, d2, c1, d1);
+            poly::mul_add_assign(moduli, a1, c0, d1);
+            poly::mul_add_assign(moduli, a1, c1, d0);
+            poly::mul_add_assign(moduli, a0, c0, d0);
+        }
         self.key_switch(a.level, false, d2, &rlk.0, None, k0, k1, work);
         let (a0, a1) = a.parts_mut(n);
         poly::add_assign(moduli, a0, k0);
         poly::add_assign(moduli, a1, k1);
-        a.scale *= b.scale;
+        a.scale = scale;
         a.seed = None;
         Ok(())
     }

@@ -196,6 +196,34 @@ fn multiply_relinearize_rescale_matches_negacyclic_product() {
     assert!(bits2 - magnitude < -12.0, "relative error 2^{}", bits2 - magnitude);
 }
 
+#[test]
+fn a_sum_of_products_relinearized_once_matches_the_sum_of_negacyclic_products() {
+    let mut f = Fixture::new(&presets::TEST_INSECURE_N1024);
+    let ev_ctx = Context::new(f.ctx.params()).unwrap();
+    let ev = Evaluator::new(&ev_ctx);
+    let top = f.ctx.params().max_level();
+    let messages: Vec<Vec<f64>> = (0..6).map(|_| f.message()).collect();
+    let cts: Vec<_> = messages.iter().map(|m| f.encrypt(m, top, true)).collect();
+    let mut acc = cts[0].clone();
+    let more = [(&cts[2], &cts[3]), (&cts[4], &cts[5])];
+    let mut scratch = vec![0; ev.scratch_words(top)];
+    ev.dot_relin_assign_with(&mut acc, &cts[1], &more, &f.rlk, &mut scratch).unwrap();
+    ev.rescale_assign(&mut acc).unwrap();
+    let want: Vec<f64> = (0..3)
+        .map(|i| negacyclic(&messages[2 * i], &messages[2 * i + 1]))
+        .fold(vec![0.0; messages[0].len()], |s, p| s.iter().zip(&p).map(|(x, y)| x + y).collect());
+    let bits = max_error_bits(&want, &f.decrypt(&acc));
+    assert!(bits < -14.0, "error 2^{bits}");
+    // Products of other scales do not add up.
+    let mut off = cts[4].clone();
+    off.set_scale(2.0 * off.scale());
+    let mut acc = cts[0].clone();
+    assert_eq!(
+        ev.dot_relin_assign_with(&mut acc, &cts[1], &[(&off, &cts[5])], &f.rlk, &mut scratch),
+        Err(crate::Error::ScaleMismatch)
+    );
+}
+
 /// A rescaling prime more than twice the others (the rescale's general conversion path, not the one-add path).
 const TEST_INSECURE_MIXED_SIZES: ParamsLiteral = ParamsLiteral {
     name: "test-insecure-mixed-sizes",

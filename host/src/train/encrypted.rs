@@ -264,7 +264,8 @@ impl<'e> Trainer<'e> {
     }
 
     /// DiagABT: the logits `X·yᵀ` of a batch's feature blocks `x` under weight blocks `y`, in the diagonal layout
-    /// (per diagonal: a hoisted rotation of each weight block, products, a fold over the columns). Consumes 2 levels.
+    /// (per diagonal: a hoisted rotation of each weight block, the products summed over blocks and relinearized
+    /// once, a fold over the columns). Consumes 2 levels.
     ///
     /// # Errors
     /// If a rotation key is missing or the ciphertexts have too few levels.
@@ -277,10 +278,9 @@ impl<'e> Trainer<'e> {
         let diagonals: Vec<Ct> = (0..c)
             .into_par_iter()
             .map(|t| {
-                let products: Vec<Ct> = (0..l.blocks)
-                    .map(|b| e.mul(&x[b], if t == 0 { &y[b] } else { &rotated[b][t - 1] }))
-                    .collect::<Result<_>>()?;
-                let mut m = e.sum(&products)?;
+                let pairs: Vec<(&Ct, &Ct)> =
+                    (0..l.blocks).map(|b| (&x[b], if t == 0 { &y[b] } else { &rotated[b][t - 1] })).collect();
+                let mut m = e.dot(&pairs)?;
                 let mut s = 1;
                 while s < l.cols {
                     m = e.add(&m, &e.rotate(&m, s as i64)?)?;

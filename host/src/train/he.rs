@@ -254,6 +254,28 @@ impl<'a> Engine<'a> {
         Ok(x)
     }
 
+    /// `Σ a_i · b_i` over `pairs` (non-empty), relinearized once (one level).
+    ///
+    /// # Errors
+    /// If `pairs` is empty or some operand is at level 0.
+    pub fn dot(&self, pairs: &[(&Ct, &Ct)]) -> Result<Ct> {
+        let level = pairs.iter().flat_map(|(a, b)| [a.level(), b.level()]).min().context("a dot product of nothing")?;
+        if level == 0 {
+            return Err(anyhow!("out of levels: a product needs level 1 or more"));
+        }
+        let aligned: Vec<(Ct, Ct)> =
+            pairs.iter().map(|(a, b)| Ok((self.align(a, level)?, self.align(b, level)?))).collect::<Result<_>>()?;
+        let ((first, second), rest) = aligned.split_first().expect("non-empty");
+        let more: Vec<(&Ct, &Ct)> = rest.iter().map(|(a, b)| (a, b)).collect();
+        let mut x = first.clone();
+        self.with_scratch(level, |ev, scratch| {
+            ev.dot_relin_assign_with(&mut x, second, &more, self.keys.relinearization(), scratch)
+        })?;
+        self.rescale(&mut x)?;
+        x.set_scale(self.scale);
+        Ok(x)
+    }
+
     /// The slot-wise product of `a` with plaintext `values` (one level).
     pub fn mul_values(&self, a: &Ct, values: &[f64]) -> Result<Ct> {
         let level = a.level();
@@ -498,6 +520,9 @@ mod tests {
         };
         let ab = engine.mul(&ca, &cb).unwrap();
         close(&ab, &|i| a[i] * b[i], 1e-6);
+        let dot = engine.dot(&[(&ca, &cb), (&ab, &ca)]).unwrap();
+        close(&dot, &|i| a[i] * b[i] + a[i] * b[i] * a[i], 1e-6);
+        assert!(engine.dot(&[]).is_err());
         // Deep chain, then add operands from very different levels.
         let mut deep = ab.clone();
         for _ in 0..10 {

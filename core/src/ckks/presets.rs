@@ -318,42 +318,8 @@ pub const N65536_BOOT_ENCAPSULATION: ParamsLiteral = ParamsLiteral {
 pub const TEST_INSECURE_N4096_BOOT: ParamsLiteral = ParamsLiteral {
     name: "test-insecure-n4096-boot",
     log_degree: 12,
-    q: &[
-        0x10_0000_0006_0001,   // 53
-        0x100_0014_0001,       // 41
-        0xff_ffe8_0001,        // 40
-        0x100_003e_0001,       // 41
-        0xff_ffc4_0001,        // 40
-        0x100_0050_0001,       // 41
-        0xff_ffb2_0001,        // 40
-        0x100_0096_0001,       // 41
-        0xff_ff94_0001,        // 40
-        0x100_00a4_0001,       // 41
-        0xff_ff8a_0001,        // 40
-        0x100_00b6_0001,       // 41
-        0xff_ff82_0001,        // 40
-        0x3ff_ffe8_0001,       // 42
-        0x3ff_ffd2_0001,       // 42
-        0x3ff_ffca_0001,       // 42
-        0x1fff_ffff_ffe0_0001, // 61
-        0x1fff_ffff_ffc8_0001, // 61
-        0x2000_0000_0046_0001, // 62
-        0x1fff_ffff_ffb4_0001, // 61
-        0x2000_0000_0050_0001, // 62
-        0x2000_0000_0062_0001, // 62
-        0x2000_0000_007c_0001, // 62
-        0x2000_0000_00a0_0001, // 62
-        0x1fff_ffff_ff50_0001, // 61
-        0x2000_0000_00b0_0001, // 62
-        0x1fff_ffff_ff42_0001, // 61
-        0x1fff_ffff_ff38_0001, // 61
-    ],
-    p: &[
-        0x3fff_ffff_ffe8_0001, // 62
-        0x3fff_ffff_ffbe_0001, // 62
-        0x3fff_ffff_ffb8_0001, // 62
-        0x3fff_ffff_ff54_0001, // 62
-    ],
+    q: N65536_BOOT_QP1762_S40.q,
+    p: N65536_BOOT_QP1762_S40.p.split_at(4).0,
     dnum: 10,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
@@ -364,12 +330,8 @@ pub const TEST_INSECURE_N4096_BOOT: ParamsLiteral = ParamsLiteral {
 pub const TEST_INSECURE_N4096_BOOT_ENCAPSULATION: ParamsLiteral = ParamsLiteral {
     name: "test-insecure-n4096-boot-encapsulation",
     log_degree: 12,
-    q: &[
-        0x10_0000_0006_0001, // 53
-    ],
-    p: &[
-        0x3fff_ffff_ffe8_0001, // 62
-    ],
+    q: N65536_BOOT_ENCAPSULATION.q,
+    p: N65536_BOOT_ENCAPSULATION.p,
     dnum: 1,
     log_scale: 40,
     secret: SecretDistribution::HammingWeight(32),

@@ -710,6 +710,47 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn packed_weights_come_back_from_bootstrapping_in_two_groups_insecure_n4096() {
+        let literal = &presets::TEST_INSECURE_N4096_BOOT;
+        let ctx = Context::new(&Params::new(literal).unwrap()).unwrap();
+        let encoder = Encoder::new(ctx.log_degree()).unwrap();
+        // 300 features: 3 blocks of 128 columns; w and y make 6 tiled blocks of period 4·128 = 512, packed 4 + 2.
+        let layout = Layout::new(ctx.degree() / 2, 16, 3, 300).unwrap();
+        assert_eq!(layout.packed_periods(2 * layout.blocks), [2048, 1024]);
+        let owner = KeyOwner::generate(&ctx, &encoder);
+        let boot = presets::bootstrapping_for(literal).unwrap();
+        let bootstrapping = Bootstrapping::new(&ctx, boot).unwrap();
+        let keys = owner.bootstrapping_keys(&layout.rotation_steps(), boot).unwrap();
+        let engine = Engine::bootstrapping(&ctx, &encoder, &keys, &bootstrapping).unwrap();
+        let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(3)).unwrap();
+        let matrices: Vec<Vec<Vec<f64>>> = (0..2)
+            .map(|m| {
+                (0..3).map(|k| (0..300).map(|j| ((m * 977 + k * 301 + j) as f64 * 0.37).sin()).collect()).collect()
+            })
+            .collect();
+        let tiled: Vec<Ct> = matrices
+            .iter()
+            .flat_map(|w| layout.weights(w))
+            .map(|v| engine.align(&owner.encrypt(&v).unwrap(), 2).unwrap())
+            .collect();
+        let fresh = trainer.bootstrap_tiled(&tiled).unwrap();
+        assert_eq!(engine.bootstraps_done(), 2, "one bootstrap per group");
+        assert!(fresh.iter().all(|ct| ct.level() == engine.fresh_level() - 1));
+        for (m, blocks) in matrices.iter().zip(fresh.chunks(layout.blocks)) {
+            let blocks: Vec<Vec<f64>> = blocks.iter().map(|ct| owner.decrypt(ct).unwrap()).collect();
+            // Every block row (not only the first) holds the weights again.
+            assert!((blocks[1][5 * layout.cols + 7] - blocks[1][layout.cols + 7]).abs() < 1e-5);
+            let worst = m
+                .iter()
+                .flatten()
+                .zip(layout.unpack_weights(&blocks).iter().flatten())
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max);
+            assert!(worst < 1e-5, "packed weights off by {worst} after bootstrapping");
+        }
+    }
+
+    #[test]
     fn plans_cut_a_step_where_levels_run_out_or_refuse() {
         let approx = SoftmaxApprox::standard(7);
         // Key-owner refreshes with more levels than a step needs: the weights at 28 suffice.

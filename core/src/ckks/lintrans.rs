@@ -131,9 +131,7 @@ impl DiagonalMatrix {
         babies.iter().map(|&j| j as i64).chain(giants).filter(|&r| r != 0).collect()
     }
 
-    /// The giant step `G` (a power of two) minimizing the cost of the rotations, and the babies it needs. A giant
-    /// rotation is a whole key switch; the babies share one decomposition, so each costs about a third of one
-    /// (its inner product and ModDown): the cost counts a giant as [`GIANT_COST`] babies.
+    /// The giant step `G` (a power of two) minimizing baby plus giant rotations, and the babies it needs.
     fn split(&self) -> (usize, Vec<usize>) {
         let split_with = |g: usize| {
             let (mut babies, mut giants) = (Vec::new(), Vec::new());
@@ -146,16 +144,13 @@ impl DiagonalMatrix {
                     giants.push(giant);
                 }
             }
-            let moving = |count: usize, has_zero: bool| count - usize::from(has_zero);
-            let cost =
-                moving(babies.len(), babies.contains(&0)) + GIANT_COST * moving(giants.len(), giants.contains(&0));
-            (babies, cost)
+            (babies, giants.len())
         };
         let mut best = (1, split_with(1));
         let mut g = 2;
         while g <= self.slots {
             let candidate = split_with(g);
-            if candidate.1 < best.1.1 {
+            if candidate.0.len() + candidate.1 < best.1.0.len() + best.1.1 {
                 best = (g, candidate);
             }
             g *= 2;
@@ -165,9 +160,6 @@ impl DiagonalMatrix {
         (g, babies)
     }
 }
-
-/// The cost of a giant-step rotation in hoisted baby-step rotations (see [`DiagonalMatrix`]'s split).
-const GIANT_COST: usize = 3;
 
 /// Rotation `a` (of `n`) as giant rotation `G·i` plus baby `j ∈ [0, G)`, with `a` taken signed in `(-n/2, n/2]`.
 fn decompose(a: usize, n: usize, giant_step: usize) -> (i64, usize) {

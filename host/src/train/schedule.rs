@@ -80,8 +80,13 @@ impl EarlyStopping {
     }
 }
 
-/// Mean cross-entropy from the predicted probability of each row's true class (floored at `1e-12`).
+/// Mean cross-entropy from the predicted probability of each row's true class (floored at `1e-12`). Infinite when
+/// one is not a probability (outside `[0, 1]` beyond encryption noise, or not finite): the softmax approximation
+/// left its range, so the epoch must never count as the best.
 pub fn cross_entropy(true_class_probabilities: &[f64]) -> f64 {
+    if true_class_probabilities.iter().any(|p| !(-1e-3..=1.0 + 1e-3).contains(p)) {
+        return f64::INFINITY;
+    }
     let n = true_class_probabilities.len().max(1) as f64;
     true_class_probabilities.iter().map(|p| -p.max(1e-12).ln()).sum::<f64>() / n
 }
@@ -112,5 +117,12 @@ mod tests {
         assert!(stop.record(0, 1.0) && !stop.record(1, 1.5) && !stop.should_stop(1));
         assert!(!stop.record(2, 1.2) && stop.should_stop(2) && stop.best_epoch == Some(0));
         assert!((cross_entropy(&[1.0, 0.5]) - 0.5f64.ln().abs() / 2.0).abs() < 1e-15);
+        // Noise around 0 and 1 is tolerated; a diverged approximation is never a best epoch.
+        assert!(cross_entropy(&[1.0 + 1e-6, -1e-6]).is_finite());
+        for diverged in [1e30, -0.5, f64::NAN] {
+            assert_eq!(cross_entropy(&[0.5, diverged]), f64::INFINITY);
+        }
+        let mut stop = EarlyStopping::new(2);
+        assert!(stop.record(0, 1.0) && !stop.record(1, cross_entropy(&[1e30])));
     }
 }

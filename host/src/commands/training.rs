@@ -48,16 +48,14 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
     Plan::for_params(&approx, ctx.params().literal()).with_context(|| keys.display().to_string())?;
     let owner = KeyOwner::from_secret(ctx, &session.encoder, sk);
     let steps = layout.rotation_steps();
-    let (owner, cloud) = match presets::bootstrapping_for(ctx.params().literal()) {
+    let cloud = match presets::bootstrapping_for(ctx.params().literal()) {
         Some(b) => {
             eprintln!("hospital: rotation, relinearization and bootstrapping keys (the cloud bootstraps)");
-            let cloud = owner.bootstrapping_keys(&steps, b)?;
-            (owner, cloud)
+            owner.bootstrapping_keys(&steps, b)?
         }
         None => {
             eprintln!("hospital: {} rotation keys and the relinearization key", steps.len());
-            let cloud = owner.cloud_keys(&steps);
-            (owner, cloud)
+            owner.cloud_keys(&steps)
         }
     };
     std::fs::create_dir_all(out).map_err(|source| FileError::Io { path: out.to_path_buf(), source })?;

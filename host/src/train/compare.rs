@@ -126,16 +126,14 @@ fn encrypted_run(
         .transpose()?;
     let start = Instant::now();
     let owner = KeyOwner::generate(&ctx, &encoder);
-    let (owner, keys) = match boot_literal {
+    let keys = match boot_literal {
         Some(b) => {
             progress(&format!("hospital: rotation, relinearization and bootstrapping keys ({})", literal.name));
-            let keys = owner.bootstrapping_keys(&steps, b)?;
-            (owner, keys)
+            owner.bootstrapping_keys(&steps, b)?
         }
         None => {
             progress(&format!("hospital: rotation and relinearization keys ({})", literal.name));
-            let keys = owner.cloud_keys(&steps);
-            (owner, keys)
+            owner.cloud_keys(&steps)
         }
     };
     let keygen_seconds = start.elapsed().as_secs_f64();

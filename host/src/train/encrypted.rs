@@ -650,15 +650,9 @@ pub(crate) mod tests {
         let owner = KeyOwner::generate(&ctx, &encoder);
         let boot_literal = presets::bootstrapping_for(literal);
         let bootstrapping = boot_literal.map(|b| Bootstrapping::new(&ctx, b).unwrap());
-        let (owner, keys) = match boot_literal {
-            Some(b) => {
-                let keys = owner.bootstrapping_keys(&layout.rotation_steps(), b).unwrap();
-                (owner, keys)
-            }
-            None => {
-                let keys = owner.cloud_keys(&layout.rotation_steps());
-                (owner, keys)
-            }
+        let keys = match boot_literal {
+            Some(b) => owner.bootstrapping_keys(&layout.rotation_steps(), b).unwrap(),
+            None => owner.cloud_keys(&layout.rotation_steps()),
         };
         let engine = match &bootstrapping {
             Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b).unwrap(),

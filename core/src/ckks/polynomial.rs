@@ -300,9 +300,9 @@ mod tests {
     }
 
     impl Fixture {
-        /// N = 2^11, 28 levels of ~2^40 primes at scale 2^40.
+        /// N = 2^11, 30 levels of ~2^40 primes at scale 2^40.
         fn new() -> Self {
-            let ctx = Context::new(&Params::new(&presets::TEST_INSECURE_N2048_DEPTH28).unwrap()).unwrap();
+            let ctx = Context::new(&Params::new(&presets::TEST_INSECURE_N2048_DEPTH30).unwrap()).unwrap();
             let mut rng = ChaCha20Rng::seed_from_u64(TEST_SEED);
             let sk = SecretKey::generate(&ctx, &mut rng);
             let rlk = RelinearizationKey::generate(&ctx, &sk, &mut rng);
@@ -403,7 +403,7 @@ mod tests {
     // error at unit scale, and the result's error is dominated by |dp/dy| times the noise of y (one rescale).
 
     #[test]
-    fn encrypted_cosine_degree_30_on_minus_12_12_n2048_depth28() {
+    fn encrypted_cosine_degree_30_on_minus_12_12_n2048_depth30() {
         let mut f = Fixture::new();
         let cos = Chebyshev::interpolate(|x| libm::cos(2.0 * PI * (x - 0.25) / 8.0), -12.0, 12.0, 30);
         let top = f.ctx.params().max_level();
@@ -413,7 +413,7 @@ mod tests {
     }
 
     #[test]
-    fn encrypted_random_polynomials_degree_7_and_63_n2048_depth28() {
+    fn encrypted_random_polynomials_degree_7_and_63_n2048_depth30() {
         let mut f = Fixture::new();
         let top = f.ctx.params().max_level();
         for degree in [7, 63] {
@@ -433,7 +433,7 @@ mod tests {
     }
 
     #[test]
-    fn encrypted_degree_0_and_1_n2048_depth28() {
+    fn encrypted_degree_0_and_1_n2048_depth30() {
         let mut f = Fixture::new();
         let scale = f.ctx.params().default_scale();
         for coefficients in [vec![0.75], vec![0.0], vec![-0.5, 2.0], vec![0.25, 0.0]] {
@@ -462,8 +462,8 @@ mod tests {
         assert_eq!(run(&low, &nan, scale), Err(Error::ValueOutOfRange));
         assert_eq!(run(&low, &Chebyshev::from_coefficients(-1.0, 1.0, vec![1.0]), 0.0), Err(Error::ValueOutOfRange));
         let mut above = low.clone();
-        above.level = 29;
-        assert_eq!(run(&above, &poly, scale), Err(Error::LevelOutOfRange { level: 29, max: 28 }));
+        above.level = 31;
+        assert_eq!(run(&above, &poly, scale), Err(Error::LevelOutOfRange { level: 31, max: 30 }));
         let mut odd = low.clone();
         odd.slots = 3;
         assert_eq!(

@@ -9,7 +9,7 @@ use super::params::{ParamsLiteral, SecretDistribution, Security};
 /// Every preset, for listings and tests.
 pub const ALL: &[&ParamsLiteral] = &[
     &TEST_INSECURE_N1024,
-    &TEST_INSECURE_N2048_DEPTH28,
+    &TEST_INSECURE_N2048_DEPTH30,
     &N4096_QP109_S28,
     &N8192_QP201_S40,
     &N16384_QP422_S40,
@@ -41,11 +41,12 @@ pub const TEST_INSECURE_N1024: ParamsLiteral = ParamsLiteral {
     security: Security::InsecureForTestsOnly,
 };
 
-/// **Insecure, for tests only**: N = 2^11 with a 61-bit base prime, 28 rescaling primes within 2^-20 of 2^40
-/// (one encrypted training step at scale 2^40) and four ~61-bit special primes (`dnum = 8`). `log2(QP) ≈ 1427`,
-/// far above the 54 bits allowed at this degree: it exists so training can be tested end to end in seconds.
-pub const TEST_INSECURE_N2048_DEPTH28: ParamsLiteral = ParamsLiteral {
-    name: "test-insecure-n2048-depth28",
+/// **Insecure, for tests only**: N = 2^11 with a 61-bit base prime, 30 rescaling primes within 2^-20 of 2^40
+/// (one encrypted training step at scale 2^40, as many levels as [`N65536_QP1626_S40`]) and four ~61-bit special
+/// primes (`dnum = 8`). `log2(QP) ≈ 1508`, far above the 54 bits allowed at this degree: it exists so training
+/// can be tested end to end in seconds.
+pub const TEST_INSECURE_N2048_DEPTH30: ParamsLiteral = ParamsLiteral {
+    name: "test-insecure-n2048-depth30",
     log_degree: 11,
     q: &[
         0x1000_0000_0000_e001, // 61
@@ -77,6 +78,8 @@ pub const TEST_INSECURE_N2048_DEPTH28: ParamsLiteral = ParamsLiteral {
         0xfffff4b001,          // 40
         0x100000b6001,         // 41
         0xfffff3c001,          // 40
+        0x100000c2001,         // 41
+        0xfffff19001,          // 40
     ],
     p: &[
         0x2000_0000_0001_a001, // 62

@@ -231,7 +231,14 @@ pub fn refresh(keys: &Path, data: &Path, exchange_dir: &Path) -> anyhow::Result<
     let start = Instant::now();
     let mut progress = |m: &str| eprintln!("[{:>7.1} s] hospital: {m}", start.elapsed().as_secs_f64());
     progress(&format!("answering the cloud's requests in {}", exchange_dir.display()));
-    let answered = exchange::serve(exchange_dir, &owner, &session.ctx, &store.layout, &mut progress)?;
+    let answered = exchange::serve(
+        exchange_dir,
+        &owner,
+        &session.ctx,
+        &store.layout,
+        SoftmaxApprox::standard(store.layout.classes),
+        &mut progress,
+    )?;
     progress(&format!("the cloud is done ({answered} requests answered)"));
     Ok(())
 }

@@ -147,7 +147,7 @@ fn encrypted_run(
         None => Engine::new(&ctx, &encoder, &keys),
     };
     let trainer = Trainer::new(&engine, layout, approx)?;
-    let mut service = LocalKeyOwner::new(&owner, &layout);
+    let mut service = LocalKeyOwner::new(&owner, &layout, approx);
     progress("cloud: encrypted training");
     let mut accuracies = Vec::new();
     let (weights, mut report) = trainer.train(&train, &val, schedule, &mut service, progress, &mut |w| {
@@ -240,7 +240,7 @@ impl Comparison {
         let mut out = format!(
             "{{\"dataset\":\"{}\",\"source\":\"{}\",\"train\":{},\"val\":{},\"test\":{},\"dim\":{},\"classes\":{},\
              \"schedule\":{{\"learning_rate\":{},\"decay\":{},\"weight_decay\":{},\"momentum\":{},\"batch\":{},\"epochs\":{},\"patience\":{}}},\
-             \"softmax\":{{\"bound\":{},\"squarings\":{},\"inverse_iterations\":{}}},\"runs\":[",
+             \"softmax\":{{\"bound\":{},\"squarings\":{},\"inverse_iterations\":{},\"headroom\":{}}},\"runs\":[",
             self.dataset,
             self.source.replace('\\', "\\\\").replace('"', "\\\""),
             self.sizes[0],
@@ -257,16 +257,20 @@ impl Comparison {
             s.patience,
             self.approx.bound,
             self.approx.squarings,
-            self.approx.inverse_iterations
+            self.approx.inverse_iterations,
+            self.approx.headroom
         );
         for (i, ((name, r), (_, acc))) in self.runs().into_iter().zip(self.test_accuracies(split)).enumerate() {
             let losses: Vec<String> = r.log.iter().map(|l| format!("{:.6}", l.val_loss)).collect();
             let accuracies: Vec<String> =
                 r.log.iter().map(|l| l.val_accuracy.map_or("null".to_string(), |a| format!("{a:.6}"))).collect();
+            let logits: Vec<String> =
+                r.log.iter().map(|l| l.val_max_abs_logit.map_or("null".to_string(), |m| format!("{m:.4}"))).collect();
             let _ = write!(
                 out,
                 "{}{{\"name\":\"{name}\",\"test_accuracy\":{acc:.6},\"best_epoch\":{},\"steps\":{},\"refreshes\":{},\
-                 \"bootstraps\":{},\"seconds\":{:.3},\"val_loss\":[{}],\"val_accuracy\":[{}]}}",
+                 \"bootstraps\":{},\"seconds\":{:.3},\"val_loss\":[{}],\"val_accuracy\":[{}],\
+                 \"val_max_abs_logit\":[{}]}}",
                 if i > 0 { "," } else { "" },
                 r.best_epoch,
                 r.steps,
@@ -274,7 +278,8 @@ impl Comparison {
                 r.bootstraps,
                 r.seconds,
                 losses.join(","),
-                accuracies.join(",")
+                accuracies.join(","),
+                logits.join(",")
             );
         }
         out.push(']');
@@ -296,7 +301,7 @@ impl Comparison {
         let mut out = format!(
             "### {} ({} train / {} validation / {} test rows, {} features + bias, {} classes)\n\n\
              {}Schedule: NAG, learning rate {} × {}^epoch, weight decay {}, momentum {}, batch {}, at most {} epochs, patience {}. \
-             Softmax approximation: B = {}, k = {}, n = {}.\n\n\
+             Softmax approximation: B = {}, k = {}, n = {}, h = {}.\n\n\
              | run | test accuracy | best epoch | steps | ciphertexts refreshed by the key owner | bootstraps | training time |\n| --- | --- | --- | --- | --- | --- | --- |\n",
             self.dataset,
             self.sizes[0],
@@ -314,7 +319,8 @@ impl Comparison {
             s.patience,
             self.approx.bound,
             self.approx.squarings,
-            self.approx.inverse_iterations
+            self.approx.inverse_iterations,
+            self.approx.headroom
         );
         for ((name, r), (_, acc)) in self.runs().into_iter().zip(self.test_accuracies(split)) {
             let _ = writeln!(
@@ -416,12 +422,16 @@ mod tests {
         let encrypted = &c.encrypted.as_ref().unwrap().report;
         assert_eq!(encrypted.log.len(), 2);
         for (want, have) in c.approximate.log.iter().zip(&encrypted.log) {
+            // The key owner read the largest validation logit from the decrypted logits.
+            let (a, b) = (want.val_max_abs_logit.unwrap(), have.val_max_abs_logit.unwrap());
+            assert!((a - b).abs() < 1e-2 * a.max(1.0), "largest |logit| {a} vs {b}");
             let (want, have) = (want.val_accuracy.unwrap(), have.val_accuracy.unwrap());
             // The weights agree to 1e-3: at most a row on the decision boundary may differ.
             assert!((want - have).abs() <= 1.0 / split.val.len() as f64 + 1e-12, "{want} vs {have}");
         }
         let json = c.json(&split);
         assert_eq!(json.matches("\"val_accuracy\":[").count(), 3, "{json}");
+        assert_eq!(json.matches("\"val_max_abs_logit\":[").count(), 3, "{json}");
         assert!(!json.contains("null"), "{json}");
         let svg = c.svg().unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));

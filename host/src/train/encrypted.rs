@@ -4,29 +4,30 @@
 //! 1. logits `Z = X·yᵀ` in the diagonal layout (HETAL's DiagABT): for each of the `c` diagonals `t`, the
 //!    feature blocks times `y` rotated by `t` block rows (hoisted), a row sum (`log2 cols` rotations), a mask
 //!    and a shift to column `t` (2 levels);
-//! 2. probabilities `P` by [`SoftmaxApprox`] (23 levels with the standard constants);
+//! 2. probabilities `P` by [`SoftmaxApprox`] (24 levels with the standard constants);
 //! 3. the step `η/b·(P − Y)ᵀX` tiled like the weights (HETAL's DiagATB): for each `t`, column `t` of `P − Y`
 //!    (scaled by `η/b`) broadcast along its row, times the feature blocks, moved to the block row of its class,
 //!    then summed over the `rows/c` block rows (2 levels);
 //! 4. `w' = y − step`, `y' = w' + μ(w' − w)` (1 level).
 //!
-//! 28 levels in all. Where they come from is a [`Plan`] fixed when the trainer is made, from the level of a
+//! 29 levels in all. Where they come from is a [`Plan`] fixed when the trainer is made, from the level of a
 //! fresh ciphertext:
-//! - **Key-owner refreshes** (parameters with 28 levels or more): a step runs within one ciphertext's levels and
+//! - **Key-owner refreshes** (parameters with 29 levels or more): a step runs within one ciphertext's levels and
 //!   the weights are refreshed before the next by [`KeyOwnerService::refresh`] — the hospital decrypts and
 //!   re-encrypts them.
 //! - **Bootstrapping** (the engine holds bootstrapping keys; 12 levels after each bootstrap): the cloud refreshes
 //!   three times per step, each where the values are in `[0, 1]` and well conditioned — the exponential's
 //!   partial power `p(z)^(2^m)` before its last squarings, the probabilities renormalized part-way through
-//!   the Goldschmidt inverse (`e·y_j`, whose class sum `S·y_j = 1 − t^(2^(j+1))` is at least 1/4, so the
-//!   remaining factors amplify bootstrapping's error at most 4-fold), and the weights and lookahead weights,
+//!   the Goldschmidt inverse (`e·y_j`, whose class sum `S·y_j = 1 − t^(2^(j+1))` is at least 1/8, so the
+//!   remaining factors amplify bootstrapping's error at most 8-fold), and the weights and lookahead weights,
 //!   packed into as few sparse ciphertexts as their distinct values fill (one for a 7-class head over 193
 //!   features). The renormalized inverse is the same product of Goldschmidt factors, so the plaintext `approx`
-//!   trainer is mirrored exactly either way. The key owner then only reads validation losses.
+//!   trainer is mirrored exactly either way. The key owner then only scores the validation logits.
 
 use super::he::{Ct, Engine, KeyOwner};
 use super::layout::Layout;
-use super::schedule::{EarlyStopping, Schedule, cross_entropy};
+use super::plain::{Softmax, Validation};
+use super::schedule::{EarlyStopping, Schedule};
 use super::softmax::SoftmaxApprox;
 use super::{EpochLog, TrainReport, data::Dataset};
 use crate::progress;
@@ -79,28 +80,41 @@ pub trait KeyOwnerService {
     /// On a ciphertext of other parameters.
     fn refresh(&mut self, cts: &mut [Ct]) -> Result<()>;
 
-    /// The mean cross-entropy from encrypted true-class probabilities (slot `(i, 0)` of each batch's ciphertext,
-    /// for its real rows): read by the key owner only, to decide on early stopping.
+    /// Scores an epoch from its validation batches' encrypted logits and labels: read by the key owner only, to
+    /// decide on early stopping.
     ///
     /// # Errors
     /// On a ciphertext of other parameters.
-    fn validation_loss(&mut self, true_class_probabilities: &[(Ct, usize)]) -> Result<f64>;
+    fn validate(&mut self, batches: &[ValidationBatch]) -> Result<Validation>;
 
     /// How many ciphertexts were refreshed so far.
     fn refreshes(&self) -> usize;
 }
 
-/// The in-process hospital: refreshes by decryption and fresh encryption.
+/// One validation batch as the cloud hands it to the key owner: its logits and one-hot labels (diagonal layout,
+/// 2 levels below the weights'), and how many rows are real.
+pub struct ValidationBatch {
+    /// `X·Wᵀ` under the epoch's weights.
+    pub logits: Ct,
+    /// The batch's encrypted labels.
+    pub labels: Ct,
+    /// Real rows.
+    pub rows: usize,
+}
+
+/// The in-process hospital: refreshes by decryption and fresh encryption, scores validation logits with the
+/// trainer's softmax approximation in `f64` (the very computation of the plaintext `approx` trainer).
 pub struct LocalKeyOwner<'a> {
     owner: &'a KeyOwner<'a>,
-    cols: usize,
+    layout: Layout,
+    approx: SoftmaxApprox,
     refreshed: usize,
 }
 
 impl<'a> LocalKeyOwner<'a> {
-    /// The service of `owner` for batches packed by `layout`.
-    pub fn new(owner: &'a KeyOwner<'a>, layout: &Layout) -> Self {
-        Self { owner, cols: layout.cols, refreshed: 0 }
+    /// The service of `owner` for batches packed by `layout` and a trainer using `approx`.
+    pub fn new(owner: &'a KeyOwner<'a>, layout: &Layout, approx: SoftmaxApprox) -> Self {
+        Self { owner, layout: *layout, approx, refreshed: 0 }
     }
 }
 
@@ -113,13 +127,14 @@ impl KeyOwnerService for LocalKeyOwner<'_> {
         Ok(())
     }
 
-    fn validation_loss(&mut self, true_class_probabilities: &[(Ct, usize)]) -> Result<f64> {
-        let mut p = Vec::new();
-        for (ct, rows) in true_class_probabilities {
-            let slots = self.owner.decrypt(ct)?;
-            p.extend((0..*rows).map(|i| slots[i * self.cols]));
+    fn validate(&mut self, batches: &[ValidationBatch]) -> Result<Validation> {
+        let (mut logits, mut labels) = (Vec::new(), Vec::new());
+        for batch in batches {
+            logits.extend(self.layout.unpack_logits(&self.owner.decrypt(&batch.logits)?, batch.rows));
+            let one_hot = self.layout.unpack_logits(&self.owner.decrypt(&batch.labels)?, batch.rows);
+            labels.extend(one_hot.iter().map(|y| (0..y.len()).max_by(|&a, &b| y[a].total_cmp(&y[b])).unwrap_or(0)));
         }
-        Ok(cross_entropy(&p))
+        Ok(Validation::of(logits.iter().map(Vec::as_slice).zip(labels), Softmax::Approx(self.approx)))
     }
 
     fn refreshes(&self) -> usize {
@@ -208,9 +223,9 @@ impl Plan {
             let depth = Trainer::depth_with(approx);
             return Ok(Self { fresh, weights: weights.min(depth), exp_refresh: None, inverse_split: None });
         }
-        // The fewest Goldschmidt factors after which S·y_j ≥ 1/4 for every S ≥ 1/cosh(B).
-        let smallest_sum = approx.classes as f64 / approx.normalizer();
-        let j_min = (0..).find(|&j| (1.0 - smallest_sum).powi(1 << (j + 1)) <= 0.75).expect("converges");
+        // The fewest Goldschmidt factors after which S·y_j ≥ 1/8 for every admissible S.
+        let smallest_sum = approx.smallest_sum();
+        let j_min = (0..).find(|&j| (1.0 - smallest_sum).powi(1 << (j + 1)) <= 0.875).expect("converges");
         // The exponential is refreshed as late as its level allows but before its last two squarings, which
         // multiply bootstrapping's relative error by 4 (by 2^(k−m) after m squarings).
         let (exp_refresh, exp_level) = if unrefreshed_exp >= j_min + 2 {
@@ -363,13 +378,13 @@ impl<'e> Trainer<'e> {
     }
 
     /// `Π_{i ≤ iterations} (1 + t^(2^i))` with `t = 1 − s`: `1/s` to a relative `t^(2^(iterations+1))`
-    /// (Goldschmidt; `iterations + 1` levels).
+    /// (Goldschmidt; `iterations + 1` levels), at its exact scale ([`Engine::mul_exact`]).
     fn inverse(&self, s: &Ct, iterations: u32) -> Result<Ct> {
         let e = self.engine;
         let (mut t, mut inverse) = (e.scalar_minus(1.0, s), e.scalar_minus(2.0, s));
         for _ in 0..iterations {
-            t = e.mul(&t, &t)?;
-            inverse = e.mul(&inverse, &e.add_scalar(&t, 1.0))?;
+            t = e.mul_exact(&t, &t)?;
+            inverse = e.mul_exact(&inverse, &e.add_scalar(&t, 1.0))?;
         }
         Ok(inverse)
     }
@@ -392,13 +407,14 @@ impl<'e> Trainer<'e> {
         }
         let sum = self.class_sum(&exp)?;
         let Some(split) = self.plan.inverse_split else {
-            return e.mul(&exp, &self.inverse(&sum, a.inverse_iterations)?);
+            return e.mul_exact(&exp, &self.inverse(&sum, a.inverse_iterations)?);
         };
-        // e·y_j, refreshed; its class sum S·y_j = 1 − t^(2^(j+1)) continues the same Goldschmidt product.
+        // e·y_j, refreshed; its class sum S·y_j = 1 − t^(2^(j+1)) continues the same Goldschmidt product. Read at
+        // scale Δ it is off by one factor, which the renormalization cancels.
         let mut partial = e.mul(&exp, &self.inverse(&sum, split)?)?;
         self.refresh(owner, std::slice::from_mut(&mut partial))?;
         let rest = self.inverse(&self.class_sum(&partial)?, a.inverse_iterations - split - 1)?;
-        e.mul(&partial, &rest)
+        e.mul_exact(&partial, &rest)
     }
 
     /// DiagATB: `rate/rows · (P − Y)ᵀX`, tiled like the weights, from `error = P − Y` (diagonal layout) and the
@@ -443,7 +459,7 @@ impl<'e> Trainer<'e> {
     }
 
     /// One NAG step on `batch`: returns the new weights `w'` and lookahead `y'` (`owner` refreshes mid-step only
-    /// if the plan asks it to, which no plan with bootstrapping or 28 levels does).
+    /// if the plan asks it to, which no plan with bootstrapping or 29 levels does).
     ///
     /// # Errors
     /// If the weights have fewer than [`Plan::weights`] levels, or a key is missing.
@@ -481,21 +497,6 @@ impl<'e> Trainer<'e> {
     /// If `w` has fewer than 2 levels, or a key is missing.
     pub fn predict(&self, batch: &EncryptedBatch, w: &[Ct]) -> Result<Ct> {
         self.logits(&batch.features, w)
-    }
-
-    /// Encrypted true-class probabilities of `batch` under weights `w` (slot `(i, 0)` for row `i`).
-    ///
-    /// # Errors
-    /// If `w` has too few levels, or a key is missing.
-    pub fn true_class_probabilities(
-        &self,
-        batch: &EncryptedBatch,
-        w: &[Ct],
-        owner: &mut dyn KeyOwnerService,
-    ) -> Result<Ct> {
-        let z = self.logits(&batch.features, w)?;
-        let p = self.softmax(&z, batch.rows, owner)?;
-        self.class_sum(&self.engine.mul(&p, &batch.labels)?)
     }
 
     /// Trains from zero weights; the returned weights are those of the epoch with the lowest validation loss,
@@ -547,20 +548,39 @@ impl<'e> Trainer<'e> {
                 self.refresh_weights(owner, &mut w, &mut y)?;
             }
             epoch_weights(&w)?;
-            let probabilities: Vec<(Ct, usize)> = (0..val.count())
+            let batches: Vec<ValidationBatch> = (0..val.count())
                 .map(|b| {
                     let batch = val.batch(b)?;
-                    Ok((self.true_class_probabilities(&batch, &w, owner)?, batch.rows))
+                    let logits = self.predict(&batch, &w)?;
+                    Ok(ValidationBatch { logits, labels: batch.labels.clone(), rows: batch.rows })
                 })
                 .collect::<Result<_>>()?;
-            let val_loss = owner.validation_loss(&probabilities)?;
-            if stop.record(epoch, val_loss) {
+            let validation = owner.validate(&batches)?;
+            if stop.record(epoch, validation.loss) {
                 best = w.clone();
             }
+            let logit = validation.max_abs_logit.map_or(String::new(), |m| format!(", largest |logit| {m:.2}"));
+            let range = if validation.loss == f64::INFINITY {
+                format!(
+                    "; the logits left the softmax approximation's range |z| ≤ {}: training stops here",
+                    self.approx.bound
+                )
+            } else {
+                String::new()
+            };
             bar.suspend(|| {
-                progress(&format!("epoch {}: validation loss {val_loss:.4} (read by the key owner)", epoch + 1))
+                progress(&format!(
+                    "epoch {}: validation loss {:.4}{logit} (read by the key owner){range}",
+                    epoch + 1,
+                    validation.loss
+                ))
             });
-            log.push(EpochLog { epoch, val_loss, val_accuracy: None, max_abs_logit: None });
+            log.push(EpochLog {
+                epoch,
+                val_loss: validation.loss,
+                val_accuracy: None,
+                val_max_abs_logit: validation.max_abs_logit,
+            });
             if stop.should_stop(epoch) {
                 break;
             }
@@ -586,25 +606,11 @@ pub(crate) mod tests {
     use super::super::he::KeyOwner;
     use super::super::plain::{self, Softmax};
     use super::*;
-    use medblind_core::ckks::params::{SecretDistribution, Security};
     use medblind_core::ckks::{Context, Encoder, Params};
-    use medblind_core::math::prime::NttPrimes;
 
-    /// **Insecure, for tests only**: N = 2^11 with 28 rescaling primes near 2^40 (one training step).
+    /// **Insecure, for tests only**: N = 2^11 with 30 levels (one training step).
     pub(crate) fn test_literal() -> ParamsLiteral {
-        let mut q = vec![NttPrimes::new(60, 2048).next().unwrap()];
-        q.extend(NttPrimes::new(40, 2048).take(28));
-        let p: Vec<u64> = NttPrimes::new(61, 2048).take(4).collect();
-        ParamsLiteral {
-            name: "test-insecure-n2048-depth28",
-            log_degree: 11,
-            q: Box::leak(q.into_boxed_slice()),
-            p: Box::leak(p.into_boxed_slice()),
-            dnum: 8,
-            log_scale: 40,
-            secret: SecretDistribution::Ternary,
-            security: Security::InsecureForTestsOnly,
-        }
+        presets::TEST_INSECURE_N2048_DEPTH30
     }
 
     /// 48 rows of 11 features (+ bias), 3 classes: Gaussian blobs, deterministic.
@@ -662,7 +668,7 @@ pub(crate) mod tests {
         let trainer = Trainer::new(&engine, layout, approx).unwrap();
         let train = encrypt_batches(&owner, &layout, &data.train).unwrap();
         let val = encrypt_batches(&owner, &layout, &data.val).unwrap();
-        let mut service = LocalKeyOwner::new(&owner, &layout);
+        let mut service = LocalKeyOwner::new(&owner, &layout, approx);
         let (weights, report) =
             trainer.train(&train, &val, &schedule, &mut service, &mut |_| {}, &mut |_| Ok(())).unwrap();
         let blocks: Vec<Vec<f64>> = weights.iter().map(|w| owner.decrypt(w).unwrap()).collect();
@@ -686,21 +692,21 @@ pub(crate) mod tests {
 
     #[test]
     fn encrypted_training_with_key_owner_refreshes_follows_the_plaintext_approx_trainer() {
-        let (plan, report) = follows_the_plaintext_approx_trainer(&test_literal(), 1e-3);
-        assert_eq!(plan, Plan { fresh: 28, weights: 28, exp_refresh: None, inverse_split: None });
+        let (plan, report) = follows_the_plaintext_approx_trainer(&test_literal(), 1e-5);
+        assert_eq!(plan, Plan { fresh: 30, weights: 29, exp_refresh: None, inverse_split: None });
         assert_eq!(report.refreshes, 2 * report.steps, "w and y refreshed once per step");
         assert_eq!(report.bootstraps, 0);
     }
 
     #[test]
     fn bootstrapped_training_needs_no_key_owner_and_follows_the_plaintext_approx_trainer_insecure_n4096() {
-        let (plan, report) = follows_the_plaintext_approx_trainer(&presets::TEST_INSECURE_N4096_BOOT, 1e-3);
-        // 12 levels per bootstrap: the exponential after 4 of its 6 squarings, the probabilities after 8 of 13
+        let (plan, report) = follows_the_plaintext_approx_trainer(&presets::TEST_INSECURE_N4096_BOOT, 1e-4);
+        // 12 levels per bootstrap: the exponential after 4 of its 6 squarings, the probabilities after 8 of 14
         // Goldschmidt factors, the packed weights (one ciphertext) after every step.
         assert_eq!(plan, Plan { fresh: 12, weights: 11, exp_refresh: Some(4), inverse_split: Some(8) });
         assert_eq!(report.refreshes, 0, "the key owner refreshed nothing");
-        let validation_batches = 1;
-        assert_eq!(report.bootstraps, 3 * report.steps + 2 * validation_batches * report.log.len());
+        // Validation logits go to the key owner: no bootstrap.
+        assert_eq!(report.bootstraps, 3 * report.steps);
     }
 
     #[test]
@@ -747,10 +753,10 @@ pub(crate) mod tests {
     #[test]
     fn plans_cut_a_step_where_levels_run_out_or_refuse() {
         let approx = SoftmaxApprox::standard(7);
-        // Key-owner refreshes with more levels than a step needs: the weights at 28 suffice.
+        // Key-owner refreshes with more levels than a step needs: the weights at 29 suffice.
         assert_eq!(
-            Plan::new(&approx, 30, 30).unwrap(),
-            Plan { fresh: 30, weights: 28, exp_refresh: None, inverse_split: None }
+            Plan::new(&approx, 31, 31).unwrap(),
+            Plan { fresh: 31, weights: 29, exp_refresh: None, inverse_split: None }
         );
         // Bootstrapping with 16 levels: the inverse is split after 12 factors.
         let plan = Plan::new(&approx, 16, 15).unwrap();

@@ -2,16 +2,19 @@
 //! share a folder (a mounted share, or any file transport).
 //!
 //! Requests are numbered `NNNNNN`: `NNNNNN.refresh` (ciphertexts to refresh) is answered by `NNNNNN.refresh.reply`
-//! (fresh encryptions of the same values, at the top level); `NNNNNN.loss` (true-class probabilities) with
-//! `NNNNNN.loss.rows` (the real rows of each) is answered by `NNNNNN.loss.reply`, the validation loss **rounded to
-//! 1e-4** — the only value derived from a decryption that reaches the cloud (for early stopping);
+//! (fresh encryptions of the same values, at the top level); `NNNNNN.loss` (each validation batch's logits then
+//! labels) with `NNNNNN.loss.rows` (the real rows of each batch) is answered by `NNNNNN.loss.reply`, the validation
+//! loss under the softmax approximation **rounded to 1e-4** — the only value derived from a decryption that
+//! reaches the cloud (for early stopping);
 //! rounding far above the CKKS noise keeps the noise, which IND-CPA-D attacks exploit, from leaving
 //! the hospital. The cloud writes `done` when it has finished. Every file is written atomically and removed once
 //! answered.
 
-use super::encrypted::{KeyOwnerService, LocalKeyOwner};
+use super::encrypted::{KeyOwnerService, LocalKeyOwner, ValidationBatch};
 use super::he::{Ct, KeyOwner, fresh_level};
 use super::layout::Layout;
+use super::plain::Validation;
+use super::softmax::SoftmaxApprox;
 use crate::files::{self, FileError};
 use anyhow::{Result, bail};
 use medblind_core::ckks::Context;
@@ -114,14 +117,14 @@ impl KeyOwnerService for RemoteKeyOwner<'_> {
         remove(&reply)
     }
 
-    fn validation_loss(&mut self, true_class_probabilities: &[(Ct, usize)]) -> Result<f64> {
-        let cts: Vec<Ct> = true_class_probabilities.iter().map(|(ct, _)| ct.clone()).collect();
-        let rows: Vec<String> = true_class_probabilities.iter().map(|(_, r)| r.to_string()).collect();
+    fn validate(&mut self, batches: &[ValidationBatch]) -> Result<Validation> {
+        let cts: Vec<Ct> = batches.iter().flat_map(|b| [b.logits.clone(), b.labels.clone()]).collect();
+        let rows: Vec<String> = batches.iter().map(|b| b.rows.to_string()).collect();
         let reply = self.ask("loss", &cts, Some(("rows", rows.join(","))))?;
         let text = String::from_utf8(files::read(&reply)?).unwrap_or_default();
         let loss = text.trim().parse::<f64>().map_err(|_| FileError::content(&reply, "not a number"))?;
         remove(&reply)?;
-        Ok(loss)
+        Ok(Validation { loss, max_abs_logit: None })
     }
 
     fn refreshes(&self) -> usize {
@@ -129,8 +132,8 @@ impl KeyOwnerService for RemoteKeyOwner<'_> {
     }
 }
 
-/// The hospital's side: answers the requests in `dir` with `owner`'s key until the cloud writes `done`;
-/// `progress` hears of each answer. Returns the number of requests answered.
+/// The hospital's side: answers the requests in `dir` with `owner`'s key, scoring validation logits with `approx`,
+/// until the cloud writes `done`; `progress` hears of each answer. Returns the number of requests answered.
 ///
 /// # Errors
 /// On an unreadable request or a failed write.
@@ -139,13 +142,14 @@ pub fn serve(
     owner: &KeyOwner<'_>,
     ctx: &Context<Vec<u64>>,
     layout: &Layout,
+    approx: SoftmaxApprox,
     progress: &mut dyn FnMut(&str),
 ) -> Result<usize> {
     std::fs::create_dir_all(dir).map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?;
     if dir.join(DONE).exists() {
         remove(&dir.join(DONE))?; // from an earlier run: this cloud cannot have finished without us
     }
-    let mut local = LocalKeyOwner::new(owner, layout);
+    let mut local = LocalKeyOwner::new(owner, layout, approx);
     let mut answered = 0;
     loop {
         let mut requests: Vec<PathBuf> = std::fs::read_dir(dir)
@@ -171,13 +175,18 @@ pub fn serve(
                 let rows = text.split(',').map(|r| r.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>();
                 let rows = rows
                     .ok()
-                    .filter(|r| r.len() == cts.len() && r.iter().all(|&n| n <= layout.rows))
+                    .filter(|r| 2 * r.len() == cts.len() && r.iter().all(|&n| n <= layout.rows))
                     .ok_or_else(|| FileError::content(&rows_path, "row counts do not match the request"))?;
-                let pairs: Vec<(Ct, usize)> = cts.into_iter().zip(rows).collect();
-                let loss = local.validation_loss(&pairs)?;
-                files::write_atomic(&reply, format!("{:.4}", loss).as_bytes(), false)?;
+                let mut cts = cts.into_iter();
+                let batches: Vec<ValidationBatch> = rows
+                    .into_iter()
+                    .filter_map(|rows| Some(ValidationBatch { logits: cts.next()?, labels: cts.next()?, rows }))
+                    .collect();
+                let validation = local.validate(&batches)?;
+                files::write_atomic(&reply, format!("{:.4}", validation.loss).as_bytes(), false)?;
                 remove(&rows_path)?;
-                progress(&format!("validation loss {loss:.4}"));
+                let logit = validation.max_abs_logit.map_or(String::new(), |m| format!(", largest |logit| {m:.2}"));
+                progress(&format!("validation loss {:.4}{logit}", validation.loss));
             }
             remove(request)?;
             answered += 1;

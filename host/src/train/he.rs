@@ -218,6 +218,12 @@ impl<'a> Engine<'a> {
 
     /// `a` at `level` (not above its own), scale `Δ`.
     pub fn align(&self, a: &Ct, level: usize) -> Result<Ct> {
+        self.align_to(a, level, self.scale)
+    }
+
+    /// `a` at `level` (not above its own) and scale `scale`, exactly: dropping levels, the last by a rescale
+    /// after a constant product that lands there. At its own level `a` is returned as it is.
+    fn align_to(&self, a: &Ct, level: usize, scale: f64) -> Result<Ct> {
         let mut out = a.clone();
         if a.level() == level {
             return Ok(out);
@@ -227,20 +233,42 @@ impl<'a> Engine<'a> {
         }
         let ev = Evaluator::new(self.ctx);
         ev.drop_level_assign(&mut out, a.level() - level - 1)?;
-        let factor = self.q(level + 1) * self.scale / out.scale();
+        let factor = self.q(level + 1) * scale / out.scale();
         ev.mul_const_assign(&mut out, 1.0, factor);
         self.rescale(&mut out)?;
-        out.set_scale(self.scale);
+        out.set_scale(scale);
         Ok(out)
     }
 
+    /// `a` and `b` at the lower of their levels; the higher one takes the lower one's scale.
     fn aligned(&self, a: &Ct, b: &Ct) -> Result<(Ct, Ct)> {
-        let level = a.level().min(b.level());
-        Ok((self.align(a, level)?, self.align(b, level)?))
+        match a.level().cmp(&b.level()) {
+            std::cmp::Ordering::Less => Ok((a.clone(), self.align_to(b, a.level(), a.scale())?)),
+            std::cmp::Ordering::Greater => Ok((self.align_to(a, b.level(), b.scale())?, b.clone())),
+            std::cmp::Ordering::Equal => Ok((a.clone(), b.clone())),
+        }
     }
 
-    /// `a · b` (one level).
+    /// `a · b` (one level), read at scale `Δ`. Its true scale is `Δ_a·Δ_b/q_ℓ`, about `10⁻⁶` from `Δ` for
+    /// operands at `Δ` (the primes' distance from `Δ`), so every slot is off by that one factor: harmless where a
+    /// later normalization cancels it or nothing amplifies it, which is everywhere but the iterations of
+    /// [`Self::mul_exact`].
+    ///
+    /// # Errors
+    /// If an operand is at level 0.
     pub fn mul(&self, a: &Ct, b: &Ct) -> Result<Ct> {
+        let mut x = self.mul_exact(a, b)?;
+        x.set_scale(self.scale);
+        Ok(x)
+    }
+
+    /// `a · b` (one level) at its true scale `Δ_a·Δ_b/q_ℓ`: for iterations that would amplify [`Self::mul`]'s
+    /// factor (Goldschmidt's `t^(2^j)` for `t` near 1 turns a relative `ε` into an absolute `2^j·ε`). Sums and
+    /// differences with operands from higher levels take this scale.
+    ///
+    /// # Errors
+    /// If an operand is at level 0.
+    pub fn mul_exact(&self, a: &Ct, b: &Ct) -> Result<Ct> {
         let (mut x, y) = self.aligned(a, b)?;
         let level = x.level();
         if level == 0 {
@@ -250,7 +278,6 @@ impl<'a> Engine<'a> {
             ev.mul_relin_assign_with(&mut x, &y, self.keys.relinearization(), scratch)
         })?;
         self.rescale(&mut x)?;
-        x.set_scale(self.scale);
         Ok(x)
     }
 
@@ -542,5 +569,21 @@ mod tests {
         close(&hoisted[1], &|i| b[(i + slots - 4) % slots], 1e-6);
         assert!(engine.rotate_hoisted(&cb, &[3]).is_err(), "no key for 3");
         assert!(engine.align(&deep, deep.level() + 1).is_err());
+        // t^(2^14) for t near 1 (Goldschmidt's powers): exact scales keep it to its noise (the fresh noise times
+        // 2^14, ~2·10⁻⁵ relative); reading every square at Δ is off by ~2^14·10⁻⁶.
+        let t = 1.0 - 1.0 / 2981.0;
+        let (mut exact, mut nominal) =
+            (owner.encrypt(&vec![t; slots]).unwrap(), owner.encrypt(&vec![t; slots]).unwrap());
+        for _ in 0..14 {
+            exact = engine.mul_exact(&exact, &exact).unwrap();
+            nominal = engine.mul(&nominal, &nominal).unwrap();
+        }
+        let want = t.powi(1 << 14);
+        close(&exact, &|_| want, 1e-4 * want);
+        let off = (owner.decrypt(&nominal).unwrap()[0] - want).abs();
+        assert!(off > 2e-3 * want, "nominal scales should drift: {off}");
+        // A sum with an operand from a higher level takes the exact scale.
+        let sum = engine.add(&exact, &ca).unwrap();
+        close(&sum, &|i| want + a[i], 1e-6);
     }
 }

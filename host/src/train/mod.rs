@@ -23,8 +23,9 @@ pub struct EpochLog {
     /// encrypted run only a key owner can score it, which [`compare`] does in-process (the cloud's trainer leaves it
     /// `None`).
     pub val_accuracy: Option<f64>,
-    /// The largest `|logit|` met during the epoch's steps, where the trainer can see it (plaintext trainers).
-    pub max_abs_logit: Option<f64>,
+    /// The largest `|logit|` of the validation rows after the epoch: the plaintext trainers see it, the key owner
+    /// reads it for an encrypted run in-process (a remote key owner keeps it: the cloud sees only the loss).
+    pub val_max_abs_logit: Option<f64>,
 }
 
 /// The result of a training run.

@@ -44,11 +44,38 @@ pub fn accuracy(weights: &[Vec<f64>], data: &Dataset) -> f64 {
     hits as f64 / data.len().max(1) as f64
 }
 
-/// The mean validation cross-entropy under `softmax`.
-pub fn validation_loss(weights: &[Vec<f64>], data: &Dataset, softmax: Softmax) -> f64 {
-    let p: Vec<f64> =
-        data.features.iter().zip(&data.labels).map(|(x, &y)| softmax.apply(&logits(weights, x))[y]).collect();
-    cross_entropy(&p)
+/// What an epoch's validation rows say: read from plaintext weights, or by the key owner from decrypted logits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Validation {
+    /// The mean cross-entropy under the trainer's softmax; infinite under the approximation when a row leaves its
+    /// bound ([`SoftmaxApprox::admits`]) or a probability is not one ([`cross_entropy`]), so that early stopping
+    /// ends the run there.
+    pub loss: f64,
+    /// The largest `|logit|` of a real class, where the reader may see it (not the cloud: a remote key owner keeps
+    /// it).
+    pub max_abs_logit: Option<f64>,
+}
+
+impl Validation {
+    /// The score of `(logits, label)` rows under `softmax`.
+    pub fn of<'a>(rows: impl Iterator<Item = (&'a [f64], usize)>, softmax: Softmax) -> Self {
+        let (mut max_abs_logit, mut admitted) = (0.0f64, true);
+        let p: Vec<f64> = rows
+            .map(|(z, y)| {
+                max_abs_logit = z.iter().fold(max_abs_logit, |m, v| m.max(v.abs()));
+                admitted &= !matches!(softmax, Softmax::Approx(a) if !a.admits(z));
+                softmax.apply(z)[y]
+            })
+            .collect();
+        let loss = if admitted { cross_entropy(&p) } else { f64::INFINITY };
+        Self { loss, max_abs_logit: Some(max_abs_logit) }
+    }
+
+    /// The score of `weights` on `data`.
+    pub fn of_weights(weights: &[Vec<f64>], data: &Dataset, softmax: Softmax) -> Self {
+        let logits: Vec<Vec<f64>> = data.features.iter().map(|x| logits(weights, x)).collect();
+        Self::of(logits.iter().map(Vec::as_slice).zip(data.labels.iter().copied()), softmax)
+    }
 }
 
 /// Trains a `classes × dim` softmax-regression head from zero weights on `train`, early-stopped on `val`.
@@ -64,15 +91,12 @@ pub fn train(train: &Dataset, val: &Dataset, schedule: &Schedule, softmax: Softm
     let mut steps = 0;
     for epoch in 0..schedule.epochs {
         let rate = schedule.learning_rate_at(epoch);
-        let mut max_logit = 0.0f64;
         for &b in &schedule.batch_order(batches.len(), epoch) {
             let rows = batches[b].clone();
             let mut gradient = vec![vec![0.0; dim]; classes];
             for i in rows.clone() {
                 let x = &train.features[i];
-                let z = logits(&y, x);
-                max_logit = z.iter().fold(max_logit, |m, v| m.max(v.abs()));
-                let p = softmax.apply(&z);
+                let p = softmax.apply(&logits(&y, x));
                 for (k, row) in gradient.iter_mut().enumerate() {
                     let e = p[k] - f64::from(u8::from(train.labels[i] == k));
                     row.iter_mut().zip(x).for_each(|(g, v)| *g += e * v);
@@ -88,11 +112,16 @@ pub fn train(train: &Dataset, val: &Dataset, schedule: &Schedule, softmax: Softm
             }
             steps += 1;
         }
-        let val_loss = validation_loss(&w, val, softmax);
-        if stop.record(epoch, val_loss) {
+        let validation = Validation::of_weights(&w, val, softmax);
+        if stop.record(epoch, validation.loss) {
             best = w.clone();
         }
-        log.push(EpochLog { epoch, val_loss, val_accuracy: Some(accuracy(&w, val)), max_abs_logit: Some(max_logit) });
+        log.push(EpochLog {
+            epoch,
+            val_loss: validation.loss,
+            val_accuracy: Some(accuracy(&w, val)),
+            val_max_abs_logit: validation.max_abs_logit,
+        });
         if stop.should_stop(epoch) {
             break;
         }

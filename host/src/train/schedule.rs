@@ -56,16 +56,19 @@ pub struct EarlyStopping {
     /// The epoch with the lowest validation loss so far.
     pub best_epoch: Option<usize>,
     best_loss: f64,
+    diverged: bool,
 }
 
 impl EarlyStopping {
-    /// Stops after `patience` epochs without improvement (never, for 0).
+    /// Stops after `patience` epochs without improvement (never, for 0), or after an epoch whose loss is infinite
+    /// (the softmax approximation left its range: later epochs would only go further).
     pub fn new(patience: usize) -> Self {
-        Self { patience, best_epoch: None, best_loss: f64::INFINITY }
+        Self { patience, best_epoch: None, best_loss: f64::INFINITY, diverged: false }
     }
 
     /// Records `epoch`'s loss; returns whether it is the best so far.
     pub fn record(&mut self, epoch: usize, loss: f64) -> bool {
+        self.diverged |= loss == f64::INFINITY;
         let better = loss < self.best_loss;
         if better {
             self.best_loss = loss;
@@ -76,7 +79,7 @@ impl EarlyStopping {
 
     /// Whether training should stop after `epoch`.
     pub fn should_stop(&self, epoch: usize) -> bool {
-        self.patience > 0 && self.best_epoch.is_some_and(|best| epoch >= best + self.patience)
+        self.diverged || (self.patience > 0 && self.best_epoch.is_some_and(|best| epoch >= best + self.patience))
     }
 }
 
@@ -122,7 +125,8 @@ mod tests {
         for diverged in [1e30, -0.5, f64::NAN] {
             assert_eq!(cross_entropy(&[0.5, diverged]), f64::INFINITY);
         }
-        let mut stop = EarlyStopping::new(2);
-        assert!(stop.record(0, 1.0) && !stop.record(1, cross_entropy(&[1e30])));
+        let mut stop = EarlyStopping::new(0);
+        assert!(stop.record(0, 1.0) && !stop.should_stop(0));
+        assert!(!stop.record(1, cross_entropy(&[1e30])) && stop.should_stop(1) && stop.best_epoch == Some(0));
     }
 }

@@ -13,6 +13,7 @@ use super::{EpochLog, TrainReport};
 use anyhow::Result;
 use medblind_core::ckks::{Context, Encoder, Params, ParamsLiteral, presets};
 use plotters::prelude::*;
+use serde_json::{Value, json};
 use std::fmt::Write as _;
 use std::time::Instant;
 
@@ -234,65 +235,61 @@ impl Comparison {
         self.runs().into_iter().map(|(name, r)| (name, plain::accuracy(&r.weights, &split.test))).collect()
     }
 
-    /// The report as JSON.
+    /// The report as JSON (a loss that is not finite, after the approximation left its range, is `null`).
     pub fn json(&self, split: &Split) -> String {
         let s = &self.schedule;
-        let mut out = format!(
-            "{{\"dataset\":\"{}\",\"source\":\"{}\",\"train\":{},\"val\":{},\"test\":{},\"dim\":{},\"classes\":{},\
-             \"schedule\":{{\"learning_rate\":{},\"decay\":{},\"weight_decay\":{},\"momentum\":{},\"batch\":{},\"epochs\":{},\"patience\":{}}},\
-             \"softmax\":{{\"bound\":{},\"squarings\":{},\"inverse_iterations\":{},\"headroom\":{}}},\"runs\":[",
-            self.dataset,
-            self.source.replace('\\', "\\\\").replace('"', "\\\""),
-            self.sizes[0],
-            self.sizes[1],
-            self.sizes[2],
-            self.dim,
-            self.classes,
-            s.learning_rate,
-            s.decay,
-            s.weight_decay,
-            s.momentum,
-            s.batch,
-            s.epochs,
-            s.patience,
-            self.approx.bound,
-            self.approx.squarings,
-            self.approx.inverse_iterations,
-            self.approx.headroom
-        );
-        for (i, ((name, r), (_, acc))) in self.runs().into_iter().zip(self.test_accuracies(split)).enumerate() {
-            let losses: Vec<String> = r.log.iter().map(|l| format!("{:.6}", l.val_loss)).collect();
-            let accuracies: Vec<String> =
-                r.log.iter().map(|l| l.val_accuracy.map_or("null".to_string(), |a| format!("{a:.6}"))).collect();
-            let logits: Vec<String> =
-                r.log.iter().map(|l| l.val_max_abs_logit.map_or("null".to_string(), |m| format!("{m:.4}"))).collect();
-            let _ = write!(
-                out,
-                "{}{{\"name\":\"{name}\",\"test_accuracy\":{acc:.6},\"best_epoch\":{},\"steps\":{},\"refreshes\":{},\
-                 \"bootstraps\":{},\"seconds\":{:.3},\"val_loss\":[{}],\"val_accuracy\":[{}],\
-                 \"val_max_abs_logit\":[{}]}}",
-                if i > 0 { "," } else { "" },
-                r.best_epoch,
-                r.steps,
-                r.refreshes,
-                r.bootstraps,
-                r.seconds,
-                losses.join(","),
-                accuracies.join(","),
-                logits.join(",")
-            );
+        let runs: Vec<Value> = self
+            .runs()
+            .into_iter()
+            .zip(self.test_accuracies(split))
+            .map(|((name, r), (_, accuracy))| {
+                json!({
+                    "name": name,
+                    "test_accuracy": accuracy,
+                    "best_epoch": r.best_epoch,
+                    "steps": r.steps,
+                    "refreshes": r.refreshes,
+                    "bootstraps": r.bootstraps,
+                    "seconds": r.seconds,
+                    "val_loss": r.log.iter().map(|l| l.val_loss).collect::<Vec<_>>(),
+                    "val_accuracy": r.log.iter().map(|l| l.val_accuracy).collect::<Vec<_>>(),
+                    "val_max_abs_logit": r.log.iter().map(|l| l.val_max_abs_logit).collect::<Vec<_>>(),
+                })
+            })
+            .collect();
+        let mut report = json!({
+            "dataset": self.dataset,
+            "source": self.source,
+            "train": self.sizes[0],
+            "val": self.sizes[1],
+            "test": self.sizes[2],
+            "dim": self.dim,
+            "classes": self.classes,
+            "schedule": {
+                "learning_rate": s.learning_rate,
+                "decay": s.decay,
+                "weight_decay": s.weight_decay,
+                "momentum": s.momentum,
+                "batch": s.batch,
+                "epochs": s.epochs,
+                "patience": s.patience,
+            },
+            "softmax": {
+                "bound": self.approx.bound,
+                "squarings": self.approx.squarings,
+                "inverse_iterations": self.approx.inverse_iterations,
+                "headroom": self.approx.headroom,
+            },
+            "runs": runs,
+        });
+        if let (Some(e), Some(fields)) = (&self.encrypted, report.as_object_mut()) {
+            fields.insert("preset".into(), json!(e.preset));
+            fields.insert("bootstrapped".into(), json!(e.bootstrapped));
+            fields.insert("keygen_seconds".into(), json!(e.keygen_seconds));
+            fields.insert("encrypt_seconds".into(), json!(e.encrypt_seconds));
+            fields.insert("rotation_keys".into(), json!(e.rotation_keys));
         }
-        out.push(']');
-        if let Some(e) = &self.encrypted {
-            let _ = write!(
-                out,
-                ",\"preset\":\"{}\",\"bootstrapped\":{},\"keygen_seconds\":{:.3},\"encrypt_seconds\":{:.3},\
-                 \"rotation_keys\":{}",
-                e.preset, e.bootstrapped, e.keygen_seconds, e.encrypt_seconds, e.rotation_keys
-            );
-        }
-        out.push_str("}\n");
-        out
+        format!("{report}\n")
     }
 
     /// The report as a Markdown section.
@@ -432,6 +429,12 @@ mod tests {
         let json = c.json(&split);
         assert_eq!(json.matches("\"val_accuracy\":[").count(), 3, "{json}");
         assert_eq!(json.matches("\"val_max_abs_logit\":[").count(), 3, "{json}");
+        // A diverged epoch's infinite loss is null, and the report still parses.
+        let mut diverged = c.clone();
+        diverged.approximate.log[1].val_loss = f64::INFINITY;
+        let parsed: Value = serde_json::from_str(&diverged.json(&split)).unwrap();
+        assert_eq!(parsed["runs"][1]["val_loss"][1], Value::Null);
+        assert_eq!(parsed["runs"][1]["val_loss"].as_array().map(Vec::len), Some(2));
         assert!(!json.contains("null"), "{json}");
         let svg = c.svg().unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));

@@ -177,10 +177,10 @@ pub fn serve(
                     .ok()
                     .filter(|r| 2 * r.len() == cts.len() && r.iter().all(|&n| n <= layout.rows))
                     .ok_or_else(|| FileError::content(&rows_path, "row counts do not match the request"))?;
-                let mut cts = cts.into_iter();
-                let batches: Vec<ValidationBatch> = rows
-                    .into_iter()
-                    .filter_map(|rows| Some(ValidationBatch { logits: cts.next()?, labels: cts.next()?, rows }))
+                let batches: Vec<ValidationBatch> = cts
+                    .chunks_exact(2)
+                    .zip(rows)
+                    .map(|(pair, rows)| ValidationBatch { logits: pair[0].clone(), labels: pair[1].clone(), rows })
                     .collect();
                 let validation = local.validate(&batches)?;
                 files::write_atomic(&reply, format!("{:.4}", validation.loss).as_bytes(), false)?;

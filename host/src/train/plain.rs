@@ -144,3 +144,20 @@ pub fn train(train: &Dataset, val: &Dataset, schedule: &Schedule, softmax: Softm
         seconds: start.elapsed().as_secs_f64(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_row_outside_the_approximations_bound_makes_the_loss_infinite() {
+        let approx = Softmax::Approx(SoftmaxApprox::standard(2));
+        let inside: [(&[f64], usize); 2] = [(&[1.0, -1.0], 0), (&[-7.9, 7.9], 1)];
+        let outside: [(&[f64], usize); 2] = [(&[1.0, -1.0], 0), (&[-8.1, 8.1], 1)];
+        let score = Validation::of(inside.into_iter(), approx);
+        assert!(score.loss.is_finite() && score.max_abs_logit == Some(7.9));
+        assert_eq!(Validation::of(outside.into_iter(), approx).loss, f64::INFINITY);
+        // The exact softmax has no bound.
+        assert!(Validation::of(outside.into_iter(), Softmax::Exact).loss.is_finite());
+    }
+}

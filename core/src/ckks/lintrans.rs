@@ -7,17 +7,20 @@
 //!
 //! [`LinearTransform`] evaluates such a matrix on a ciphertext (Halevi–Shoup, with the baby-step giant-step
 //! split of Han–Ki / Lattigo's `lintrans`): writing every rotation as `a = G·i + j` with `0 ≤ j < G`,
-//! `M x = Σ_i R^{G·i}( Σ_j rot(d_{G·i+j}, −G·i) ⊙ R^j x )`. The baby rotations `R^j x` share one key-switching
-//! decomposition (hoisting); each giant step costs one key switch. One plaintext product per diagonal, one
-//! level (the caller rescales).
+//! `M x = Σ_i R^{G·i}( Σ_j rot(d_{G·i+j}, −G·i) ⊙ R^j x )`. Double hoisting: the baby rotations `R^j x` share
+//! one key-switching decomposition and stay over `Q_l ∪ P` (no ModDown), the diagonals (encoded over `Q_l ∪ P`)
+//! multiply them there, each giant step costs one decomposition, and one ModDown ends the sum. One plaintext
+//! product per diagonal, one level (the caller rescales).
 
-use super::ciphertext::{Ciphertext, Plaintext};
+use super::ciphertext::Ciphertext;
 use super::context::Context;
 use super::encoder::Encoder;
-use super::encryption::plaintext_from_coefficients;
 use super::evaluator::Evaluator;
 use super::keys::{GaloisKey, find_galois_key, rotation_galois_element};
+use super::keyswitch;
 use crate::math::complex::Complex;
+use crate::math::zq::Modulus;
+use crate::math::{poly, rns};
 use crate::{Error, Result};
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -167,11 +170,16 @@ fn decompose(a: usize, n: usize, giant_step: usize) -> (i64, usize) {
     (a.div_euclid(g) * g, a.rem_euclid(g) as usize)
 }
 
-/// The plaintexts of one giant step: `(j, rot(d_{G·i+j}, −G·i))` for each baby `j` present.
-type GiantStep = Vec<(usize, Plaintext<Vec<u64>>)>;
+/// The plaintexts of one giant step: `(j, rot(d_{G·i+j}, −G·i))` for each baby `j` present, in the NTT domain
+/// over `Q_l ∪ P` (`(l + 1 + K)·N` words), where the baby rotations live.
+type GiantStep = Vec<(usize, Vec<u64>)>;
+
+/// A ciphertext over `Q_l ∪ P` whose parts are `P` times those of a ciphertext over `Q_l` (plus key-switching
+/// noise): the form rotations take before ModDown.
+type Extended = [Vec<u64>; 2];
 
 /// A [`DiagonalMatrix`] encoded for homomorphic evaluation at one level: the diagonals pre-rotated for the
-/// baby-step giant-step split.
+/// baby-step giant-step split, over `Q_l ∪ P`.
 #[derive(Debug, Clone)]
 pub struct LinearTransform {
     slots: usize,
@@ -197,6 +205,9 @@ impl LinearTransform {
         level: usize,
         scale: f64,
     ) -> Result<Self> {
+        if level > ctx.params().max_level() {
+            return Err(Error::LevelOutOfRange { level, max: ctx.params().max_level() });
+        }
         let n = matrix.slots;
         let (giant_step, babies) = matrix.split();
         let degree = ctx.degree();
@@ -209,9 +220,13 @@ impl LinearTransform {
                 (*r, *m) = (x.re, x.im);
             }
             encoder.encode(&re, &im, scale, &mut coeffs)?;
-            let storage = vec![0; (level + 1) * degree];
-            let pt = plaintext_from_coefficients(ctx, &coeffs, level, scale, n, storage)?;
-            giants.entry(giant).or_default().push((baby, pt));
+            let moduli = ctx.qp_moduli(level);
+            let mut limbs = vec![0; moduli.len() * degree];
+            for (m, limb) in moduli.iter().zip(limbs.chunks_exact_mut(degree)) {
+                limb.iter_mut().zip(&coeffs).for_each(|(x, &c)| *x = rns::reduce_f64(m, libm::round(c)));
+            }
+            poly::forward(&ctx.qp_tables(level), &mut limbs);
+            giants.entry(giant).or_default().push((baby, limbs));
         }
         let giants = giants.into_iter().collect();
         Ok(Self { slots: n, level, scale, giant_step, babies, giants })
@@ -241,6 +256,10 @@ impl LinearTransform {
     /// `M · ct` at `ct`'s level, scale `Δ_ct · scale` (rescale afterwards), the rotations and products shared
     /// among `threads` threads. `keys` must hold the Galois key of every rotation in [`Self::rotations`].
     ///
+    /// Double hoisting (Bossuat et al., Eurocrypt 2021): `ct`'s `c_1` is decomposed once; the baby rotations
+    /// stay over `Q_l ∪ P` (no ModDown), the diagonals multiply them there; each giant step brings only its
+    /// `c_1` down to `Q_l` for its own decomposition and stays over `Q_l ∪ P` too; one ModDown of the sum ends.
+    ///
     /// # Errors
     /// [`Error::LevelMismatch`] / [`Error::SlotsMismatch`] for a ciphertext this was not encoded for,
     /// [`Error::MissingGaloisKey`] for a missing key.
@@ -257,57 +276,150 @@ impl LinearTransform {
         if ct.slots != self.slots {
             return Err(Error::SlotsMismatch { left: ct.slots, right: self.slots });
         }
-        let ctx = ev.context();
-        let degree = ctx.degree();
-        let key = |rotation: i64| find_galois_key(keys, rotation_galois_element(degree, rotation));
-        // Babies: hoisted rotations, the keys split among the threads (each decomposes `ct` once).
-        let moved: Vec<&GaloisKey<K>> =
-            self.babies.iter().filter(|&&j| j != 0).map(|&j| key(j as i64)).collect::<Result<_>>()?;
-        let rotated =
-            crate::parallel::map_chunks(&moved, threads, |chunk| match Evaluator::new(ctx).rotate_hoisted(ct, chunk) {
-                Ok(outs) => outs.into_iter().map(Ok).collect(),
-                Err(e) => alloc::vec![Err(e)],
-            });
-        let mut rotated = rotated.into_iter();
-        let babies = self
-            .babies
-            .iter()
-            .map(|&j| Ok((j, if j == 0 { ct.clone() } else { rotated.next().expect("one output per key")? })))
-            .collect::<Result<Vec<(usize, Ciphertext<Vec<u64>>)>>>()?;
-        // Giants: each thread sums its share of `R^{G·i}(Σ_j p_{i,j} ⊙ R^j ct)`.
-        let partial_sums = crate::parallel::map_chunks(&self.giants, threads, |chunk| {
-            let ev = Evaluator::new(ctx);
-            let mut total: Option<Ciphertext<Vec<u64>>> = None;
-            let mut sum_chunk = || -> Result<()> {
-                for (giant, row) in chunk {
-                    let mut inner = Ciphertext::zero(degree, ct.level, ct.scale * self.scale, ct.slots);
-                    for (j, pt) in row {
-                        let baby = &babies.iter().find(|(b, _)| b == j).expect("every baby is rotated").1;
-                        ev.mul_plain_add_assign(&mut inner, baby, pt)?;
-                    }
-                    if *giant != 0 {
-                        ev.apply_galois_assign(&mut inner, key(*giant)?)?;
-                    }
-                    match total.as_mut() {
-                        Some(acc) => ev.add_assign(acc, &inner)?,
-                        None => total = Some(inner),
-                    }
-                }
-                Ok(())
+        let hoisting = Hoisting::new(ev.context(), ct.level);
+        let key = |rotation: i64| -> Result<&GaloisKey<K>> {
+            find_galois_key(keys, rotation_galois_element(hoisting.ctx.degree(), rotation))
+        };
+        // Babies: `P·R^j ct` over Q_l ∪ P from one decomposition of c_1.
+        let lifted = hoisting.lift(ct);
+        let mut work = hoisting.workspace();
+        let c1 = ct.c1(hoisting.ctx.degree());
+        keyswitch::decompose(hoisting.ctx, ct.level, c1, &mut work.digits, &mut work.scratch);
+        let digits = work.digits;
+        let babies = crate::parallel::map_chunks(&self.babies, threads, |chunk| {
+            let mut permuted = vec![0; digits.len()];
+            let mut rotate = |j: usize| match j {
+                0 => Ok(lifted.clone()),
+                j => Ok(hoisting.rotate(&lifted[0], &digits, key(j as i64)?, &mut permuted)),
             };
-            alloc::vec![sum_chunk().map(|()| total)]
+            chunk.iter().map(|&j| rotate(j)).collect()
         });
-        let mut total: Option<Ciphertext<Vec<u64>>> = None;
+        let babies = babies.into_iter().collect::<Result<Vec<Extended>>>()?;
+        drop((lifted, digits));
+        // Giants: each thread sums its share of `R^{G·i}(Σ_j p_{i,j} ⊙ R^j ct)` over Q_l ∪ P.
+        let partial_sums = crate::parallel::map_chunks(&self.giants, threads, |chunk| {
+            let mut work = hoisting.workspace();
+            let sum = chunk.iter().try_fold(hoisting.zero(), |mut total, (giant, row)| -> Result<Extended> {
+                let mut inner = hoisting.zero();
+                for (p, part) in inner.iter_mut().enumerate() {
+                    let pairs: Vec<(&[u64], &[u64])> = row
+                        .iter()
+                        .map(|(j, pt)| {
+                            let baby = &babies[self.babies.binary_search(j).expect("every baby is rotated")];
+                            (baby[p].as_slice(), pt.as_slice())
+                        })
+                        .collect();
+                    poly::dot(&hoisting.moduli, part, &pairs);
+                }
+                if *giant != 0 {
+                    inner = hoisting.rotate_extended(&mut inner, key(*giant)?, &mut work);
+                }
+                hoisting.add_assign(&mut total, &inner);
+                Ok(total)
+            });
+            vec![sum]
+        });
+        let mut total = hoisting.zero();
         for partial in partial_sums {
-            match (total.as_mut(), partial?) {
-                (Some(acc), Some(part)) => ev.add_assign(acc, &part)?,
-                (None, part) => total = part,
-                (Some(_), None) => {}
-            }
+            hoisting.add_assign(&mut total, &partial?);
         }
-        let mut out = total.unwrap_or_else(|| Ciphertext::zero(degree, ct.level, ct.scale, ct.slots));
-        out.scale = ct.scale * self.scale;
-        Ok(out)
+        Ok(hoisting.mod_down(total, ct.scale * self.scale, ct.slots))
+    }
+}
+
+/// Key switching split for double hoisting at one level: ciphertexts over `Q_l ∪ P` scaled by `P`.
+struct Hoisting<'c, T> {
+    ctx: &'c Context<T>,
+    level: usize,
+    moduli: Vec<Modulus>,
+}
+
+/// One thread's buffers: a decomposition, its permutation, ModUp/ModDown scratch, a polynomial over `Q_l`.
+struct Workspace {
+    digits: Vec<u64>,
+    permuted: Vec<u64>,
+    scratch: Vec<u64>,
+    down: Vec<u64>,
+}
+
+impl<'c, T: AsRef<[u64]>> Hoisting<'c, T> {
+    fn new(ctx: &'c Context<T>, level: usize) -> Self {
+        Self { ctx, level, moduli: ctx.qp_moduli(level).to_vec() }
+    }
+
+    fn zero(&self) -> Extended {
+        let wide = self.moduli.len() * self.ctx.degree();
+        [vec![0; wide], vec![0; wide]]
+    }
+
+    fn workspace(&self) -> Workspace {
+        let digits = keyswitch::digits_words(self.ctx, self.level);
+        Workspace {
+            digits: vec![0; digits],
+            permuted: vec![0; digits],
+            scratch: vec![0; keyswitch::scratch_words(self.ctx, self.level)],
+            down: vec![0; (self.level + 1) * self.ctx.degree()],
+        }
+    }
+
+    /// `(P·c_0, P·c_1)` over `Q_l ∪ P` (the `P` limbs are zero).
+    fn lift(&self, ct: &Ciphertext<Vec<u64>>) -> Extended {
+        let n = self.ctx.degree();
+        let q_moduli = &self.moduli[..=self.level];
+        let p_mod_q: Vec<u64> = q_moduli
+            .iter()
+            .map(|q| self.ctx.params().p().iter().fold(1, |acc, p| q.mul(acc, p.value() % q.value())))
+            .collect();
+        let mut out = self.zero();
+        for (part, source) in out.iter_mut().zip([ct.c0(n), ct.c1(n)]) {
+            part[..source.len()].copy_from_slice(source);
+            poly::mul_scalar_assign(q_moduli, &mut part[..source.len()], &p_mod_q);
+        }
+        out
+    }
+
+    /// `σ_g` of the `P`-scaled ciphertext with `c_0` part `p_c0` (over `Q_l ∪ P`) and `c_1` decomposing to
+    /// `digits`: `(σ(p_c0) + Σ σ(D_j)·b_j, Σ σ(D_j)·a_j)`, without ModDown. `permuted` holds the digits' words.
+    fn rotate<K: AsRef<[u64]>>(
+        &self,
+        p_c0: &[u64],
+        digits: &[u64],
+        key: &GaloisKey<K>,
+        permuted: &mut [u64],
+    ) -> Extended {
+        let mut out = self.zero();
+        let [acc0, acc1] = &mut out;
+        let g = key.galois_element;
+        keyswitch::inner_product(self.ctx, self.level, digits, &key.key, Some(g), acc0, acc1, permuted);
+        let permuted = &mut permuted[..p_c0.len()];
+        poly::automorphism_ntt(self.ctx.log_degree(), g, p_c0, permuted);
+        poly::add_assign(&self.moduli, acc0, permuted);
+        out
+    }
+
+    /// `σ_g` of a `P`-scaled ciphertext over `Q_l ∪ P`: its `c_1` comes down to `Q_l` (its `P` limbs are
+    /// overwritten) and is decomposed, its `c_0` is permuted as it is.
+    fn rotate_extended<K: AsRef<[u64]>>(&self, x: &mut Extended, key: &GaloisKey<K>, work: &mut Workspace) -> Extended {
+        keyswitch::mod_down(self.ctx, self.level, &mut x[1], &mut work.down, &mut work.scratch);
+        keyswitch::decompose(self.ctx, self.level, &work.down, &mut work.digits, &mut work.scratch);
+        self.rotate(&x[0], &work.digits, key, &mut work.permuted)
+    }
+
+    fn add_assign(&self, a: &mut Extended, b: &Extended) {
+        for (x, y) in a.iter_mut().zip(b) {
+            poly::add_assign(&self.moduli, x, y);
+        }
+    }
+
+    /// Divides both parts by `P`: the ciphertext over `Q_l`.
+    fn mod_down(&self, mut x: Extended, scale: f64, slots: usize) -> Ciphertext<Vec<u64>> {
+        let n = self.ctx.degree();
+        let mut work = self.workspace();
+        let mut out = Ciphertext::zero(n, self.level, scale, slots);
+        let (c0, c1) = out.parts_mut(n);
+        keyswitch::mod_down(self.ctx, self.level, &mut x[0], c0, &mut work.scratch);
+        keyswitch::mod_down(self.ctx, self.level, &mut x[1], c1, &mut work.scratch);
+        out
     }
 }
 

@@ -2,7 +2,7 @@
 //! unless a function says otherwise. Functions here operate limb-wise on caller buffers.
 
 use super::ntt::NttTable;
-use super::zq::Modulus;
+use super::zq::{Modulus, mul_wide};
 
 /// `a += b` limb-wise.
 pub fn add_assign(moduli: &[Modulus], a: &mut [u64], b: &[u64]) {
@@ -29,6 +29,33 @@ pub fn mul_add_assign(moduli: &[Modulus], acc: &mut [u64], a: &[u64], b: &[u64])
         let range = i * n..(i + 1) * n;
         for ((z, &x), &y) in acc[range.clone()].iter_mut().zip(&a[range.clone()]).zip(&b[range]) {
             *z = m.add(*z, m.mul(x, y));
+        }
+    }
+}
+
+/// `out = Σ_k a_k ⊙ b_k` over the `pairs`: products of operands below `2^62` summed in 128 bits, each
+/// coefficient reduced once per fifteen products instead of once per product.
+pub fn dot(moduli: &[Modulus], out: &mut [u64], pairs: &[(&[u64], &[u64])]) {
+    const TILE: usize = 256;
+    if moduli.is_empty() {
+        return;
+    }
+    let n = out.len() / moduli.len();
+    let mut acc = [0u128; TILE];
+    for (i, m) in moduli.iter().enumerate() {
+        for start in (i * n..(i + 1) * n).step_by(TILE) {
+            let range = start..start + TILE.min((i + 1) * n - start);
+            let acc = &mut acc[..range.len()];
+            acc.fill(0);
+            for (k, (a, b)) in pairs.iter().enumerate() {
+                if k % 15 == 14 {
+                    acc.iter_mut().for_each(|x| *x = m.reduce_u128(*x) as u128);
+                }
+                for ((x, &y), &z) in acc.iter_mut().zip(&a[range.clone()]).zip(&b[range.clone()]) {
+                    *x += mul_wide(y, z);
+                }
+            }
+            out[range].iter_mut().zip(acc.iter()).for_each(|(o, &x)| *o = m.reduce_u128(x));
         }
     }
 }
@@ -83,15 +110,23 @@ pub fn inverse<T: AsRef<[u64]>>(tables: &[&NttTable<T>], a: &mut [u64]) {
 /// In the bit-reversed NTT order, slot `i` holds the evaluation at `ψ^{2·brv(i)+1}`; the automorphism maps it
 /// to the evaluation at `ψ^{(2·brv(i)+1)·g}`, a pure permutation of the slots, the same for every prime.
 pub fn automorphism_ntt(log_degree: u32, galois_element: u64, input: &[u64], out: &mut [u64]) {
+    const TILE: usize = 512;
     let n = 1usize << log_degree;
     let mask = 2 * n as u64 - 1;
     let shift = usize::BITS - log_degree;
-    for (limb_in, limb_out) in input.chunks_exact(n).zip(out.chunks_exact_mut(n)) {
-        for (i, o) in limb_out.iter_mut().enumerate() {
+    let limbs = input.len().min(out.len()) / n;
+    // The permutation is computed once per tile of slots and applied to every limb.
+    let mut sources = [0usize; TILE];
+    for start in (0..n).step_by(TILE) {
+        let tile = &mut sources[..TILE.min(n - start)];
+        for (i, source) in (start..).zip(tile.iter_mut()) {
             let brv = (i.reverse_bits() >> shift) as u64;
             let exponent = ((2 * brv + 1) * galois_element) & mask;
-            let source = ((exponent >> 1) as usize).reverse_bits() >> shift;
-            *o = limb_in[source];
+            *source = ((exponent >> 1) as usize).reverse_bits() >> shift;
+        }
+        for limb in 0..limbs {
+            let (limb_in, limb_out) = (&input[limb * n..(limb + 1) * n], &mut out[limb * n + start..]);
+            limb_out.iter_mut().zip(tile.iter()).for_each(|(o, &source)| *o = limb_in[source]);
         }
     }
 }
@@ -116,27 +151,58 @@ mod tests {
     use alloc::vec::Vec;
     use proptest::prelude::*;
 
+    #[test]
+    fn dot_is_the_sum_of_pointwise_products() {
+        let n = 1024;
+        let primes: Vec<Modulus> = NttPrimes::new(62, n)
+            .take(2)
+            .chain(NttPrimes::new(40, n).take(1))
+            .map(|q| Modulus::new(q).unwrap())
+            .collect();
+        // Forty pairs of near-maximal residues: the 128-bit sums must be reduced on the way.
+        let limb = |seed: u64| -> Vec<u64> {
+            primes.iter().flat_map(|m| (0..n as u64).map(move |i| m.value() - 1 - (i * seed) % 7)).collect()
+        };
+        let (a, b): (Vec<Vec<u64>>, Vec<Vec<u64>>) = (0..40).map(|k| (limb(k + 1), limb(k + 3))).unzip();
+        let pairs: Vec<(&[u64], &[u64])> = a.iter().zip(&b).map(|(x, y)| (x.as_slice(), y.as_slice())).collect();
+        let mut want = alloc::vec![0u64; 3 * n];
+        for (x, y) in a.iter().zip(&b) {
+            mul_add_assign(&primes, &mut want, x, y);
+        }
+        let mut got = alloc::vec![0u64; 3 * n];
+        dot(&primes, &mut got, &pairs);
+        assert_eq!(got, want);
+    }
+
     proptest! {
+        /// Two limbs (two primes), degrees below and above the permutation's tile of 512.
         #[test]
-        fn automorphism_in_ntt_domain_matches_coefficient_form(log_n in 2u32..8, k in 0u32..64, seed in any::<u64>()) {
+        fn automorphism_in_ntt_domain_matches_coefficient_form(log_n in 2u32..12, k in 0u32..2048, seed in any::<u64>()) {
             let n = 1usize << log_n;
-            let q = NttPrimes::new(40, n).next().unwrap();
-            let m = Modulus::new(q).unwrap();
-            let table = NttTable::new(m, log_n).unwrap();
-            let a: Vec<u64> = (0..n as u64).map(|i| (i ^ seed).wrapping_mul(0x9e37_79b9_7f4a_7c15) % q).collect();
             let g = (2 * k as u64 + 1) % (2 * n as u64);
-            // Reference: coefficient i moves to i·g mod 2N, negated when it lands at or above N.
-            let mut want = alloc::vec![0u64; n];
-            for (i, &c) in a.iter().enumerate() {
-                let j = (i as u64 * g) % (2 * n as u64);
-                if j < n as u64 { want[j as usize] = c } else { want[j as usize - n] = m.neg(c) }
+            let (mut input, mut wants, mut tables) = (Vec::new(), Vec::new(), Vec::new());
+            for q in NttPrimes::new(40, n).take(2) {
+                let m = Modulus::new(q).unwrap();
+                let table = NttTable::new(m, log_n).unwrap();
+                let a: Vec<u64> = (0..n as u64).map(|i| (i ^ seed ^ q).wrapping_mul(0x9e37_79b9_7f4a_7c15) % q).collect();
+                // Reference: coefficient i moves to i·g mod 2N, negated when it lands at or above N.
+                let mut want = alloc::vec![0u64; n];
+                for (i, &c) in a.iter().enumerate() {
+                    let j = (i as u64 * g) % (2 * n as u64);
+                    if j < n as u64 { want[j as usize] = c } else { want[j as usize - n] = m.neg(c) }
+                }
+                let mut fa = a;
+                table.forward(&mut fa);
+                input.extend(fa);
+                wants.extend(want);
+                tables.push(table);
             }
-            let mut fa = a.clone();
-            table.forward(&mut fa);
-            let mut got = alloc::vec![0u64; n];
-            automorphism_ntt(log_n, g, &fa, &mut got);
-            table.inverse(&mut got);
-            prop_assert_eq!(got, want);
+            let mut got = alloc::vec![0u64; 2 * n];
+            automorphism_ntt(log_n, g, &input, &mut got);
+            for (limb, table) in got.chunks_exact_mut(n).zip(&tables) {
+                table.inverse(limb);
+            }
+            prop_assert_eq!(got, wants);
         }
     }
 }

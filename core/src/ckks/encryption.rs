@@ -36,13 +36,7 @@ pub fn plaintext_from_coefficients<T: AsRef<[u64]>, S: AsRef<[u64]> + AsMut<[u64
     if level > ctx.params().max_level() {
         return Err(Error::LevelOutOfRange { level, max: ctx.params().max_level() });
     }
-    let limbs = &mut storage.as_mut()[..plaintext_words(n, level)];
-    for (m, limb) in ctx.q_moduli(level).iter().zip(limbs.chunks_exact_mut(n)) {
-        for (x, &c) in limb.iter_mut().zip(coefficients) {
-            *x = rns::reduce_f64(m, libm::round(c));
-        }
-    }
-    poly::forward(&ctx.q_tables(level), limbs);
+    poly::from_rounded(&ctx.q_tables(level), coefficients, &mut storage.as_mut()[..plaintext_words(n, level)]);
     Ok(Plaintext { data: storage, level, scale, slots })
 }
 

@@ -19,8 +19,8 @@ use super::evaluator::Evaluator;
 use super::keys::{GaloisKey, find_galois_key, rotation_galois_element};
 use super::keyswitch;
 use crate::math::complex::Complex;
+use crate::math::poly;
 use crate::math::zq::Modulus;
-use crate::math::{poly, rns};
 use crate::{Error, Result};
 use alloc::collections::BTreeMap;
 use alloc::vec;
@@ -220,12 +220,9 @@ impl LinearTransform {
                 (*r, *m) = (x.re, x.im);
             }
             encoder.encode(&re, &im, scale, &mut coeffs)?;
-            let moduli = ctx.qp_moduli(level);
-            let mut limbs = vec![0; moduli.len() * degree];
-            for (m, limb) in moduli.iter().zip(limbs.chunks_exact_mut(degree)) {
-                limb.iter_mut().zip(&coeffs).for_each(|(x, &c)| *x = rns::reduce_f64(m, libm::round(c)));
-            }
-            poly::forward(&ctx.qp_tables(level), &mut limbs);
+            let tables = ctx.qp_tables(level);
+            let mut limbs = vec![0; tables.len() * degree];
+            poly::from_rounded(&tables, &coeffs, &mut limbs);
             giants.entry(giant).or_default().push((baby, limbs));
         }
         let giants = giants.into_iter().collect();
@@ -282,15 +279,18 @@ impl LinearTransform {
         };
         // Babies: `P·R^j ct` over Q_l ∪ P from one decomposition of c_1.
         let lifted = hoisting.lift(ct);
-        let mut work = hoisting.workspace();
-        let c1 = ct.c1(hoisting.ctx.degree());
-        keyswitch::decompose(hoisting.ctx, ct.level, c1, &mut work.digits, &mut work.scratch);
-        let digits = work.digits;
+        let mut digits = vec![0; keyswitch::digits_words(hoisting.ctx, ct.level)];
+        let mut scratch = hoisting.scratch();
+        keyswitch::decompose(hoisting.ctx, ct.level, ct.c1(hoisting.ctx.degree()), &mut digits, &mut scratch);
         let babies = crate::parallel::map_chunks(&self.babies, threads, |chunk| {
             let mut permuted = vec![0; digits.len()];
             let mut rotate = |j: usize| match j {
                 0 => Ok(lifted.clone()),
-                j => Ok(hoisting.rotate(&lifted[0], &digits, key(j as i64)?, &mut permuted)),
+                j => {
+                    let mut out = hoisting.zero();
+                    hoisting.rotate(&lifted[0], &digits, key(j as i64)?, &mut permuted, &mut out);
+                    Ok(out)
+                }
             };
             chunk.iter().map(|&j| rotate(j)).collect()
         });
@@ -300,8 +300,7 @@ impl LinearTransform {
         let partial_sums = crate::parallel::map_chunks(&self.giants, threads, |chunk| {
             let mut work = hoisting.workspace();
             let sum = chunk.iter().try_fold(hoisting.zero(), |mut total, (giant, row)| -> Result<Extended> {
-                let mut inner = hoisting.zero();
-                for (p, part) in inner.iter_mut().enumerate() {
+                for (p, part) in work.inner.iter_mut().enumerate() {
                     let pairs: Vec<(&[u64], &[u64])> = row
                         .iter()
                         .map(|(j, pt)| {
@@ -311,10 +310,12 @@ impl LinearTransform {
                         .collect();
                     poly::dot(&hoisting.moduli, part, &pairs);
                 }
-                if *giant != 0 {
-                    inner = hoisting.rotate_extended(&mut inner, key(*giant)?, &mut work);
+                if *giant == 0 {
+                    hoisting.add_assign(&mut total, &work.inner);
+                } else {
+                    hoisting.rotate_inner(key(*giant)?, &mut work);
+                    hoisting.add_assign(&mut total, &work.rotated);
                 }
-                hoisting.add_assign(&mut total, &inner);
                 Ok(total)
             });
             vec![sum]
@@ -334,12 +335,15 @@ struct Hoisting<'c, T> {
     moduli: Vec<Modulus>,
 }
 
-/// One thread's buffers: a decomposition, its permutation, ModUp/ModDown scratch, a polynomial over `Q_l`.
+/// One giant-step thread's buffers: a giant step's inner sum and its rotation over `Q_l ∪ P`, the inner sum's
+/// `c_1` brought down to `Q_l`, its decomposition and the decomposition's permutation, ModUp/ModDown scratch.
 struct Workspace {
+    inner: Extended,
+    rotated: Extended,
+    down: Vec<u64>,
     digits: Vec<u64>,
     permuted: Vec<u64>,
     scratch: Vec<u64>,
-    down: Vec<u64>,
 }
 
 impl<'c, T: AsRef<[u64]>> Hoisting<'c, T> {
@@ -352,13 +356,19 @@ impl<'c, T: AsRef<[u64]>> Hoisting<'c, T> {
         [vec![0; wide], vec![0; wide]]
     }
 
+    fn scratch(&self) -> Vec<u64> {
+        vec![0; keyswitch::scratch_words(self.ctx, self.level)]
+    }
+
     fn workspace(&self) -> Workspace {
         let digits = keyswitch::digits_words(self.ctx, self.level);
         Workspace {
+            inner: self.zero(),
+            rotated: self.zero(),
+            down: vec![0; (self.level + 1) * self.ctx.degree()],
             digits: vec![0; digits],
             permuted: vec![0; digits],
-            scratch: vec![0; keyswitch::scratch_words(self.ctx, self.level)],
-            down: vec![0; (self.level + 1) * self.ctx.degree()],
+            scratch: self.scratch(),
         }
     }
 
@@ -378,31 +388,31 @@ impl<'c, T: AsRef<[u64]>> Hoisting<'c, T> {
         out
     }
 
-    /// `σ_g` of the `P`-scaled ciphertext with `c_0` part `p_c0` (over `Q_l ∪ P`) and `c_1` decomposing to
-    /// `digits`: `(σ(p_c0) + Σ σ(D_j)·b_j, Σ σ(D_j)·a_j)`, without ModDown. `permuted` holds the digits' words.
+    /// `out = σ_g` of the `P`-scaled ciphertext with `c_0` part `p_c0` (over `Q_l ∪ P`) and `c_1` decomposing
+    /// to `digits`: `(σ(p_c0) + Σ σ(D_j)·b_j, Σ σ(D_j)·a_j)`, without ModDown. `permuted` holds the digits'
+    /// words.
     fn rotate<K: AsRef<[u64]>>(
         &self,
         p_c0: &[u64],
         digits: &[u64],
         key: &GaloisKey<K>,
         permuted: &mut [u64],
-    ) -> Extended {
-        let mut out = self.zero();
-        let [acc0, acc1] = &mut out;
+        out: &mut Extended,
+    ) {
+        let [acc0, acc1] = out;
         let g = key.galois_element;
         keyswitch::inner_product(self.ctx, self.level, digits, &key.key, Some(g), acc0, acc1, permuted);
         let permuted = &mut permuted[..p_c0.len()];
         poly::automorphism_ntt(self.ctx.log_degree(), g, p_c0, permuted);
         poly::add_assign(&self.moduli, acc0, permuted);
-        out
     }
 
-    /// `σ_g` of a `P`-scaled ciphertext over `Q_l ∪ P`: its `c_1` comes down to `Q_l` (its `P` limbs are
-    /// overwritten) and is decomposed, its `c_0` is permuted as it is.
-    fn rotate_extended<K: AsRef<[u64]>>(&self, x: &mut Extended, key: &GaloisKey<K>, work: &mut Workspace) -> Extended {
-        keyswitch::mod_down(self.ctx, self.level, &mut x[1], &mut work.down, &mut work.scratch);
+    /// `work.rotated = σ_g(work.inner)` for the `P`-scaled ciphertext `work.inner` over `Q_l ∪ P`: its `c_1`
+    /// comes down to `Q_l` (its `P` limbs are overwritten) and is decomposed, its `c_0` is permuted as it is.
+    fn rotate_inner<K: AsRef<[u64]>>(&self, key: &GaloisKey<K>, work: &mut Workspace) {
+        keyswitch::mod_down(self.ctx, self.level, &mut work.inner[1], &mut work.down, &mut work.scratch);
         keyswitch::decompose(self.ctx, self.level, &work.down, &mut work.digits, &mut work.scratch);
-        self.rotate(&x[0], &work.digits, key, &mut work.permuted)
+        self.rotate(&work.inner[0], &work.digits, key, &mut work.permuted, &mut work.rotated);
     }
 
     fn add_assign(&self, a: &mut Extended, b: &Extended) {
@@ -414,11 +424,11 @@ impl<'c, T: AsRef<[u64]>> Hoisting<'c, T> {
     /// Divides both parts by `P`: the ciphertext over `Q_l`.
     fn mod_down(&self, mut x: Extended, scale: f64, slots: usize) -> Ciphertext<Vec<u64>> {
         let n = self.ctx.degree();
-        let mut work = self.workspace();
+        let mut scratch = self.scratch();
         let mut out = Ciphertext::zero(n, self.level, scale, slots);
         let (c0, c1) = out.parts_mut(n);
-        keyswitch::mod_down(self.ctx, self.level, &mut x[0], c0, &mut work.scratch);
-        keyswitch::mod_down(self.ctx, self.level, &mut x[1], c1, &mut work.scratch);
+        keyswitch::mod_down(self.ctx, self.level, &mut x[0], c0, &mut scratch);
+        keyswitch::mod_down(self.ctx, self.level, &mut x[1], c1, &mut scratch);
         out
     }
 }

@@ -2,6 +2,7 @@
 //! unless a function says otherwise. Functions here operate limb-wise on caller buffers.
 
 use super::ntt::NttTable;
+use super::rns;
 use super::zq::{Modulus, mul_wide};
 
 /// `a += b` limb-wise.
@@ -90,6 +91,16 @@ pub fn forward<T: AsRef<[u64]>>(tables: &[&NttTable<T>], a: &mut [u64]) {
     }
     let n = a.len() / tables.len();
     for (t, limb) in tables.iter().zip(a.chunks_exact_mut(n)) {
+        t.forward(limb);
+    }
+}
+
+/// The NTT-domain limbs of the integer polynomial `round(coefficients)` (any magnitude), limb `i` modulo
+/// `tables[i]`'s prime; `coefficients` holds the `N` coefficients, `a` one limb per table.
+pub fn from_rounded<T: AsRef<[u64]>>(tables: &[&NttTable<T>], coefficients: &[f64], a: &mut [u64]) {
+    for (t, limb) in tables.iter().zip(a.chunks_exact_mut(coefficients.len())) {
+        let m = t.modulus();
+        limb.iter_mut().zip(coefficients).for_each(|(x, &c)| *x = rns::reduce_f64(m, libm::round(c)));
         t.forward(limb);
     }
 }

@@ -18,8 +18,7 @@ extern crate std;
 pub mod ckks;
 pub mod error;
 pub mod math;
-#[cfg(feature = "alloc")]
-mod parallel;
+pub mod parallel;
 pub mod wire;
 
 pub use error::{Error, Result};

@@ -357,7 +357,14 @@ enum WeightsCommand {
 }
 
 fn main() -> ExitCode {
-    let result = match Cli::parse().command {
+    let command = Cli::parse().command;
+    // Work on one ciphertext on this thread shares its RNS limbs among the cores; rayon's workers (over
+    // ciphertexts) keep one each.
+    exit_code(medblind_core::parallel::with_limb_threads(rayon::current_num_threads(), || run(command)))
+}
+
+fn run(command: Command) -> anyhow::Result<()> {
+    match command {
         Command::Params => list_params(),
         Command::Keygen { preset, out, heads, force } => commands::keygen(&preset, &out, &heads, force),
         Command::Encrypt { keys, input, out, seeded } => commands::encrypt(&keys, &input, &out, seeded),
@@ -427,7 +434,10 @@ fn main() -> ExitCode {
         Command::Infer { params, eval_keys, weights, bias, input, out } => {
             commands::infer(&params, &eval_keys, &weights, bias.as_deref(), &input, &out)
         }
-    };
+    }
+}
+
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         // The reader stopped early (`medblind data info bloodmnist | head -1`): nothing went wrong.

@@ -273,30 +273,31 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         check_len(2 * n, scratch.len())?;
         let l = a.level;
         let moduli = self.ctx.q_moduli(l);
-        let tables = self.ctx.q_tables(l);
+        let tables = poly::views(&self.ctx.q_tables(l));
         let q_last = moduli[l];
         let (last, converted) = scratch.split_at_mut(n);
-        let converted = &mut converted[..n];
         let old = plaintext_words(n, l);
         for part in 0..2 {
-            let base = part * old;
-            let data = a.data.as_mut();
-            last.copy_from_slice(&data[base + l * n..base + (l + 1) * n]);
+            let data = &mut a.data.as_mut()[part * old..(part + 1) * old];
+            let (lower, top) = data.split_at_mut(l * n);
+            last.copy_from_slice(top);
             tables[l].inverse(last);
+            let last = &*last;
             let half = q_last.value() / 2;
-            for i in 0..l {
+            crate::parallel::for_each_limb_with(lower, n, converted, n, |i, limb, converted| {
+                let converted = &mut converted[..n];
                 let qi = moduli[i];
                 // The centered residue of the last limb (x - q_l when x > q_l/2), reduced mod q_i, branch-free:
                 // dividing by q_l then rounds to nearest.
                 if q_last.value() / 2 < qi.value() {
                     // Then the centered residue already lies in (-q_i, q_i): one conditional add of q_i.
                     let shift = qi.value().wrapping_sub(q_last.value());
-                    for (c, &x) in converted.iter_mut().zip(last.iter()) {
+                    for (c, &x) in converted.iter_mut().zip(last) {
                         *c = x.wrapping_add(shift & ((x > half) as u64).wrapping_neg());
                     }
                 } else {
                     let minus_q_last = qi.neg(qi.reduce(q_last.value()));
-                    for (c, &x) in converted.iter_mut().zip(last.iter()) {
+                    for (c, &x) in converted.iter_mut().zip(last) {
                         *c = qi.add(qi.reduce(x), minus_q_last & ((x > half) as u64).wrapping_neg());
                     }
                 }
@@ -304,10 +305,10 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
                 let inv = qi.inv(q_last.value()).unwrap_or(0);
                 let inv_shoup = qi.shoup(inv);
                 // (x - c) / q_l, with x + q_i - c < 2 q_i as mul_shoup's operand.
-                for (x, &c) in data[base + i * n..base + (i + 1) * n].iter_mut().zip(converted.iter()) {
+                for (x, &c) in limb.iter_mut().zip(converted.iter()) {
                     *x = qi.mul_shoup(*x + qi.value() - c, inv, inv_shoup);
                 }
-            }
+            });
         }
         // Move c_1 down to follow c_0's l limbs.
         let new = plaintext_words(n, l - 1);

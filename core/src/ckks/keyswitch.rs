@@ -99,24 +99,26 @@ pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
         }
         None => digits,
     };
-    for (limb, modulus) in ctx.qp_moduli(level).iter().enumerate() {
-        // Key limbs run q_0..=q_L then p_0..p_{K-1}; at level l the q limbs above l are skipped.
-        let key_limb = if limb <= level { limb } else { q_top + limb - (level + 1) };
-        let digit_limbs: heapless::Vec<&[u64], 16> =
-            (0..beta).map(|j| &digits[(j * limbs + limb) * n..(j * limbs + limb + 1) * n]).collect();
-        for (part, acc) in [&mut *acc0, &mut *acc1].into_iter().enumerate() {
-            let key_limbs: heapless::Vec<&[u64], 16> = (0..beta)
-                .map(|j| {
-                    let (b, a) = key.digit(j, q_top + k, n);
-                    let key_part = if part == 0 { b } else { a };
-                    &key_part[key_limb * n..(key_limb + 1) * n]
-                })
-                .collect();
-            for (c, out) in acc[limb * n..(limb + 1) * n].iter_mut().enumerate() {
+    let moduli = ctx.qp_moduli(level);
+    for (part, acc) in [acc0, acc1].into_iter().enumerate() {
+        let key_parts: heapless::Vec<&[u64], 16> = (0..beta)
+            .map(|j| {
+                let (b, a) = key.digit(j, q_top + k, n);
+                if part == 0 { b } else { a }
+            })
+            .collect();
+        crate::parallel::for_each_limb(&mut acc[..limbs * n], n, |limb, out| {
+            // Key limbs run q_0..=q_L then p_0..p_{K-1}; at level l the q limbs above l are skipped.
+            let key_limb = if limb <= level { limb } else { q_top + limb - (level + 1) };
+            let digit_limbs: heapless::Vec<&[u64], 16> =
+                (0..beta).map(|j| &digits[(j * limbs + limb) * n..(j * limbs + limb + 1) * n]).collect();
+            let key_limbs: heapless::Vec<&[u64], 16> =
+                key_parts.iter().map(|key_part| &key_part[key_limb * n..(key_limb + 1) * n]).collect();
+            for (c, out) in out.iter_mut().enumerate() {
                 let sum = digit_limbs.iter().zip(&key_limbs).fold(0u128, |s, (d, k)| s + mul_wide(d[c], k[c]));
-                *out = modulus.reduce_u128(sum);
+                *out = moduli[limb].reduce_u128(sum);
             }
-        }
+        });
     }
 }
 

@@ -197,6 +197,39 @@ fn multiply_relinearize_rescale_matches_negacyclic_product() {
 }
 
 #[test]
+fn sharing_the_limbs_among_threads_changes_no_bit() {
+    let mut f = Fixture::new(&presets::TEST_INSECURE_N1024);
+    let ev_ctx = Context::new(f.ctx.params()).unwrap();
+    let ev = Evaluator::new(&ev_ctx);
+    let top = f.ctx.params().max_level();
+    let (a, b) = (f.message(), f.message());
+    let (ca, cb) = (f.encrypt(&a, top, true), f.encrypt(&b, top, true));
+    let key = GaloisKey::generate(&f.ctx, &f.sk, rotation_galois_element(f.n(), 3), &mut f.rng);
+    // Relinearization (decomposition, inner product, ModDown), rescale, a rotation and a hoisted one.
+    let run = |threads: usize| {
+        crate::parallel::with_limb_threads(threads, || {
+            let mut x = ca.clone();
+            ev.mul_relin_assign(&mut x, &cb, &f.rlk).unwrap();
+            ev.rescale_assign(&mut x).unwrap();
+            let mut rotated = x.clone();
+            ev.apply_galois_assign(&mut rotated, &key).unwrap();
+            let hoisted = ev.rotate_hoisted(&x, &[&key]).unwrap();
+            [x, rotated, hoisted[0].clone()]
+        })
+    };
+    let sequential = run(1);
+    let want = negacyclic(&a, &b);
+    let bits = max_error_bits(&automorphism(&want, key.galois_element), &f.decrypt(&sequential[1]));
+    assert!(bits < -15.0, "error 2^{bits}");
+    for threads in [2, 3, 8] {
+        let shared = run(threads);
+        for (x, y) in shared.iter().zip(&sequential) {
+            assert!(x.data == y.data, "{threads} limb threads");
+        }
+    }
+}
+
+#[test]
 fn a_sum_of_products_relinearized_once_matches_the_sum_of_negacyclic_products() {
     let mut f = Fixture::new(&presets::TEST_INSECURE_N1024);
     let ev_ctx = Context::new(f.ctx.params()).unwrap();

@@ -97,6 +97,17 @@ fn fill_bit_reversed_powers(modulus: &Modulus, root: u64, log_degree: u32, out: 
 }
 
 impl<S: AsRef<[u64]>> NttTable<S> {
+    /// The same tables, borrowed.
+    pub fn view(&self) -> NttTable<&[u64]> {
+        NttTable {
+            modulus: self.modulus,
+            log_degree: self.log_degree,
+            degree_inv: self.degree_inv,
+            degree_inv_shoup: self.degree_inv_shoup,
+            twiddles: self.twiddles.as_ref(),
+        }
+    }
+
     /// In-place forward negacyclic NTT of `a` (`N` coefficients in `[0, q)`); output in bit-reversed order.
     ///
     /// # Panics

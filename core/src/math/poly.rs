@@ -2,8 +2,9 @@
 //! unless a function says otherwise. Functions here operate limb-wise on caller buffers.
 
 use super::ntt::NttTable;
-use super::rns;
+use super::rns::{self, MAX_MODULI};
 use super::zq::{Modulus, mul_wide};
+use crate::parallel::for_each_limb;
 
 /// `a += b` limb-wise.
 pub fn add_assign(moduli: &[Modulus], a: &mut [u64], b: &[u64]) {
@@ -84,35 +85,35 @@ pub fn mul_scalar_assign(moduli: &[Modulus], a: &mut [u64], scalars: &[u64]) {
     }
 }
 
-/// Forward NTT of every limb, limb `i` with `tables[i]`.
+/// Forward NTT of every limb, limb `i` with `tables[i]` (the limbs shared among the limb threads).
 pub fn forward<T: AsRef<[u64]>>(tables: &[&NttTable<T>], a: &mut [u64]) {
-    if tables.is_empty() {
-        return;
-    }
-    let n = a.len() / tables.len();
-    for (t, limb) in tables.iter().zip(a.chunks_exact_mut(n)) {
-        t.forward(limb);
+    let tables = views(tables);
+    if let Some(first) = tables.first() {
+        for_each_limb(&mut a[..tables.len() * first.degree()], first.degree(), |i, limb| tables[i].forward(limb));
     }
 }
 
 /// The NTT-domain limbs of the integer polynomial `round(coefficients)` (any magnitude), limb `i` modulo
 /// `tables[i]`'s prime; `coefficients` holds the `N` coefficients, `a` one limb per table.
 pub fn from_rounded<T: AsRef<[u64]>>(tables: &[&NttTable<T>], coefficients: &[f64], a: &mut [u64]) {
-    for (t, limb) in tables.iter().zip(a.chunks_exact_mut(coefficients.len())) {
-        let m = t.modulus();
+    let tables = views(tables);
+    for_each_limb(&mut a[..tables.len() * coefficients.len()], coefficients.len(), |i, limb| {
+        let m = tables[i].modulus();
         limb.iter_mut().zip(coefficients).for_each(|(x, &c)| *x = rns::reduce_f64(m, libm::round(c)));
-        t.forward(limb);
-    }
+        tables[i].forward(limb);
+    });
 }
 
-/// Inverse NTT of every limb.
+/// Borrowed views of `tables`, shareable among threads whatever their storage.
+pub(crate) fn views<'t, T: AsRef<[u64]>>(tables: &[&'t NttTable<T>]) -> heapless::Vec<NttTable<&'t [u64]>, MAX_MODULI> {
+    tables.iter().map(|t| t.view()).collect()
+}
+
+/// Inverse NTT of every limb (the limbs shared among the limb threads).
 pub fn inverse<T: AsRef<[u64]>>(tables: &[&NttTable<T>], a: &mut [u64]) {
-    if tables.is_empty() {
-        return;
-    }
-    let n = a.len() / tables.len();
-    for (t, limb) in tables.iter().zip(a.chunks_exact_mut(n)) {
-        t.inverse(limb);
+    let tables = views(tables);
+    if let Some(first) = tables.first() {
+        for_each_limb(&mut a[..tables.len() * first.degree()], first.degree(), |i, limb| tables[i].inverse(limb));
     }
 }
 

@@ -163,9 +163,8 @@ impl<'a> BasisExtension<'a> {
             return;
         }
         let n = scaled.len() / self.source.len();
-        for (t, limb) in targets.iter().zip(out.chunks_exact_mut(n)) {
-            self.accumulate(scaled, t, limb);
-        }
+        let out = &mut out[..targets.len() * n];
+        crate::parallel::for_each_limb(out, n, |i, limb| self.accumulate(scaled, &targets[i], limb));
     }
 
     /// `out = Σ_j scratch_j · [B/b_j]_t mod t`, accumulating 128-bit sums over tiles of coefficients so every

@@ -312,15 +312,18 @@ impl Bootstrapper {
         if libm::fabs(ct.scale / self.scale - 1.0) > super::evaluator::SCALE_TOLERANCE {
             return Err(Error::ScaleMismatch);
         }
-        let raised = self.raise(ev, ct, keys)?;
-        let parts = self.coeffs_to_slots(ev, &raised, keys)?;
-        let ctx = ev.context();
-        let parts = crate::parallel::map_chunks(&parts, self.threads, |chunk| {
-            let ev = Evaluator::new(ctx);
-            chunk.iter().map(|part| self.eval_mod(&ev, part, keys)).collect()
-        });
-        let parts = parts.into_iter().collect::<Result<Vec<_>>>()?;
-        self.slots_to_coeffs(ev, parts, keys)
+        // Work on one ciphertext shares its RNS limbs among the threads; work on several shares the ciphertexts.
+        crate::parallel::with_limb_threads(self.threads, || {
+            let raised = self.raise(ev, ct, keys)?;
+            let parts = self.coeffs_to_slots(ev, &raised, keys)?;
+            let ctx = ev.context();
+            let parts = crate::parallel::map_chunks(&parts, self.threads, |chunk| {
+                let ev = Evaluator::new(ctx);
+                chunk.iter().map(|part| self.eval_mod(&ev, part, keys)).collect()
+            });
+            let parts = parts.into_iter().collect::<Result<Vec<_>>>()?;
+            self.slots_to_coeffs(ev, parts, keys)
+        })
     }
 
     /// Encapsulation, ModRaise, back to the dense key, SubSum: `t = Δ·m + q_0·I` in `Z[X^g]` at the top level,

@@ -1,7 +1,8 @@
 //! The negacyclic number-theoretic transform over `Z_q[X]/(X^N + 1)`.
 //!
 //! Forward: Cooley–Tukey butterflies with the powers of a primitive `2N`-th root `ψ` in bit-reversed order
-//! (Longa–Naehrig 2016), so no separate bit-reversal pass is needed; the output is in bit-reversed order.
+//! (Longa–Naehrig 2016), so no separate bit-reversal pass is needed; the output is in bit-reversed order. Two
+//! stages share each pass over the data (radix 4).
 //! Inverse: Gentleman–Sande butterflies with `ψ^{-1}`, then multiplication by `N^{-1}`.
 //! Both use Harvey's lazy butterflies (values kept in `[0, 4q)` resp. `[0, 2q)`, Shoup multiplication), which is
 //! why moduli are below `2^62`. Inputs and outputs are fully reduced, in `[0, q)`.
@@ -110,6 +111,9 @@ impl<S: AsRef<[u64]>> NttTable<S> {
 
     /// In-place forward negacyclic NTT of `a` (`N` coefficients in `[0, q)`); output in bit-reversed order.
     ///
+    /// Stage `m` (`m = 1, 2, 4, …, N/2`) splits each of its `m` blocks by twiddle `m + b`. Two stages run per pass
+    /// over `a` (radix 4) while three or more remain; the last stage also makes the final reduction.
+    ///
     /// # Panics
     /// If `a.len() != N` (a programming error: every caller sizes polynomials from the same parameters).
     pub fn forward(&self, a: &mut [u64]) {
@@ -118,26 +122,43 @@ impl<S: AsRef<[u64]>> NttTable<S> {
         let q = self.modulus.value();
         let two_q = 2 * q;
         let (roots, rest) = self.twiddles.as_ref().split_at(n);
-        let roots_shoup = &rest[..n];
+        let twiddle = |i: usize| (roots[i], rest[i]);
         let modulus = self.modulus;
-        let mut half = n;
+        // Inputs below 4q, outputs below 4q.
+        let butterfly = |x: u64, y: u64, (w, w_shoup): (u64, u64)| {
+            let u = reduce_once(x, two_q);
+            let v = modulus.mul_shoup_lazy(y, w, w_shoup);
+            (u + v, u + two_q - v)
+        };
         let mut m = 1;
-        while m < n {
-            half >>= 1;
-            let stage = roots[m..2 * m].iter().zip(&roots_shoup[m..2 * m]);
-            for (block, (&w, &w_shoup)) in a.chunks_exact_mut(2 * half).zip(stage) {
-                let (lo, hi) = block.split_at_mut(half);
-                for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                    let u = reduce_once(*x, two_q);
-                    let v = modulus.mul_shoup_lazy(*y, w, w_shoup);
-                    *x = u + v;
-                    *y = u + two_q - v;
+        while 8 * m <= n {
+            let quarter = n / (4 * m);
+            for (b, block) in a.chunks_exact_mut(4 * quarter).enumerate() {
+                let (outer, left, right) = (twiddle(m + b), twiddle(2 * m + 2 * b), twiddle(2 * m + 2 * b + 1));
+                let (x01, x23) = block.split_at_mut(2 * quarter);
+                let (x0, x1) = x01.split_at_mut(quarter);
+                let (x2, x3) = x23.split_at_mut(quarter);
+                for (((p0, p1), p2), p3) in x0.iter_mut().zip(x1).zip(x2).zip(x3) {
+                    let (y0, y2) = butterfly(*p0, *p2, outer);
+                    let (y1, y3) = butterfly(*p1, *p3, outer);
+                    (*p0, *p1) = butterfly(y0, y1, left);
+                    (*p2, *p3) = butterfly(y2, y3, right);
                 }
             }
-            m <<= 1;
+            m *= 4;
         }
-        for x in a.iter_mut() {
-            *x = reduce_once(reduce_once(*x, two_q), q);
+        if 4 * m == n {
+            for (b, block) in a.chunks_exact_mut(4).enumerate() {
+                let w = twiddle(m + b);
+                (block[0], block[2]) = butterfly(block[0], block[2], w);
+                (block[1], block[3]) = butterfly(block[1], block[3], w);
+            }
+            m *= 2;
+        }
+        for (b, pair) in a.chunks_exact_mut(2).enumerate() {
+            let (x, y) = butterfly(pair[0], pair[1], twiddle(m + b));
+            pair[0] = reduce_once(reduce_once(x, two_q), q);
+            pair[1] = reduce_once(reduce_once(y, two_q), q);
         }
     }
 
@@ -242,17 +263,23 @@ mod tests {
     }
 
     #[test]
-    fn transform_of_x_is_the_odd_powers_of_psi() {
-        // NTT(X) evaluates X at ψ^{2·brv(i)+1}: a known-answer check independent of the inverse.
-        let t = table(30, 4);
-        let m = *t.modulus();
-        let psi = primitive_root(&m, 16).unwrap();
-        let mut a = [0u64; 16];
-        a[1] = 1;
-        t.forward(&mut a);
-        for (i, &v) in a.iter().enumerate() {
-            let brv = i.reverse_bits() >> (usize::BITS - 4);
-            assert_eq!(v, m.pow(psi, 2 * brv as u64 + 1));
+    fn forward_evaluates_at_the_odd_powers_of_psi_in_bit_reversed_order() {
+        // A known-answer check independent of the inverse: slot i holds a(ψ^{2·brv(i)+1}), for odd and even
+        // stage counts (the radix-4 passes and the radix-2 tail) and inputs up to q - 1.
+        for log_n in 1..=9 {
+            let t = table(61, log_n);
+            let m = *t.modulus();
+            let n = 1usize << log_n;
+            let psi = primitive_root(&m, n).unwrap();
+            let a: Vec<u64> = (0..n as u64).map(|i| m.value() - 1 - (i * 0x9E37_79B9_7F4A_7C15) % 1000).collect();
+            let mut transformed = a.clone();
+            t.forward(&mut transformed);
+            for (i, &v) in transformed.iter().enumerate() {
+                let brv = i.reverse_bits() >> (usize::BITS - log_n);
+                let point = m.pow(psi, 2 * brv as u64 + 1);
+                let want = a.iter().rev().fold(0, |acc, &c| m.add(m.mul(acc, point), c));
+                assert_eq!(v, want, "N = {n}, slot {i}");
+            }
         }
     }
 

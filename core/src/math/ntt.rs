@@ -271,7 +271,8 @@ mod tests {
             let m = *t.modulus();
             let n = 1usize << log_n;
             let psi = primitive_root(&m, n).unwrap();
-            let a: Vec<u64> = (0..n as u64).map(|i| m.value() - 1 - (i * 0x9E37_79B9_7F4A_7C15) % 1000).collect();
+            let a: Vec<u64> =
+                (0..n as u64).map(|i| m.value() - 1 - i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % 1000).collect();
             let mut transformed = a.clone();
             t.forward(&mut transformed);
             for (i, &v) in transformed.iter().enumerate() {

@@ -143,6 +143,22 @@ impl Ciphertext<alloc::vec::Vec<u64>> {
     pub fn zero(degree: usize, level: usize, scale: f64, slots: usize) -> Self {
         Self { data: alloc::vec![0; ciphertext_words(degree, level)], level, scale, slots, seed: None }
     }
+
+    /// A copy of `ct` at `level` (not above its own), the limbs above dropped: the same message and scale, like
+    /// a clone followed by [`crate::ckks::Evaluator::drop_level_assign`] without copying what is dropped.
+    ///
+    /// # Errors
+    /// [`Error::LevelOutOfRange`] if `level` is above `ct`'s.
+    pub fn truncated<S: AsRef<[u64]>>(ct: &Ciphertext<S>, degree: usize, level: usize) -> Result<Self> {
+        if level > ct.level {
+            return Err(Error::LevelOutOfRange { level, max: ct.level });
+        }
+        let words = plaintext_words(degree, level);
+        let mut data = alloc::vec::Vec::with_capacity(2 * words);
+        data.extend_from_slice(&ct.c0(degree)[..words]);
+        data.extend_from_slice(&ct.c1(degree)[..words]);
+        Ok(Self { data, level, scale: ct.scale, slots: ct.slots, seed: None })
+    }
 }
 
 #[cfg(feature = "alloc")]

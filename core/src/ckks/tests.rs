@@ -320,9 +320,13 @@ fn drop_level_keeps_the_message() {
     let ev = Evaluator::new(&ev_ctx);
     let m = f.message();
     let mut ct = f.encrypt(&m, 4, false);
+    let n = f.ctx.degree();
+    let truncated = Ciphertext::truncated(&ct, n, 1).unwrap();
     ev.drop_level_assign(&mut ct, 3).unwrap();
     assert_eq!(ct.level(), 1);
     assert!(max_error_bits(&m, &f.decrypt(&ct)) < -20.0);
+    assert_eq!((truncated.c0(n), truncated.c1(n), truncated.scale()), (ct.c0(n), ct.c1(n), ct.scale()));
+    assert!(matches!(Ciphertext::truncated(&ct, n, 2), Err(crate::Error::LevelOutOfRange { level: 2, max: 1 })));
 }
 
 // ---- Slot-level tests: the encoder, encryption and every operation against plaintext f64 slots. ----

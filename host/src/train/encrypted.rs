@@ -287,6 +287,9 @@ impl<'e> Trainer<'e> {
     pub fn logits(&self, x: &[Ct], y: &[Ct]) -> Result<Ct> {
         let (e, l) = (self.engine, &self.layout);
         let c = l.class_slots;
+        // Aligned once here rather than once per diagonal in the dot products.
+        let level = x.iter().chain(y).map(Ct::level).min().ok_or_else(|| anyhow!("no feature or weight blocks"))?;
+        let x = e.align_all(x, level)?;
         let steps: Vec<i64> = (1..c).map(|t| (t * l.cols) as i64).collect();
         let rotated: Vec<Vec<Ct>> = y.par_iter().map(|yb| e.rotate_hoisted(yb, &steps)).collect::<Result<_>>()?;
         let column0 = l.column_mask(0, l.rows, 1.0);
@@ -437,6 +440,8 @@ impl<'e> Trainer<'e> {
     pub fn gradient_step(&self, x: &[Ct], error: &Ct, rows: usize, rate: f64) -> Result<Vec<Ct>> {
         let (e, l) = (self.engine, &self.layout);
         let c = l.class_slots;
+        // At the level of the broadcast error columns, once rather than once per diagonal.
+        let x = e.align_all(x, error.level().saturating_sub(1))?;
         let per_diagonal: Vec<Vec<Ct>> = (0..c)
             .into_par_iter()
             .map(|t| {

@@ -17,6 +17,8 @@ use medblind_core::ckks::{
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+use rayon::prelude::*;
+use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -224,20 +226,29 @@ impl<'a> Engine<'a> {
     /// `a` at `level` (not above its own) and scale `scale`, exactly: dropping levels, the last by a rescale
     /// after a constant product that lands there. At its own level `a` is returned as it is.
     fn align_to(&self, a: &Ct, level: usize, scale: f64) -> Result<Ct> {
-        let mut out = a.clone();
         if a.level() == level {
-            return Ok(out);
+            return Ok(a.clone());
         }
         if a.level() < level {
             return Err(anyhow!("cannot raise a ciphertext from level {} to {level}", a.level()));
         }
+        let mut out = Ct::truncated(a, self.ctx.degree(), level + 1)?;
         let ev = Evaluator::new(self.ctx);
-        ev.drop_level_assign(&mut out, a.level() - level - 1)?;
         let factor = self.q(level + 1) * scale / out.scale();
         ev.mul_const_assign(&mut out, 1.0, factor);
         self.rescale(&mut out)?;
         out.set_scale(scale);
         Ok(out)
+    }
+
+    /// [`Self::align`], borrowing `a` where it already is at `level`.
+    fn borrow_aligned<'c>(&self, a: &'c Ct, level: usize) -> Result<Cow<'c, Ct>> {
+        if a.level() == level { Ok(Cow::Borrowed(a)) } else { Ok(Cow::Owned(self.align(a, level)?)) }
+    }
+
+    /// Each of `cts` at `level` (not above its own), scale `Δ`: [`Self::align`] in parallel.
+    pub fn align_all(&self, cts: &[Ct], level: usize) -> Result<Vec<Ct>> {
+        cts.par_iter().map(|ct| self.align(ct, level)).collect()
     }
 
     /// `a` and `b` at the lower of their levels; the higher one takes the lower one's scale.
@@ -290,11 +301,13 @@ impl<'a> Engine<'a> {
         if level == 0 {
             return Err(anyhow!("out of levels: a product needs level 1 or more"));
         }
-        let aligned: Vec<(Ct, Ct)> =
-            pairs.iter().map(|(a, b)| Ok((self.align(a, level)?, self.align(b, level)?))).collect::<Result<_>>()?;
+        let aligned: Vec<(Cow<Ct>, Cow<Ct>)> = pairs
+            .iter()
+            .map(|(a, b)| Ok((self.borrow_aligned(a, level)?, self.borrow_aligned(b, level)?)))
+            .collect::<Result<_>>()?;
         let ((first, second), rest) = aligned.split_first().expect("non-empty");
-        let more: Vec<(&Ct, &Ct)> = rest.iter().map(|(a, b)| (a, b)).collect();
-        let mut x = first.clone();
+        let more: Vec<(&Ct, &Ct)> = rest.iter().map(|(a, b)| (a.as_ref(), b.as_ref())).collect();
+        let mut x = first.clone().into_owned();
         self.with_scratch(level, |ev, scratch| {
             ev.dot_relin_assign_with(&mut x, second, &more, self.keys.relinearization(), scratch)
         })?;

@@ -91,8 +91,8 @@ pub trait KeyOwnerService {
     fn refreshes(&self) -> usize;
 }
 
-/// One validation batch as the cloud hands it to the key owner: its logits and one-hot labels (diagonal layout,
-/// 2 levels below the weights'), and how many rows are real.
+/// One validation batch as the cloud hands it to the key owner: its logits (level 0) and one-hot labels (diagonal
+/// layout), and how many rows are real.
 pub struct ValidationBatch {
     /// `X·Wᵀ` under the epoch's weights.
     pub logits: Ct,
@@ -508,12 +508,14 @@ impl<'e> Trainer<'e> {
     }
 
     /// Encrypted inference: the logits of `batch` under encrypted weights `w`, in the diagonal layout
-    /// ([`Layout::unpack_logits`] reads them after decryption). Consumes 2 levels.
+    /// ([`Layout::unpack_logits`] reads them after decryption), at level 0. The operands are first brought down
+    /// to the 2 levels DiagABT consumes, where its rotations cost least (a fraction of what they cost at a fresh
+    /// level); the weights passed in keep their level.
     ///
     /// # Errors
     /// If `w` has fewer than 2 levels, or a key is missing.
     pub fn predict(&self, batch: &EncryptedBatch, w: &[Ct]) -> Result<Ct> {
-        self.logits(&batch.features, w)
+        self.logits(&batch.features, &self.engine.align_all(w, 2)?)
     }
 
     /// Trains from zero weights; the returned weights are those of the epoch with the lowest validation loss,

@@ -192,10 +192,11 @@ impl<'a, T: AsRef<[u64]>, K: AsRef<[u64]>> PowerBasis<'a, T, K> {
 
     /// A copy of `T_i` dropped to `level` (at most its own).
     fn at_level(&self, i: usize, level: usize) -> Result<Ciphertext<Vec<u64>>> {
-        let mut t = self.powers[&i].clone();
-        let drop = t.level().checked_sub(level).ok_or(Error::LevelMismatch { left: t.level(), right: level })?;
-        self.ev.drop_level_assign(&mut t, drop)?;
-        Ok(t)
+        let t = &self.powers[&i];
+        if level > t.level() {
+            return Err(Error::LevelMismatch { left: t.level(), right: level });
+        }
+        Ciphertext::truncated(t, self.ev.context().degree(), level)
     }
 
     /// `T_{i+j} = 2·T_i·T_j − T_{|i−j|}` (`T_0 = 1`), one level below the lower of `T_i`, `T_j`. `T_{|i−j|}` is

@@ -336,10 +336,7 @@ impl Bootstrapper {
     ) -> Result<Ciphertext<Vec<u64>>> {
         let ctx = ev.context();
         let degree = ctx.degree();
-        let mut x = ct.clone();
-        let level = x.level;
-        ev.drop_level_assign(&mut x, level)?;
-        x.data.truncate(2 * degree);
+        let mut x = Ciphertext::truncated(ct, degree, 0)?;
         Evaluator::new(&self.sparse_ctx).switch_key_assign(&mut x, &keys.to_sparse)?;
         let mut x = mod_raise(ctx, &x);
         ev.switch_key_assign(&mut x, &keys.from_sparse)?;

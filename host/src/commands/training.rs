@@ -54,7 +54,7 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
             owner.bootstrapping_keys(&steps, b)?
         }
         None => {
-            eprintln!("hospital: {} rotation keys and the relinearization key", steps.len());
+            eprintln!("hospital: {} rotation keys, the conjugation and the relinearization key", steps.len());
             owner.cloud_keys(&steps)
         }
     };

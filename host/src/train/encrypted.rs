@@ -3,11 +3,11 @@
 //! One step on a batch (see [`super::layout`] for the packing), from lookahead weights `y`:
 //! 1. logits `Z = X·yᵀ` in the diagonal layout (HETAL's DiagABT): for each of the `c` diagonals `t`, the
 //!    feature blocks times `y` rotated by `t` block rows (hoisted), a row sum (`log2 cols` rotations), a mask
-//!    and a shift to column `t` (2 levels);
+//!    and a shift to column `t`, two diagonals at a time as the real and imaginary parts of one product (2 levels);
 //! 2. probabilities `P` by [`SoftmaxApprox`] (24 levels with the standard constants);
 //! 3. the step `η/b·(P − Y)ᵀX` tiled like the weights (HETAL's DiagATB): for each `t`, column `t` of `P − Y`
 //!    (scaled by `η/b`) broadcast along its row, times the feature blocks, moved to the block row of its class,
-//!    then summed over the `rows/c` block rows (2 levels);
+//!    then summed over the `rows/c` block rows, again two diagonals at a time (2 levels);
 //! 4. `w' = y − step`, `y' = w' + μ(w' − w)` (1 level).
 //!
 //! 29 levels in all. Where they come from is a [`Plan`] fixed when the trainer is made, from the level of a
@@ -278,27 +278,33 @@ impl<'e> Trainer<'e> {
         2 + approx.depth() + 2 + 1
     }
 
-    /// DiagABT: the logits `X·yᵀ` of a batch's feature blocks `x` under weight blocks `y`, in the diagonal layout
-    /// (per diagonal: a hoisted rotation of each weight block, the products summed over blocks and relinearized
-    /// once, a fold over the columns). Consumes 2 levels.
+    /// DiagABT: the logits `X·yᵀ` of a batch's feature blocks `x` under weight blocks `y`, in the diagonal layout.
+    /// Diagonals `t` and `t + c/2` share one product as its real and imaginary parts: the feature blocks times
+    /// `y` rotated by `t` block rows plus `i·y` rotated by `t + c/2` (hoisted rotations), summed over the blocks
+    /// and relinearized once, folded over the columns, masked to column 0 and shifted to column `t`. One
+    /// conjugation at the end moves the imaginary parts to columns `t + c/2`. Consumes 2 levels.
     ///
     /// # Errors
-    /// If a rotation key is missing or the ciphertexts have too few levels.
+    /// If a rotation or the conjugation key is missing or the ciphertexts have too few levels.
     pub fn logits(&self, x: &[Ct], y: &[Ct]) -> Result<Ct> {
         let (e, l) = (self.engine, &self.layout);
-        let c = l.class_slots;
+        let (c, half) = (l.class_slots, l.class_slots / 2);
         // Aligned once here rather than once per diagonal in the dot products.
         let level = x.iter().chain(y).map(Ct::level).min().ok_or_else(|| anyhow!("no feature or weight blocks"))?;
         let x = e.align_all(x, level)?;
         let steps: Vec<i64> = (1..c).map(|t| (t * l.cols) as i64).collect();
         let rotated: Vec<Vec<Ct>> = y.par_iter().map(|yb| e.rotate_hoisted(yb, &steps)).collect::<Result<_>>()?;
-        let column0 = l.column_mask(0, l.rows, 1.0);
-        let diagonals: Vec<Ct> = (0..c)
+        let diagonal = |b: usize, t: usize| if t == 0 { &y[b] } else { &rotated[b][t - 1] };
+        // Halved: the real and imaginary parts are each counted twice below.
+        let column0 = l.column_mask(0, l.rows, 0.5);
+        let pairs: Vec<Ct> = (0..half)
             .into_par_iter()
             .map(|t| {
-                let pairs: Vec<(&Ct, &Ct)> =
-                    (0..l.blocks).map(|b| (&x[b], if t == 0 { &y[b] } else { &rotated[b][t - 1] })).collect();
-                let mut m = e.dot(&pairs)?;
+                let weights: Vec<Ct> = (0..l.blocks)
+                    .map(|b| e.add(diagonal(b, t), &e.mul_i(diagonal(b, t + half))?))
+                    .collect::<Result<_>>()?;
+                let products: Vec<(&Ct, &Ct)> = x.iter().zip(&weights).collect();
+                let mut m = e.dot(&products)?;
                 let mut s = 1;
                 while s < l.cols {
                     m = e.add(&m, &e.rotate(&m, s as i64)?)?;
@@ -307,7 +313,11 @@ impl<'e> Trainer<'e> {
                 e.rotate(&e.mul_values(&m, &column0)?, -(t as i64))
             })
             .collect::<Result<_>>()?;
-        e.sum(&diagonals)
+        // a = (re + i·im)/2: a + ā = re, i·(ā − a) = im.
+        let a = e.sum(&pairs)?;
+        let conjugate = e.conjugate(&a)?;
+        let imaginary = e.mul_i(&e.sub(&conjugate, &a)?)?;
+        e.add(&e.add(&a, &conjugate)?, &e.rotate(&imaginary, -(half as i64))?)
     }
 
     /// Row `i`'s class sum in slots `(i, 0..c)`.
@@ -433,25 +443,31 @@ impl<'e> Trainer<'e> {
     }
 
     /// DiagATB: `rate/rows · (P − Y)ᵀX`, tiled like the weights, from `error = P − Y` (diagonal layout) and the
-    /// batch's feature blocks `x`. Consumes 2 levels.
+    /// batch's feature blocks `x`. Diagonals `t` and `t + c/2` share one product as its real and imaginary parts:
+    /// their error columns broadcast along the rows, times the feature blocks, moved to the block row of `t`'s
+    /// class and summed over the `rows/c` block rows; one conjugation per block then moves the imaginary parts
+    /// `c/2` block rows further. Consumes 2 levels.
     ///
     /// # Errors
-    /// If a rotation key is missing or the ciphertexts have too few levels.
+    /// If a rotation or the conjugation key is missing or the ciphertexts have too few levels.
     pub fn gradient_step(&self, x: &[Ct], error: &Ct, rows: usize, rate: f64) -> Result<Vec<Ct>> {
         let (e, l) = (self.engine, &self.layout);
-        let c = l.class_slots;
+        let (c, half) = (l.class_slots, l.class_slots / 2);
         // At the level of the broadcast error columns, once rather than once per diagonal.
         let x = e.align_all(x, error.level().saturating_sub(1))?;
-        let per_diagonal: Vec<Vec<Ct>> = (0..c)
+        // Halved: the real and imaginary parts are each counted twice below.
+        let column = |t: usize| e.mul_values(error, &l.column_mask(t, rows, rate / (2 * rows) as f64));
+        let per_pair: Vec<Vec<Ct>> = (0..half)
             .into_par_iter()
             .map(|t| {
-                let mut column = e.mul_values(error, &l.column_mask(t, rows, rate / rows as f64))?;
+                let upper = e.rotate(&column(t + half)?, half as i64)?;
+                let mut pair = e.add(&column(t)?, &e.mul_i(&upper)?)?;
                 let mut s = 1;
                 while s < l.cols {
-                    column = e.add(&column, &e.rotate(&column, -(s as i64))?)?;
+                    pair = e.add(&pair, &e.rotate(&pair, -(s as i64))?)?;
                     s <<= 1;
                 }
-                let broadcast = e.rotate(&column, t as i64)?;
+                let broadcast = e.rotate(&pair, t as i64)?;
                 x.iter()
                     .map(|xb| {
                         let product = e.mul(&broadcast, xb)?;
@@ -463,14 +479,17 @@ impl<'e> Trainer<'e> {
         (0..l.blocks)
             .into_par_iter()
             .map(|b| {
-                let parts: Vec<Ct> = per_diagonal.iter().map(|d| d[b].clone()).collect();
-                let mut g = e.sum(&parts)?;
+                let parts: Vec<Ct> = per_pair.iter().map(|d| d[b].clone()).collect();
+                let mut a = e.sum(&parts)?;
                 let mut fold = c * l.cols;
                 while fold < l.slots {
-                    g = e.add(&g, &e.rotate(&g, fold as i64)?)?;
+                    a = e.add(&a, &e.rotate(&a, fold as i64)?)?;
                     fold <<= 1;
                 }
-                Ok(g)
+                // a = (re + i·im)/2 repeats every c block rows: im moves c/2 block rows either way.
+                let conjugate = e.conjugate(&a)?;
+                let imaginary = e.mul_i(&e.sub(&conjugate, &a)?)?;
+                e.add(&e.add(&a, &conjugate)?, &e.rotate(&imaginary, (half * l.cols) as i64)?)
             })
             .collect()
     }
@@ -707,6 +726,78 @@ pub(crate) mod tests {
         let padding = blocks[0][3 * layout.cols..4 * layout.cols].iter().fold(0.0f64, |m, v| m.max(v.abs()));
         assert!(padding < 10.0 * tolerance, "padded class row holds {padding}");
         (trainer.plan(), report)
+    }
+
+    #[test]
+    fn diag_abt_gives_every_diagonal_of_the_plaintext_product_and_zeros_elsewhere() {
+        let ctx = Context::new(&Params::new(&test_literal()).unwrap()).unwrap();
+        let encoder = Encoder::new(ctx.log_degree()).unwrap();
+        // 5 classes padded to 8 (four pairs of diagonals), 100 features in 2 blocks of 64 columns, 13 of 16 rows.
+        let layout = Layout::new(ctx.degree() / 2, 16, 5, 100).unwrap();
+        assert_eq!((layout.class_slots, layout.cols, layout.blocks), (8, 64, 2));
+        let owner = KeyOwner::generate(&ctx, &encoder);
+        let keys = owner.cloud_keys(&layout.rotation_steps());
+        let engine = Engine::new(&ctx, &encoder, &keys);
+        let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(5)).unwrap();
+        let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs() - 0.5;
+        let x: Vec<Vec<f64>> = (0..13).map(|i| (0..100).map(|j| value(100 * i + j)).collect()).collect();
+        let w: Vec<Vec<f64>> = (0..5).map(|k| (0..100).map(|j| value(7919 + 100 * k + j)).collect()).collect();
+        let batch = encrypt_batch(&owner, &layout, &x, &[]).unwrap();
+        let weights: Vec<Ct> = layout.weights(&w).iter().map(|v| owner.encrypt(v).unwrap()).collect();
+        let z = trainer.logits(&batch.features, &weights).unwrap();
+        assert_eq!(z.level(), engine.fresh_level() - 2);
+        let slots = owner.decrypt(&z).unwrap();
+        let have = layout.unpack_logits(&slots, 13);
+        for (xi, zi) in x.iter().zip(&have) {
+            for (wk, zk) in w.iter().zip(zi) {
+                let want: f64 = xi.iter().zip(wk).map(|(a, b)| a * b).sum();
+                // The product's scale is read as Δ: off by a relative |Δ/q_ℓ − 1| ≤ 1.3·10⁻⁶.
+                assert!((want - zk).abs() < 1e-6 * (1.0 + 2.0 * want.abs()), "logit {zk}, want {want}");
+            }
+        }
+        // Nothing outside the diagonal layout's columns (the padded class's diagonal slots hold its zero logits).
+        let stray = (0..slots.len()).filter(|s| s % layout.cols >= 8).map(|s| slots[s].abs()).fold(0.0, f64::max);
+        assert!(stray < 1e-6, "{stray} outside the diagonal columns");
+    }
+
+    #[test]
+    fn diag_atb_gives_the_plaintext_gradient_tiled_like_the_weights() {
+        let ctx = Context::new(&Params::new(&test_literal()).unwrap()).unwrap();
+        let encoder = Encoder::new(ctx.log_degree()).unwrap();
+        let layout = Layout::new(ctx.degree() / 2, 16, 5, 100).unwrap();
+        let owner = KeyOwner::generate(&ctx, &encoder);
+        let keys = owner.cloud_keys(&layout.rotation_steps());
+        let engine = Engine::new(&ctx, &encoder, &keys);
+        let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(5)).unwrap();
+        let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs() - 0.5;
+        let (rows, rate) = (13, 0.7);
+        let x: Vec<Vec<f64>> = (0..rows).map(|i| (0..100).map(|j| value(100 * i + j)).collect()).collect();
+        // An error matrix over the real classes, in the diagonal layout.
+        let errors: Vec<Vec<f64>> = (0..rows).map(|i| (0..5).map(|k| value(5003 + 5 * i + k)).collect()).collect();
+        let mut diagonal = vec![0.0; layout.slots];
+        for (i, row) in errors.iter().enumerate() {
+            for (k, &v) in row.iter().enumerate() {
+                diagonal[i * layout.cols + (k + 8 - i % 8) % 8] = v;
+            }
+        }
+        let batch = encrypt_batch(&owner, &layout, &x, &[]).unwrap();
+        let error = engine.align(&owner.encrypt(&diagonal).unwrap(), 10).unwrap();
+        let step = trainer.gradient_step(&batch.features, &error, rows, rate).unwrap();
+        assert!(step.iter().all(|g| g.level() == 8));
+        let blocks: Vec<Vec<f64>> = step.iter().map(|g| owner.decrypt(g).unwrap()).collect();
+        for (k, have) in layout.unpack_weights(&blocks).iter().enumerate() {
+            for (j, g) in have.iter().enumerate() {
+                let want = rate / rows as f64 * (0..rows).map(|i| errors[i][k] * x[i][j]).sum::<f64>();
+                assert!((want - g).abs() < 1e-6, "class {k}, feature {j}: {g}, want {want}");
+            }
+        }
+        // Every block row holds the same weights, the padded classes' rows zero.
+        let period = 8 * layout.cols;
+        for b in &blocks {
+            let apart = (0..b.len()).map(|s| (b[s] - b[s % period]).abs()).fold(0.0, f64::max);
+            let padding = b[5 * layout.cols..period].iter().fold(0.0f64, |m, v| m.max(v.abs()));
+            assert!(apart < 1e-6 && padding < 1e-6, "block rows apart by {apart}, padding {padding}");
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use crate::keystore::EvaluationKeys;
 use anyhow::{Context as _, Result, anyhow};
 use medblind_core::ckks::bootstrap::{BootstrapKeys, BootstrapLiteral, Bootstrapper};
 use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};
-use medblind_core::ckks::keys::{find_galois_key, rotation_galois_element};
+use medblind_core::ckks::keys::{conjugation_galois_element, find_galois_key, rotation_galois_element};
 use medblind_core::ckks::{
     Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, Plaintext, RelinearizationKey, SecretKey, presets,
 };
@@ -53,7 +53,7 @@ pub enum CloudKeys {
 }
 
 impl CloudKeys {
-    /// The keys of a file, checked to rotate by every one of `steps`.
+    /// The keys of a file, checked to rotate by every one of `steps` and to conjugate.
     ///
     /// # Errors
     /// If the rotation by some step has no key.
@@ -62,6 +62,8 @@ impl CloudKeys {
             find_galois_key(&keys.galois, rotation_galois_element(degree, s))
                 .map_err(|_| anyhow!("no key for the rotation by {s} slots"))?;
         }
+        find_galois_key(&keys.galois, conjugation_galois_element(degree))
+            .map_err(|_| anyhow!("no conjugation key (the trainer's logits need it)"))?;
         let EvaluationKeys { relinearization, galois, encapsulation } = keys;
         Ok(match encapsulation {
             None => Self::Evaluation { relinearization, galois },
@@ -135,12 +137,19 @@ pub struct Engine<'a> {
     keys: &'a CloudKeys,
     bootstrapping: Option<&'a Bootstrapping>,
     scale: f64,
+    /// The monomial `X^(N/2)` at the top level and scale 1: the imaginary unit in every slot.
+    imaginary_unit: Plaintext<Vec<u64>>,
 }
 
 impl<'a> Engine<'a> {
     /// An engine over `ctx` with `keys`; fresh levels come from the key owner.
     pub fn new(ctx: &'a Context<Vec<u64>>, encoder: &'a Encoder<Vec<f64>>, keys: &'a CloudKeys) -> Self {
-        Self { ctx, encoder, keys, bootstrapping: None, scale: ctx.params().default_scale() }
+        let (n, top) = (ctx.degree(), ctx.params().max_level());
+        let mut monomial = vec![0.0; n];
+        monomial[n / 2] = 1.0;
+        let imaginary_unit = plaintext_from_coefficients(ctx, &monomial, top, 1.0, n / 2, vec![0; (top + 1) * n])
+            .expect("a monomial fits every level");
+        Self { ctx, encoder, keys, bootstrapping: None, scale: ctx.params().default_scale(), imaginary_unit }
     }
 
     /// An engine that bootstraps with `bootstrapping`.
@@ -409,6 +418,28 @@ impl<'a> Engine<'a> {
         Ok(out)
     }
 
+    /// `i·a` in every slot: a product with the monomial `X^(N/2)`, exact (no level, no noise).
+    ///
+    /// # Errors
+    /// If `a` has other slots than the engine's.
+    pub fn mul_i(&self, a: &Ct) -> Result<Ct> {
+        let mut out = a.clone();
+        Evaluator::new(self.ctx).mul_plain_assign(&mut out, &self.imaginary_unit)?;
+        Ok(out)
+    }
+
+    /// The complex conjugate of `a` in every slot (one key switch).
+    ///
+    /// # Errors
+    /// If the conjugation key is missing.
+    pub fn conjugate(&self, a: &Ct) -> Result<Ct> {
+        let key = find_galois_key(self.keys.galois(), conjugation_galois_element(self.ctx.degree()))
+            .map_err(|_| anyhow!("no conjugation key"))?;
+        let mut out = a.clone();
+        self.with_scratch(out.level(), |ev, scratch| ev.apply_galois_assign_with(&mut out, key, scratch))?;
+        Ok(out)
+    }
+
     /// `a` rotated by each of `steps` (keys for each needed), sharing one decomposition.
     pub fn rotate_hoisted(&self, a: &Ct, steps: &[i64]) -> Result<Vec<Ct>> {
         let keys: Vec<&GaloisKey<Vec<u64>>> = steps.iter().map(|&s| self.key(s)).collect::<Result<_>>()?;
@@ -453,7 +484,7 @@ impl<'a> KeyOwner<'a> {
         Self { ctx, encoder, sk, rng: Mutex::new(ChaCha20Rng::from_os_rng()) }
     }
 
-    /// The relinearization key and rotation keys for `steps`.
+    /// The relinearization key, rotation keys for `steps` and the conjugation key.
     pub fn cloud_keys(&self, steps: &[i64]) -> CloudKeys {
         let elements = self.rotation_elements(steps);
         let bar = crate::progress::items(elements.len() as u64 + 1, "generating evaluation keys", "keys");
@@ -487,8 +518,12 @@ impl<'a> KeyOwner<'a> {
         Ok(CloudKeys::Bootstrapping(keys))
     }
 
+    /// The Galois elements of the rotations by `steps` and of conjugation (the trainer's logits separate real and
+    /// imaginary parts), sorted.
     fn rotation_elements(&self, steps: &[i64]) -> Vec<u64> {
-        let mut elements: Vec<u64> = steps.iter().map(|&s| rotation_galois_element(self.ctx.degree(), s)).collect();
+        let n = self.ctx.degree();
+        let mut elements: Vec<u64> = steps.iter().map(|&s| rotation_galois_element(n, s)).collect();
+        elements.push(conjugation_galois_element(n));
         elements.sort_unstable();
         elements.dedup();
         elements
@@ -578,6 +613,13 @@ mod tests {
             let r = engine.rotate(&ca, steps).unwrap();
             close(&r, &|i| a[(i as i64 + steps).rem_euclid(slots as i64) as usize], 1e-6);
         }
+        // a + i·b: its real part is a; times i, −b; conjugated, then times i, b. No level is spent.
+        let complex = engine.add(&ca, &engine.mul_i(&cb).unwrap()).unwrap();
+        close(&complex, &|i| a[i], 1e-6);
+        close(&engine.mul_i(&complex).unwrap(), &|i| -b[i], 1e-6);
+        let conjugated = engine.conjugate(&complex).unwrap();
+        close(&engine.mul_i(&conjugated).unwrap(), &|i| b[i], 1e-6);
+        assert_eq!(conjugated.level(), ca.level());
         let hoisted = engine.rotate_hoisted(&cb, &[2, -4]).unwrap();
         close(&hoisted[1], &|i| b[(i + slots - 4) % slots], 1e-6);
         assert!(engine.rotate_hoisted(&cb, &[3]).is_err(), "no key for 3");

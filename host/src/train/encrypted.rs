@@ -120,10 +120,11 @@ impl<'a> LocalKeyOwner<'a> {
 
 impl KeyOwnerService for LocalKeyOwner<'_> {
     fn refresh(&mut self, cts: &mut [Ct]) -> Result<()> {
-        for ct in cts.iter_mut() {
+        cts.par_iter_mut().try_for_each(|ct| -> Result<()> {
             *ct = self.owner.encrypt(&self.owner.decrypt(ct)?)?;
-            self.refreshed += 1;
-        }
+            Ok(())
+        })?;
+        self.refreshed += cts.len();
         Ok(())
     }
 
@@ -165,8 +166,8 @@ pub fn encrypt_batch(
 pub fn encrypt_batches(owner: &KeyOwner<'_>, layout: &Layout, data: &Dataset) -> Result<Vec<EncryptedBatch>> {
     let bar = progress::items(data.len().div_ceil(layout.rows) as u64, "encrypting batches", "batches");
     data.features
-        .chunks(layout.rows)
-        .zip(data.labels.chunks(layout.rows))
+        .par_chunks(layout.rows)
+        .zip(data.labels.par_chunks(layout.rows))
         .map(|(x, y)| encrypt_batch(owner, layout, x, y).inspect(|_| bar.inc(1)))
         .collect()
 }
@@ -280,30 +281,36 @@ impl<'e> Trainer<'e> {
 
     /// DiagABT: the logits `X·yᵀ` of a batch's feature blocks `x` under weight blocks `y`, in the diagonal layout.
     /// Diagonals `t` and `t + c/2` share one product as its real and imaginary parts: the feature blocks times
-    /// `y` rotated by `t` block rows plus `i·y` rotated by `t + c/2` (hoisted rotations), summed over the blocks
-    /// and relinearized once, folded over the columns, masked to column 0 and shifted to column `t`. One
-    /// conjugation at the end moves the imaginary parts to columns `t + c/2`. Consumes 2 levels.
+    /// `y` rotated by `t` block rows plus `i·y` rotated by `t + c/2` (per block one rotation, then `c/2 − 1`
+    /// hoisted ones), summed over the blocks and relinearized once, folded over the columns, masked to column 0
+    /// and shifted to column `t`. One conjugation at the end moves the imaginary parts to columns `t + c/2`.
+    /// Consumes 2 levels.
     ///
     /// # Errors
     /// If a rotation or the conjugation key is missing or the ciphertexts have too few levels.
     pub fn logits(&self, x: &[Ct], y: &[Ct]) -> Result<Ct> {
         let (e, l) = (self.engine, &self.layout);
-        let (c, half) = (l.class_slots, l.class_slots / 2);
+        let half = l.class_slots / 2;
         // Aligned once here rather than once per diagonal in the dot products.
         let level = x.iter().chain(y).map(Ct::level).min().ok_or_else(|| anyhow!("no feature or weight blocks"))?;
         let x = e.align_all(x, level)?;
-        let steps: Vec<i64> = (1..c).map(|t| (t * l.cols) as i64).collect();
-        let rotated: Vec<Vec<Ct>> = y.par_iter().map(|yb| e.rotate_hoisted(yb, &steps)).collect::<Result<_>>()?;
-        let diagonal = |b: usize, t: usize| if t == 0 { &y[b] } else { &rotated[b][t - 1] };
+        // y + i·(y rotated by c/2 block rows), then rotated by t < c/2 block rows (hoisted): rotations are linear,
+        // so that is y rotated by t plus i·(y rotated by t + c/2).
+        let steps: Vec<i64> = (1..half).map(|t| (t * l.cols) as i64).collect();
+        let paired: Vec<Vec<Ct>> = y
+            .par_iter()
+            .map(|yb| {
+                let pair = e.add(yb, &e.mul_i(&e.rotate(yb, (half * l.cols) as i64)?)?)?;
+                let rotated = if steps.is_empty() { Vec::new() } else { e.rotate_hoisted(&pair, &steps)? };
+                Ok(std::iter::once(pair).chain(rotated).collect())
+            })
+            .collect::<Result<_>>()?;
         // Halved: the real and imaginary parts are each counted twice below.
         let column0 = l.column_mask(0, l.rows, 0.5);
         let pairs: Vec<Ct> = (0..half)
             .into_par_iter()
             .map(|t| {
-                let weights: Vec<Ct> = (0..l.blocks)
-                    .map(|b| e.add(diagonal(b, t), &e.mul_i(diagonal(b, t + half))?))
-                    .collect::<Result<_>>()?;
-                let products: Vec<(&Ct, &Ct)> = x.iter().zip(&weights).collect();
+                let products: Vec<(&Ct, &Ct)> = x.iter().zip(paired.iter().map(|p| &p[t])).collect();
                 let mut m = e.dot(&products)?;
                 let mut s = 1;
                 while s < l.cols {
@@ -732,71 +739,79 @@ pub(crate) mod tests {
     fn diag_abt_gives_every_diagonal_of_the_plaintext_product_and_zeros_elsewhere() {
         let ctx = Context::new(&Params::new(&test_literal()).unwrap()).unwrap();
         let encoder = Encoder::new(ctx.log_degree()).unwrap();
-        // 5 classes padded to 8 (four pairs of diagonals), 100 features in 2 blocks of 64 columns, 13 of 16 rows.
-        let layout = Layout::new(ctx.degree() / 2, 16, 5, 100).unwrap();
-        assert_eq!((layout.class_slots, layout.cols, layout.blocks), (8, 64, 2));
         let owner = KeyOwner::generate(&ctx, &encoder);
-        let keys = owner.cloud_keys(&layout.rotation_steps());
-        let engine = Engine::new(&ctx, &encoder, &keys);
-        let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(5)).unwrap();
         let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs() - 0.5;
-        let x: Vec<Vec<f64>> = (0..13).map(|i| (0..100).map(|j| value(100 * i + j)).collect()).collect();
-        let w: Vec<Vec<f64>> = (0..5).map(|k| (0..100).map(|j| value(7919 + 100 * k + j)).collect()).collect();
-        let batch = encrypt_batch(&owner, &layout, &x, &[]).unwrap();
-        let weights: Vec<Ct> = layout.weights(&w).iter().map(|v| owner.encrypt(v).unwrap()).collect();
-        let z = trainer.logits(&batch.features, &weights).unwrap();
-        assert_eq!(z.level(), engine.fresh_level() - 2);
-        let slots = owner.decrypt(&z).unwrap();
-        let have = layout.unpack_logits(&slots, 13);
-        for (xi, zi) in x.iter().zip(&have) {
-            for (wk, zk) in w.iter().zip(zi) {
-                let want: f64 = xi.iter().zip(wk).map(|(a, b)| a * b).sum();
-                // The product's scale is read as Δ: off by a relative |Δ/q_ℓ − 1| ≤ 1.3·10⁻⁶.
-                assert!((want - zk).abs() < 1e-6 * (1.0 + 2.0 * want.abs()), "logit {zk}, want {want}");
+        // 5 classes padded to 8 (four pairs of diagonals) and 2 (one pair); 100 features in 2 blocks of 64
+        // columns; 13 of 16 rows.
+        for classes in [5, 2] {
+            let layout = Layout::new(ctx.degree() / 2, 16, classes, 100).unwrap();
+            assert_eq!((layout.cols, layout.blocks), (64, 2));
+            let keys = owner.cloud_keys(&layout.rotation_steps());
+            let engine = Engine::new(&ctx, &encoder, &keys);
+            let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(classes)).unwrap();
+            let x: Vec<Vec<f64>> = (0..13).map(|i| (0..100).map(|j| value(100 * i + j)).collect()).collect();
+            let w: Vec<Vec<f64>> =
+                (0..classes).map(|k| (0..100).map(|j| value(7919 + 100 * k + j)).collect()).collect();
+            let batch = encrypt_batch(&owner, &layout, &x, &[]).unwrap();
+            let weights: Vec<Ct> = layout.weights(&w).iter().map(|v| owner.encrypt(v).unwrap()).collect();
+            let z = trainer.logits(&batch.features, &weights).unwrap();
+            assert_eq!(z.level(), engine.fresh_level() - 2);
+            let slots = owner.decrypt(&z).unwrap();
+            for (xi, zi) in x.iter().zip(&layout.unpack_logits(&slots, 13)) {
+                for (wk, zk) in w.iter().zip(zi) {
+                    let want: f64 = xi.iter().zip(wk).map(|(a, b)| a * b).sum();
+                    // The product's scale is read as Δ: off by a relative |Δ/q_ℓ − 1| ≤ 1.3·10⁻⁶.
+                    assert!((want - zk).abs() < 1e-6 * (1.0 + 2.0 * want.abs()), "logit {zk}, want {want}");
+                }
             }
+            // Nothing outside the diagonal layout's columns (a padded class's slots hold its zero logits).
+            let c = layout.class_slots;
+            let stray = (0..slots.len()).filter(|s| s % layout.cols >= c).map(|s| slots[s].abs()).fold(0.0, f64::max);
+            assert!(stray < 1e-6, "{stray} outside the diagonal columns ({classes} classes)");
         }
-        // Nothing outside the diagonal layout's columns (the padded class's diagonal slots hold its zero logits).
-        let stray = (0..slots.len()).filter(|s| s % layout.cols >= 8).map(|s| slots[s].abs()).fold(0.0, f64::max);
-        assert!(stray < 1e-6, "{stray} outside the diagonal columns");
     }
 
     #[test]
     fn diag_atb_gives_the_plaintext_gradient_tiled_like_the_weights() {
         let ctx = Context::new(&Params::new(&test_literal()).unwrap()).unwrap();
         let encoder = Encoder::new(ctx.log_degree()).unwrap();
-        let layout = Layout::new(ctx.degree() / 2, 16, 5, 100).unwrap();
         let owner = KeyOwner::generate(&ctx, &encoder);
-        let keys = owner.cloud_keys(&layout.rotation_steps());
-        let engine = Engine::new(&ctx, &encoder, &keys);
-        let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(5)).unwrap();
         let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs() - 0.5;
         let (rows, rate) = (13, 0.7);
         let x: Vec<Vec<f64>> = (0..rows).map(|i| (0..100).map(|j| value(100 * i + j)).collect()).collect();
-        // An error matrix over the real classes, in the diagonal layout.
-        let errors: Vec<Vec<f64>> = (0..rows).map(|i| (0..5).map(|k| value(5003 + 5 * i + k)).collect()).collect();
-        let mut diagonal = vec![0.0; layout.slots];
-        for (i, row) in errors.iter().enumerate() {
-            for (k, &v) in row.iter().enumerate() {
-                diagonal[i * layout.cols + (k + 8 - i % 8) % 8] = v;
+        for classes in [5, 2] {
+            let layout = Layout::new(ctx.degree() / 2, 16, classes, 100).unwrap();
+            let keys = owner.cloud_keys(&layout.rotation_steps());
+            let engine = Engine::new(&ctx, &encoder, &keys);
+            let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(classes)).unwrap();
+            // An error matrix over the real classes, in the diagonal layout.
+            let c = layout.class_slots;
+            let errors: Vec<Vec<f64>> =
+                (0..rows).map(|i| (0..classes).map(|k| value(5003 + 5 * i + k)).collect()).collect();
+            let mut diagonal = vec![0.0; layout.slots];
+            for (i, row) in errors.iter().enumerate() {
+                for (k, &v) in row.iter().enumerate() {
+                    diagonal[i * layout.cols + (k + c - i % c) % c] = v;
+                }
             }
-        }
-        let batch = encrypt_batch(&owner, &layout, &x, &[]).unwrap();
-        let error = engine.align(&owner.encrypt(&diagonal).unwrap(), 10).unwrap();
-        let step = trainer.gradient_step(&batch.features, &error, rows, rate).unwrap();
-        assert!(step.iter().all(|g| g.level() == 8));
-        let blocks: Vec<Vec<f64>> = step.iter().map(|g| owner.decrypt(g).unwrap()).collect();
-        for (k, have) in layout.unpack_weights(&blocks).iter().enumerate() {
-            for (j, g) in have.iter().enumerate() {
-                let want = rate / rows as f64 * (0..rows).map(|i| errors[i][k] * x[i][j]).sum::<f64>();
-                assert!((want - g).abs() < 1e-6, "class {k}, feature {j}: {g}, want {want}");
+            let batch = encrypt_batch(&owner, &layout, &x, &[]).unwrap();
+            let error = engine.align(&owner.encrypt(&diagonal).unwrap(), 10).unwrap();
+            let step = trainer.gradient_step(&batch.features, &error, rows, rate).unwrap();
+            assert!(step.iter().all(|g| g.level() == 8));
+            let blocks: Vec<Vec<f64>> = step.iter().map(|g| owner.decrypt(g).unwrap()).collect();
+            for (k, have) in layout.unpack_weights(&blocks).iter().enumerate() {
+                for (j, g) in have.iter().enumerate() {
+                    let want = rate / rows as f64 * (0..rows).map(|i| errors[i][k] * x[i][j]).sum::<f64>();
+                    assert!((want - g).abs() < 1e-6, "class {k}, feature {j}: {g}, want {want}");
+                }
             }
-        }
-        // Every block row holds the same weights, the padded classes' rows zero.
-        let period = 8 * layout.cols;
-        for b in &blocks {
-            let apart = (0..b.len()).map(|s| (b[s] - b[s % period]).abs()).fold(0.0, f64::max);
-            let padding = b[5 * layout.cols..period].iter().fold(0.0f64, |m, v| m.max(v.abs()));
-            assert!(apart < 1e-6 && padding < 1e-6, "block rows apart by {apart}, padding {padding}");
+            // Every block row holds the same weights, the padded classes' rows zero.
+            let period = c * layout.cols;
+            for b in &blocks {
+                let apart = (0..b.len()).map(|s| (b[s] - b[s % period]).abs()).fold(0.0, f64::max);
+                let padding = b[classes * layout.cols..period].iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                assert!(apart < 1e-6 && padding < 1e-6, "block rows apart by {apart}, padding {padding}");
+            }
         }
     }
 

@@ -16,12 +16,13 @@ use medblind_core::ckks::{
     Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, Plaintext, RelinearizationKey, SecretKey, presets,
 };
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use rand_core::{RngCore, SeedableRng};
 use rayon::prelude::*;
 use std::borrow::Cow;
 use std::cell::RefCell;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use zeroize::Zeroizing;
 
 /// An owned ciphertext.
 pub type Ct = Ciphertext<Vec<u64>>;
@@ -488,10 +489,9 @@ impl<'a> KeyOwner<'a> {
     pub fn cloud_keys(&self, steps: &[i64]) -> CloudKeys {
         let elements = self.rotation_elements(steps);
         let bar = crate::progress::items(elements.len() as u64 + 1, "generating evaluation keys", "keys");
-        let mut rng = self.rng.lock().expect("rng");
-        let relinearization = RelinearizationKey::generate(self.ctx, &self.sk, &mut *rng);
+        let relinearization = RelinearizationKey::generate(self.ctx, &self.sk, &mut self.generator());
         bar.inc(1);
-        let galois = self.galois_keys(&elements, &mut rng, &bar);
+        let galois = self.galois_keys(&elements, &bar);
         CloudKeys::Evaluation { relinearization, galois }
     }
 
@@ -510,11 +510,10 @@ impl<'a> KeyOwner<'a> {
         elements.sort_unstable();
         elements.dedup();
         let bar = crate::progress::items(elements.len() as u64 + 3, "generating evaluation keys", "keys");
-        let mut rng = self.rng.lock().expect("rng");
-        // The relinearization and encapsulation keys first, then the Galois keys one by one under the bar.
-        let mut keys = BootstrapKeys::generate(self.ctx, literal, &self.sk, &[], &mut *rng)?;
+        // The relinearization and encapsulation keys first, then the Galois keys under the bar.
+        let mut keys = BootstrapKeys::generate(self.ctx, literal, &self.sk, &[], &mut self.generator())?;
         bar.inc(3);
-        keys.galois = self.galois_keys(&elements, &mut rng, &bar);
+        keys.galois = self.galois_keys(&elements, &bar);
         Ok(CloudKeys::Bootstrapping(keys))
     }
 
@@ -529,13 +528,21 @@ impl<'a> KeyOwner<'a> {
         elements
     }
 
-    fn galois_keys(
-        &self,
-        elements: &[u64],
-        rng: &mut ChaCha20Rng,
-        bar: &indicatif::ProgressBar,
-    ) -> Vec<GaloisKey<Vec<u64>>> {
-        elements.iter().map(|&g| GaloisKey::generate(self.ctx, &self.sk, g, rng)).inspect(|_| bar.inc(1)).collect()
+    /// One Galois key per element, made on every core.
+    fn galois_keys(&self, elements: &[u64], bar: &indicatif::ProgressBar) -> Vec<GaloisKey<Vec<u64>>> {
+        elements
+            .par_iter()
+            .map(|&g| GaloisKey::generate(self.ctx, &self.sk, g, &mut self.generator()))
+            .inspect(|_| bar.inc(1))
+            .collect()
+    }
+
+    /// A generator for one key or ciphertext, seeded from the key owner's CSPRNG (the seed zeroized), so that
+    /// keys and ciphertexts can be made on every core.
+    fn generator(&self) -> ChaCha20Rng {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        self.rng.lock().expect("rng").fill_bytes(&mut seed[..]);
+        ChaCha20Rng::from_seed(*seed)
     }
 
     /// `values` (one per slot) encrypted at the [`fresh_level`] and the default scale.
@@ -550,9 +557,8 @@ impl<'a> KeyOwner<'a> {
         let pt =
             plaintext_from_coefficients(self.ctx, &coefficients, level, scale, values.len(), vec![0; (level + 1) * n])?;
         let (mut scratch, mut small) = (vec![0; (level + 1) * n], vec![0i8; n]);
-        let mut rng = self.rng.lock().expect("rng");
         let out = vec![0; 2 * (level + 1) * n];
-        Ok(encrypt_sk(self.ctx, &self.sk, &pt, &mut *rng, out, &mut scratch, &mut small)?)
+        Ok(encrypt_sk(self.ctx, &self.sk, &pt, &mut self.generator(), out, &mut scratch, &mut small)?)
     }
 
     /// The slot values of `ct`.

@@ -453,7 +453,7 @@ impl<'e> Trainer<'e> {
     /// batch's feature blocks `x`. Diagonals `t` and `t + c/2` share one product as its real and imaginary parts:
     /// their error columns broadcast along the rows, times the feature blocks, moved to the block row of `t`'s
     /// class and summed over the `rows/c` block rows; one conjugation per block then moves the imaginary parts
-    /// `c/2` block rows further. Consumes 2 levels.
+    /// `c/2` block rows further. Consumes 2 levels; the blocks come out at scale `2Δ` ([`Engine::halve`]).
     ///
     /// # Errors
     /// If a rotation or the conjugation key is missing or the ciphertexts have too few levels.
@@ -462,8 +462,7 @@ impl<'e> Trainer<'e> {
         let (c, half) = (l.class_slots, l.class_slots / 2);
         // At the level of the broadcast error columns, once rather than once per diagonal.
         let x = e.align_all(x, error.level().saturating_sub(1))?;
-        // Halved: the real and imaginary parts are each counted twice below.
-        let column = |t: usize| e.mul_values(error, &l.column_mask(t, rows, rate / (2 * rows) as f64));
+        let column = |t: usize| e.mul_values(error, &l.column_mask(t, rows, rate / rows as f64));
         let per_pair: Vec<Vec<Ct>> = (0..half)
             .into_par_iter()
             .map(|t| {
@@ -493,10 +492,11 @@ impl<'e> Trainer<'e> {
                     a = e.add(&a, &e.rotate(&a, fold as i64)?)?;
                     fold <<= 1;
                 }
-                // a = (re + i·im)/2 repeats every c block rows: im moves c/2 block rows either way.
+                // a = re + i·im repeats every c block rows: 2·im moves c/2 block rows either way, and the sum
+                // 2·re + 2·im is halved by its scale (exactly, after all the noise is in).
                 let conjugate = e.conjugate(&a)?;
                 let imaginary = e.mul_i(&e.sub(&conjugate, &a)?)?;
-                e.add(&e.add(&a, &conjugate)?, &e.rotate(&imaginary, (half * l.cols) as i64)?)
+                Ok(e.halve(&e.add(&e.add(&a, &conjugate)?, &e.rotate(&imaginary, (half * l.cols) as i64)?)?))
             })
             .collect()
     }
@@ -525,9 +525,10 @@ impl<'e> Trainer<'e> {
         for b in 0..self.layout.blocks {
             let shrink = 1.0 - rate * schedule.weight_decay;
             let decayed = if shrink == 1.0 { y[b].clone() } else { e.mul_scalar(&y[b], shrink)? };
+            // At the step's scale 2Δ, then at `ny`'s level and scale Δ.
             let nw = e.sub(&decayed, &step[b])?;
             let ny = e.add(&nw, &e.mul_scalar(&e.sub(&nw, &w[b])?, schedule.momentum)?)?;
-            next_w.push(nw);
+            next_w.push(e.align(&nw, ny.level())?);
             next_y.push(ny);
         }
         Ok((next_w, next_y))

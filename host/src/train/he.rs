@@ -6,6 +6,8 @@
 //! multiplication by 1 at the right scale, also exactly. A product of two ciphertexts rescales to `Δ²/q_ℓ`
 //! and is relabelled `Δ`: a relative error `|Δ/q_ℓ − 1|` per product (≤ 1.3·10⁻⁶ with the presets' primes near
 //! 2^40), instead of a scale chain `Δ_{ℓ−1} = Δ_ℓ²/q_ℓ` whose relative drift doubles at every level.
+//! Two operations keep a scale of their own, for exactness: [`Engine::mul_exact`] and [`Engine::halve`]; an
+//! operand from a higher level is brought down to their scale in sums, and constant products return to `Δ`.
 
 use crate::keystore::EvaluationKeys;
 use anyhow::{Context as _, Result, anyhow};
@@ -354,6 +356,14 @@ impl<'a> Engine<'a> {
         Ok(out)
     }
 
+    /// `a/2` exactly: the same ciphertext read at twice its scale (no level, no noise). Like
+    /// [`Self::mul_exact`]'s products, it takes its own scale into sums with operands from higher levels.
+    pub fn halve(&self, a: &Ct) -> Ct {
+        let mut out = a.clone();
+        out.set_scale(2.0 * a.scale());
+        out
+    }
+
     /// `a + b`.
     pub fn add(&self, a: &Ct, b: &Ct) -> Result<Ct> {
         let (mut x, y) = self.aligned(a, b)?;
@@ -619,6 +629,10 @@ mod tests {
             let r = engine.rotate(&ca, steps).unwrap();
             close(&r, &|i| a[(i as i64 + steps).rem_euclid(slots as i64) as usize], 1e-6);
         }
+        // Halving is exact and spends no level; an operand from a higher level takes the half's scale.
+        let half = engine.halve(&ab);
+        assert_eq!(half.level(), ab.level());
+        close(&engine.add(&half, &ca).unwrap(), &|i| a[i] * b[i] / 2.0 + a[i], 1e-6);
         // a + i·b: its real part is a; times i, −b; conjugated, then times i, b. No level is spent.
         let complex = engine.add(&ca, &engine.mul_i(&cb).unwrap()).unwrap();
         close(&complex, &|i| a[i], 1e-6);

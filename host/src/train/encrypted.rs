@@ -320,11 +320,8 @@ impl<'e> Trainer<'e> {
                 e.rotate(&e.mul_values(&m, &column0)?, -(t as i64))
             })
             .collect::<Result<_>>()?;
-        // a = (re + i·im)/2: a + ā = re, i·(ā − a) = im.
-        let a = e.sum(&pairs)?;
-        let conjugate = e.conjugate(&a)?;
-        let imaginary = e.mul_i(&e.sub(&conjugate, &a)?)?;
-        e.add(&e.add(&a, &conjugate)?, &e.rotate(&imaginary, -(half as i64))?)
+        // The halved mask cancels the unpairing's factor 2.
+        e.unpair(&e.sum(&pairs)?, -(half as i64))
     }
 
     /// Row `i`'s class sum in slots `(i, 0..c)`.
@@ -492,11 +489,9 @@ impl<'e> Trainer<'e> {
                     a = e.add(&a, &e.rotate(&a, fold as i64)?)?;
                     fold <<= 1;
                 }
-                // a = re + i·im repeats every c block rows: 2·im moves c/2 block rows either way, and the sum
-                // 2·re + 2·im is halved by its scale (exactly, after all the noise is in).
-                let conjugate = e.conjugate(&a)?;
-                let imaginary = e.mul_i(&e.sub(&conjugate, &a)?)?;
-                Ok(e.halve(&e.add(&e.add(&a, &conjugate)?, &e.rotate(&imaginary, (half * l.cols) as i64)?)?))
+                // a repeats every c block rows, so its imaginary part moves c/2 block rows either way; the
+                // unpairing's factor 2 is undone by the scale, exactly, after all the noise is in.
+                Ok(e.halve(&e.unpair(&a, (half * l.cols) as i64)?))
             })
             .collect()
     }

@@ -451,6 +451,17 @@ impl<'a> Engine<'a> {
         Ok(out)
     }
 
+    /// `2·(re + im rotated by steps)` for `a = re + i·im` slot-wise (`re`, `im` real): two real vectors carried as
+    /// one complex one, unpaired by one conjugation and one rotation (`a + ā = 2·re`, `i·(ā − a) = 2·im`).
+    ///
+    /// # Errors
+    /// If the conjugation key or the rotation's is missing.
+    pub fn unpair(&self, a: &Ct, steps: i64) -> Result<Ct> {
+        let conjugate = self.conjugate(a)?;
+        let imaginary = self.mul_i(&self.sub(&conjugate, a)?)?;
+        self.add(&self.add(a, &conjugate)?, &self.rotate(&imaginary, steps)?)
+    }
+
     /// `a` rotated by each of `steps` (keys for each needed), sharing one decomposition.
     pub fn rotate_hoisted(&self, a: &Ct, steps: &[i64]) -> Result<Vec<Ct>> {
         let keys: Vec<&GaloisKey<Vec<u64>>> = steps.iter().map(|&s| self.key(s)).collect::<Result<_>>()?;
@@ -640,6 +651,7 @@ mod tests {
         let conjugated = engine.conjugate(&complex).unwrap();
         close(&engine.mul_i(&conjugated).unwrap(), &|i| b[i], 1e-6);
         assert_eq!(conjugated.level(), ca.level());
+        close(&engine.unpair(&complex, 1).unwrap(), &|i| 2.0 * (a[i] + b[(i + 1) % slots]), 1e-6);
         let hoisted = engine.rotate_hoisted(&cb, &[2, -4]).unwrap();
         close(&hoisted[1], &|i| b[(i + slots - 4) % slots], 1e-6);
         assert!(engine.rotate_hoisted(&cb, &[3]).is_err(), "no key for 3");

@@ -654,6 +654,19 @@ pub(crate) mod tests {
         presets::TEST_INSECURE_N2048_DEPTH30
     }
 
+    /// The context and encoder of [`test_literal`].
+    fn test_context() -> (Context<Vec<u64>>, Encoder<Vec<f64>>) {
+        let ctx = Context::new(&Params::new(&test_literal()).unwrap()).unwrap();
+        let encoder = Encoder::new(ctx.log_degree()).unwrap();
+        (ctx, encoder)
+    }
+
+    /// `rows × cols` deterministic values in `[-0.5, 0.5)`, the `seed`-th such matrix.
+    fn scattered(rows: usize, cols: usize, seed: usize) -> Vec<Vec<f64>> {
+        let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs() - 0.5;
+        (0..rows).map(|i| (0..cols).map(|j| value(7919 * seed + cols * i + j)).collect()).collect()
+    }
+
     /// 48 rows of 11 features (+ bias), 3 classes: Gaussian blobs, deterministic.
     pub(crate) fn blobs() -> Split {
         let features: Vec<Vec<f64>> = (0..60)
@@ -733,10 +746,8 @@ pub(crate) mod tests {
 
     #[test]
     fn diag_abt_gives_every_diagonal_of_the_plaintext_product_and_zeros_elsewhere() {
-        let ctx = Context::new(&Params::new(&test_literal()).unwrap()).unwrap();
-        let encoder = Encoder::new(ctx.log_degree()).unwrap();
+        let (ctx, encoder) = test_context();
         let owner = KeyOwner::generate(&ctx, &encoder);
-        let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs() - 0.5;
         // 5 classes padded to 8 (four pairs of diagonals) and 2 (one pair); 100 features in 2 blocks of 64
         // columns; 13 of 16 rows.
         for classes in [5, 2] {
@@ -745,9 +756,7 @@ pub(crate) mod tests {
             let keys = owner.cloud_keys(&layout.rotation_steps());
             let engine = Engine::new(&ctx, &encoder, &keys);
             let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(classes)).unwrap();
-            let x: Vec<Vec<f64>> = (0..13).map(|i| (0..100).map(|j| value(100 * i + j)).collect()).collect();
-            let w: Vec<Vec<f64>> =
-                (0..classes).map(|k| (0..100).map(|j| value(7919 + 100 * k + j)).collect()).collect();
+            let (x, w) = (scattered(13, 100, 0), scattered(classes, 100, 1));
             let batch = encrypt_batch(&owner, &layout, &x, &[]).unwrap();
             let weights: Vec<Ct> = layout.weights(&w).iter().map(|v| owner.encrypt(v).unwrap()).collect();
             let z = trainer.logits(&batch.features, &weights).unwrap();
@@ -769,12 +778,10 @@ pub(crate) mod tests {
 
     #[test]
     fn diag_atb_gives_the_plaintext_gradient_tiled_like_the_weights() {
-        let ctx = Context::new(&Params::new(&test_literal()).unwrap()).unwrap();
-        let encoder = Encoder::new(ctx.log_degree()).unwrap();
+        let (ctx, encoder) = test_context();
         let owner = KeyOwner::generate(&ctx, &encoder);
-        let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs() - 0.5;
         let (rows, rate) = (13, 0.7);
-        let x: Vec<Vec<f64>> = (0..rows).map(|i| (0..100).map(|j| value(100 * i + j)).collect()).collect();
+        let x = scattered(rows, 100, 0);
         for classes in [5, 2] {
             let layout = Layout::new(ctx.degree() / 2, 16, classes, 100).unwrap();
             let keys = owner.cloud_keys(&layout.rotation_steps());
@@ -782,8 +789,7 @@ pub(crate) mod tests {
             let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(classes)).unwrap();
             // An error matrix over the real classes, in the diagonal layout.
             let c = layout.class_slots;
-            let errors: Vec<Vec<f64>> =
-                (0..rows).map(|i| (0..classes).map(|k| value(5003 + 5 * i + k)).collect()).collect();
+            let errors = scattered(rows, classes, 2);
             let mut diagonal = vec![0.0; layout.slots];
             for (i, row) in errors.iter().enumerate() {
                 for (k, &v) in row.iter().enumerate() {

@@ -90,8 +90,9 @@ pub fn compare(
     progress("plaintext training, exact softmax");
     let exact = plain::train(&split.train, &split.val, schedule, Softmax::Exact);
     progress("plaintext training, approximated softmax");
-    let approximate = plain::train(&split.train, &split.val, schedule, Softmax::Approx(approx));
-    let encrypted = preset.map(|literal| encrypted_run(split, schedule, literal, approx, progress)).transpose()?;
+    let approximate = plain::train(&split.train, &split.val, schedule, Softmax::Approx(approx.clone()));
+    let encrypted =
+        preset.map(|literal| encrypted_run(split, schedule, literal, approx.clone(), progress)).transpose()?;
     Ok(Comparison {
         dataset: dataset.to_string(),
         source: String::new(),
@@ -147,7 +148,7 @@ fn encrypted_run(
         Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b)?,
         None => Engine::new(&ctx, &encoder, &keys),
     };
-    let trainer = Trainer::new(&engine, layout, approx)?;
+    let trainer = Trainer::new(&engine, layout, approx.clone())?;
     let mut service = LocalKeyOwner::new(&owner, &layout, approx);
     progress("cloud: encrypted training");
     let mut accuracies = Vec::new();
@@ -276,8 +277,9 @@ impl Comparison {
             },
             "softmax": {
                 "bound": self.approx.bound,
+                "domain": self.approx.domain,
                 "squarings": self.approx.squarings,
-                "inverse_iterations": self.approx.inverse_iterations,
+                "inverse_degree": self.approx.inverse_degree,
                 "headroom": self.approx.headroom,
             },
             "runs": runs,
@@ -298,7 +300,7 @@ impl Comparison {
         let mut out = format!(
             "### {} ({} train / {} validation / {} test rows, {} features + bias, {} classes)\n\n\
              {}Schedule: NAG, learning rate {} × {}^epoch, weight decay {}, momentum {}, batch {}, at most {} epochs, patience {}. \
-             Softmax approximation: B = {}, k = {}, n = {}, h = {}.\n\n\
+             Softmax approximation: B = {}, D = {}, k = {}, inverse of degree {}, h = {}.\n\n\
              | run | test accuracy | best epoch | steps | ciphertexts refreshed by the key owner | bootstraps | training time |\n| --- | --- | --- | --- | --- | --- | --- |\n",
             self.dataset,
             self.sizes[0],
@@ -315,8 +317,9 @@ impl Comparison {
             s.epochs,
             s.patience,
             self.approx.bound,
+            self.approx.domain,
             self.approx.squarings,
-            self.approx.inverse_iterations,
+            self.approx.inverse_degree,
             self.approx.headroom
         );
         for ((name, r), (_, acc)) in self.runs().into_iter().zip(self.test_accuracies(split)) {

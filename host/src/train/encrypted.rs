@@ -1,28 +1,29 @@
 //! The cloud's trainer: Nesterov accelerated gradient on CKKS-encrypted features, labels and weights.
 //!
 //! One step on a batch (see [`super::layout`] for the packing), from lookahead weights `y`:
-//! 1. logits `Z = X·yᵀ` in the diagonal layout (HETAL's DiagABT): for each of the `c` diagonals `t`, the
-//!    feature blocks times `y` rotated by `t` block rows (hoisted), a row sum (`log2 cols` rotations), a mask
-//!    and a shift to column `t`, two diagonals at a time as the real and imaginary parts of one product (2 levels);
-//! 2. probabilities `P` by [`SoftmaxApprox`] (24 levels with the standard constants);
+//! 1. logits `Z = X·yᵀ` in the diagonal layout (HETAL's DiagABT), divided by the exponential's domain `D` in
+//!    the mask: for each of the `c` diagonals `t`, the feature blocks times `y` rotated by `t` block rows
+//!    (hoisted), a row sum (`log2 cols` rotations), a mask and a shift to column `t`, two diagonals at a time as
+//!    the real and imaginary parts of one product (2 levels);
+//! 2. probabilities `P` by [`SoftmaxApprox`] (16 levels with the standard constants);
 //! 3. the step `η/b·(P − Y)ᵀX` tiled like the weights (HETAL's DiagATB): for each `t`, column `t` of `P − Y`
 //!    (scaled by `η/b`) broadcast along its row, times the feature blocks, moved to the block row of its class,
 //!    then summed over the `rows/c` block rows, again two diagonals at a time (2 levels);
-//! 4. `w' = y − step`, `y' = w' + μ(w' − w)` (1 level).
+//! 4. `w' = y − step`, `y' = w' + μ(w' − w)`: the constants go into DiagATB's mask and the scales, so no level.
 //!
-//! 29 levels in all. Where they come from is a [`Plan`] fixed when the trainer is made, from the level of a
+//! 20 levels in all. Where they come from is a [`Plan`] fixed when the trainer is made, from the level of a
 //! fresh ciphertext:
-//! - **Key-owner refreshes** (parameters with 29 levels or more): a step runs within one ciphertext's levels and
+//! - **Key-owner refreshes** (parameters with 20 levels or more): a step runs within one ciphertext's levels and
 //!   the weights are refreshed before the next by [`KeyOwnerService::refresh`] — the hospital decrypts and
-//!   re-encrypts them.
+//!   re-encrypts them — then brought down to the 20 levels a step needs, where DiagABT costs least.
 //! - **Bootstrapping** (the engine holds bootstrapping keys; 12 levels after each bootstrap): the cloud refreshes
-//!   three times per step, each where the values are in `[0, 1]` and well conditioned — the exponential's
-//!   partial power `p(z)^(2^m)` before its last squarings, the probabilities renormalized part-way through
-//!   the Goldschmidt inverse (`e·y_j`, whose class sum `S·y_j = 1 − t^(2^(j+1))` is at least 1/8, so the
-//!   remaining factors amplify bootstrapping's error at most 8-fold), and the weights and lookahead weights,
+//!   twice per step, each where the values are in `[0, 1]` and well conditioned — the exponential's partial
+//!   power `g(z/D)^(2^m)` before its last two squarings, and the renormalized probabilities `e·y₀` (class sums
+//!   within `ε₀ = 2.6·10⁻³` of 1, so the Goldschmidt factor after them does not amplify bootstrapping's error) —
+//!   and the weights and lookahead weights when they fall below the levels the step's first segment needs,
 //!   packed into as few sparse ciphertexts as their distinct values fill (one for a 7-class head over 193
-//!   features). The renormalized inverse is the same product of Goldschmidt factors, so the plaintext `approx`
-//!   trainer is mirrored exactly either way. The key owner then only scores the validation logits.
+//!   features). The refreshed values are the same numbers either way, so the plaintext `approx` trainer is
+//!   mirrored exactly. The key owner then only scores the validation logits.
 
 use super::he::{Ct, Engine, KeyOwner};
 use super::layout::Layout;
@@ -135,7 +136,7 @@ impl KeyOwnerService for LocalKeyOwner<'_> {
             let one_hot = self.layout.unpack_logits(&self.owner.decrypt(&batch.labels)?, batch.rows);
             labels.extend(one_hot.iter().map(|y| (0..y.len()).max_by(|&a, &b| y[a].total_cmp(&y[b])).unwrap_or(0)));
         }
-        Ok(Validation::of(logits.iter().map(Vec::as_slice).zip(labels), Softmax::Approx(self.approx)))
+        Ok(Validation::of(logits.iter().map(Vec::as_slice).zip(labels), Softmax::Approx(self.approx.clone())))
     }
 
     fn refreshes(&self) -> usize {
@@ -181,9 +182,8 @@ pub struct Plan {
     pub weights: usize,
     /// The number of squarings after which the exponential's partial power is refreshed (`None`: never).
     pub exp_refresh: Option<u32>,
-    /// The number of Goldschmidt factors after the first once the probabilities are renormalized and refreshed
-    /// (`None`: never).
-    pub inverse_split: Option<u32>,
+    /// Whether the renormalized probabilities `e·y₀` are refreshed before the Goldschmidt factor.
+    pub renormalized_refresh: bool,
 }
 
 impl Plan {
@@ -203,46 +203,42 @@ impl Plan {
     }
 
     /// The plan for `approx` when a fresh ciphertext has `fresh` levels and refreshed weights start a step at
-    /// `weights` (`fresh`, or one less when they are unpacked after bootstrapping: packing costs a level too).
+    /// `weights` (`fresh`, or one less when they are unpacked after bootstrapping: packing costs a level too,
+    /// which the weights must then still have at the end of a step).
     ///
     /// # Errors
     /// If a step cannot be cut into segments that fit.
     pub fn new(approx: &SoftmaxApprox, fresh: usize, weights: usize) -> Result<Self> {
-        let (k, n) = (approx.squarings as usize, approx.inverse_iterations as usize);
+        let k = approx.squarings as usize;
         let packing = fresh - weights.min(fresh);
-        // After the probabilities: the gradient (2), the update (1) and the packing of the weights.
-        let tail = 3 + packing;
+        // DiagABT and the exponential's polynomial; the inverse's polynomial and the renormalization; the
+        // Goldschmidt factor and DiagATB (the update takes no level of its own).
+        let (head, renormalized, tail) = (2 + 3, approx.inverse_levels() + 1, 1 + 2);
+        let depth = head + k + renormalized + tail;
         let too_few = || {
             anyhow!(
-                "one training step needs {} levels; with {fresh} levels per refresh it cannot be cut into segments \
-                 that fit",
-                Trainer::depth_with(approx)
+                "one training step needs {depth} levels; with {fresh} levels per refresh it cannot be cut into \
+                 segments that fit"
             )
         };
-        let unrefreshed_exp = weights.checked_sub(4 + k).ok_or_else(too_few)?;
-        if unrefreshed_exp >= n + 2 + tail {
-            let depth = Trainer::depth_with(approx);
-            return Ok(Self { fresh, weights: weights.min(depth), exp_refresh: None, inverse_split: None });
+        if weights >= depth + packing {
+            return Ok(Self { fresh, weights: depth + packing, exp_refresh: None, renormalized_refresh: false });
         }
-        // The fewest Goldschmidt factors after which S·y_j ≥ 1/8 for every admissible S.
-        let smallest_sum = approx.smallest_sum();
-        let j_min = (0..).find(|&j| (1.0 - smallest_sum).powi(1 << (j + 1)) <= 0.875).expect("converges");
-        // The exponential is refreshed as late as its level allows but before its last two squarings, which
-        // multiply bootstrapping's relative error by 4 (by 2^(k−m) after m squarings).
-        let (exp_refresh, exp_level) = if unrefreshed_exp >= j_min + 2 {
-            (None, unrefreshed_exp)
-        } else {
-            let m = k.saturating_sub(2).min(weights - 4);
-            (Some(m as u32), fresh - (k - m))
-        };
-        if exp_level >= n + 2 + tail {
-            return Ok(Self { fresh, weights, exp_refresh, inverse_split: None });
-        }
-        let split = (exp_level.saturating_sub(2)).min(n - 1);
-        if split < j_min || fresh < n - split + 1 + tail {
+        if fresh < tail + packing {
             return Err(too_few());
         }
-        Ok(Self { fresh, weights, exp_refresh, inverse_split: Some(split as u32) })
+        if weights >= head + k + renormalized {
+            return Ok(Self { fresh, weights: head + k + renormalized, exp_refresh: None, renormalized_refresh: true });
+        }
+        // The exponential is refreshed as late as its level allows but before its last two squarings, which
+        // multiply the refresh's relative error by 4 (by 2^(k−m) after m squarings).
+        let m = k.saturating_sub(2).min(weights.checked_sub(head).ok_or_else(too_few)?);
+        let rest = k - m + renormalized;
+        if fresh < rest {
+            return Err(too_few());
+        }
+        let renormalized_refresh = fresh < rest + tail + packing;
+        Ok(Self { fresh, weights: head + m, exp_refresh: Some(m as u32), renormalized_refresh })
     }
 }
 
@@ -276,11 +272,11 @@ impl<'e> Trainer<'e> {
 
     /// Levels one step with the softmax approximation `approx` consumes.
     pub fn depth_with(approx: &SoftmaxApprox) -> usize {
-        2 + approx.depth() + 2 + 1
+        2 + approx.depth() + 2
     }
 
-    /// DiagABT: the logits `X·yᵀ` of a batch's feature blocks `x` under weight blocks `y`, in the diagonal layout.
-    /// Diagonals `t` and `t + c/2` share one product as its real and imaginary parts: the feature blocks times
+    /// DiagABT: the logits `X·yᵀ` of a batch's feature blocks `x` under weight blocks `y` (at any scale), times
+    /// `factor`, in the diagonal layout. Diagonals `t` and `t + c/2` share one product as its real and imaginary parts: the feature blocks times
     /// `y` rotated by `t` block rows plus `i·y` rotated by `t + c/2` (per block one rotation, then `c/2 − 1`
     /// hoisted ones), summed over the blocks and relinearized once, folded over the columns, masked to column 0
     /// and shifted to column `t`. One conjugation at the end moves the imaginary parts to columns `t + c/2`.
@@ -288,7 +284,7 @@ impl<'e> Trainer<'e> {
     ///
     /// # Errors
     /// If a rotation or the conjugation key is missing or the ciphertexts have too few levels.
-    pub fn logits(&self, x: &[Ct], y: &[Ct]) -> Result<Ct> {
+    pub fn logits(&self, x: &[Ct], y: &[Ct], factor: f64) -> Result<Ct> {
         let (e, l) = (self.engine, &self.layout);
         let half = l.class_slots / 2;
         // Aligned once here rather than once per diagonal in the dot products.
@@ -306,7 +302,7 @@ impl<'e> Trainer<'e> {
             })
             .collect::<Result<_>>()?;
         // Halved: the real and imaginary parts are each counted twice below.
-        let column0 = l.column_mask(0, l.rows, 0.5);
+        let column0 = l.column_mask(0, l.rows, 0.5 * factor);
         let pairs: Vec<Ct> = (0..half)
             .into_par_iter()
             .map(|t| {
@@ -355,7 +351,9 @@ impl<'e> Trainer<'e> {
         if self.engine.bootstraps() {
             both = self.bootstrap_tiled(&both)?;
         } else {
+            // At the fresh level, then down to the level a step needs, where DiagABT's rotations cost least.
             owner.refresh(&mut both)?;
+            both = self.engine.align_all(&both, self.plan.weights)?;
         }
         *y = both.split_off(self.layout.blocks);
         *w = both;
@@ -406,51 +404,49 @@ impl<'e> Trainer<'e> {
         Ok(out)
     }
 
-    /// `Π_{i ≤ iterations} (1 + t^(2^i))` with `t = 1 − s`: `1/s` to a relative `t^(2^(iterations+1))`
-    /// (Goldschmidt; `iterations + 1` levels), at its exact scale ([`Engine::mul_exact`]).
-    fn inverse(&self, s: &Ct, iterations: u32) -> Result<Ct> {
-        let e = self.engine;
-        let (mut t, mut inverse) = (e.scalar_minus(1.0, s), e.scalar_minus(2.0, s));
-        for _ in 0..iterations {
-            t = e.mul_exact(&t, &t)?;
-            inverse = e.mul_exact(&inverse, &e.add_scalar(&t, 1.0))?;
-        }
-        Ok(inverse)
+    /// The exponential's polynomial `g(x)` of `x = z/D` (zero outside the real classes of the first `rows`
+    /// rows), as `(c₀ + c₁x) + (c₂ + c₃x)·x² + ((c₄ + c₅x) + (c₆ + c₇x)·x²)·x⁴`: the coefficients are masks, so
+    /// 3 levels.
+    fn exp_polynomial(&self, x: &Ct, rows: usize) -> Result<Ct> {
+        let (e, l) = (self.engine, &self.layout);
+        let c = self.approx.exp_coefficients();
+        let x2 = e.mul(x, x)?;
+        let x4 = e.mul(&x2, &x2)?;
+        let affine =
+            |i: usize| e.add_values(&e.mul_values(x, &l.class_mask(rows, c[i + 1]))?, &l.class_mask(rows, c[i]));
+        let low = e.add(&affine(0)?, &e.mul(&affine(2)?, &x2)?)?;
+        let high = e.add(&affine(4)?, &e.mul(&affine(6)?, &x2)?)?;
+        e.add(&low, &e.mul(&high, &x4)?)
     }
 
-    /// The approximate softmax of diagonal-layout logits (zero outside the real classes of the first `rows` rows),
-    /// refreshed where the [`Plan`] says.
-    fn softmax(&self, z: &Ct, rows: usize, owner: &mut dyn KeyOwnerService) -> Result<Ct> {
-        let (e, l, a) = (self.engine, &self.layout, &self.approx);
-        let [c0, c1, c2, c3] = a.cubic();
-        let z2 = e.mul(z, z)?;
-        let cubic = e.mul(&e.mul_values(z, &l.class_mask(rows, c3))?, &z2)?;
-        let quadratic = e.mul_values(&z2, &l.class_mask(rows, c2))?;
-        let linear = e.mul_values(z, &l.class_mask(rows, c1))?;
-        let mut exp = e.add_values(&e.sum(&[cubic, quadratic, linear])?, &l.class_mask(rows, c0))?;
+    /// The approximate softmax of diagonal-layout logits in units of the exponential's domain (`z/D`, zero
+    /// outside the real classes of the first `rows` rows), refreshed where the [`Plan`] says.
+    fn softmax(&self, x: &Ct, rows: usize, owner: &mut dyn KeyOwnerService) -> Result<Ct> {
+        let (e, a) = (self.engine, &self.approx);
+        let mut exp = self.exp_polynomial(x, rows)?;
         for m in 0..a.squarings {
             if self.plan.exp_refresh == Some(m) {
                 self.refresh(owner, std::slice::from_mut(&mut exp))?;
             }
             exp = e.mul(&exp, &exp)?;
         }
-        let sum = self.class_sum(&exp)?;
-        let Some(split) = self.plan.inverse_split else {
-            return e.mul_exact(&exp, &self.inverse(&sum, a.inverse_iterations)?);
-        };
-        // e·y_j, refreshed; its class sum S·y_j = 1 − t^(2^(j+1)) continues the same Goldschmidt product. Read at
-        // scale Δ it is off by one factor, which the renormalization cancels.
-        let mut partial = e.mul(&exp, &self.inverse(&sum, split)?)?;
-        self.refresh(owner, std::slice::from_mut(&mut partial))?;
-        let rest = self.inverse(&self.class_sum(&partial)?, a.inverse_iterations - split - 1)?;
-        e.mul_exact(&partial, &rest)
+        let shifted = e.add_scalar(&self.class_sum(&exp)?, -(a.smallest_sum() + 1.0));
+        let inverse = e.polynomial(&shifted, a.inverse_polynomial())?;
+        // e·y₀: read at scale Δ it is off by one factor, which the Goldschmidt factor corrects with the rest.
+        let mut renormalized = e.mul(&exp, &inverse)?;
+        if self.plan.renormalized_refresh {
+            self.refresh(owner, std::slice::from_mut(&mut renormalized))?;
+        }
+        let factor = e.scalar_minus(2.0, &self.class_sum(&renormalized)?);
+        e.mul_exact(&renormalized, &factor)
     }
 
-    /// DiagATB: `rate/rows · (P − Y)ᵀX`, tiled like the weights, from `error = P − Y` (diagonal layout) and the
+    /// DiagATB: `2·rate/rows · (P − Y)ᵀX`, tiled like the weights, from `error = P − Y` (diagonal layout) and the
     /// batch's feature blocks `x`. Diagonals `t` and `t + c/2` share one product as its real and imaginary parts:
     /// their error columns broadcast along the rows, times the feature blocks, moved to the block row of `t`'s
     /// class and summed over the `rows/c` block rows; one conjugation per block then moves the imaginary parts
-    /// `c/2` block rows further. Consumes 2 levels; the blocks come out at scale `2Δ` ([`Engine::halve`]).
+    /// `c/2` block rows further. Consumes 2 levels. The unpairing's factor 2 is left in, for the update to take
+    /// into its scale exactly ([`Engine::div_exact`]) after all the noise is in.
     ///
     /// # Errors
     /// If a rotation or the conjugation key is missing or the ciphertexts have too few levels.
@@ -489,15 +485,15 @@ impl<'e> Trainer<'e> {
                     a = e.add(&a, &e.rotate(&a, fold as i64)?)?;
                     fold <<= 1;
                 }
-                // a repeats every c block rows, so its imaginary part moves c/2 block rows either way; the
-                // unpairing's factor 2 is undone by the scale, exactly, after all the noise is in.
-                Ok(e.halve(&e.unpair(&a, (half * l.cols) as i64)?))
+                // a repeats every c block rows, so its imaginary part moves c/2 block rows either way.
+                e.unpair(&a, (half * l.cols) as i64)
             })
             .collect()
     }
 
-    /// One NAG step on `batch`: returns the new weights `w'` and lookahead `y'` (`owner` refreshes mid-step only
-    /// if the plan asks it to, which no plan with bootstrapping or 29 levels does).
+    /// One NAG step on `batch`: returns the new weights `w'` and lookahead `y'` at the step's level, or one below
+    /// the weights' if that is lower (`owner` refreshes mid-step only if the plan asks it to, which no plan with
+    /// bootstrapping or 20 levels does).
     ///
     /// # Errors
     /// If the weights have fewer than [`Plan::weights`] levels, or a key is missing.
@@ -511,22 +507,28 @@ impl<'e> Trainer<'e> {
         owner: &mut dyn KeyOwnerService,
     ) -> Result<(Vec<Ct>, Vec<Ct>)> {
         let e = self.engine;
-        let z = self.logits(&batch.features, y)?;
+        let z = self.logits(&batch.features, y, 1.0 / self.approx.domain)?;
         let p = self.softmax(&z, batch.rows, owner)?;
         let error = e.sub(&p, &batch.labels)?;
-        let step = self.gradient_step(&batch.features, &error, batch.rows, rate)?;
-        let mut next_w = Vec::new();
-        let mut next_y = Vec::new();
-        for b in 0..self.layout.blocks {
-            let shrink = 1.0 - rate * schedule.weight_decay;
-            let decayed = if shrink == 1.0 { y[b].clone() } else { e.mul_scalar(&y[b], shrink)? };
-            // At the step's scale 2Δ, then at `ny`'s level and scale Δ.
-            let nw = e.sub(&decayed, &step[b])?;
-            let ny = e.add(&nw, &e.mul_scalar(&e.sub(&nw, &w[b])?, schedule.momentum)?)?;
-            next_w.push(e.align(&nw, ny.level())?);
-            next_y.push(ny);
-        }
-        Ok((next_w, next_y))
+        // `(1 + μ)·step`, read at scale 2Δ (the unpairing's factor 2 undone, exactly) and, divided by 1 + μ, at
+        // 2(1 + μ)Δ: w' = shrink·y − step and y' = (1 + μ)·shrink·y − μ·w − (1 + μ)·step, the constant products
+        // landing on the step's level (or one below the weights') and scale, so the update takes no level.
+        let (shrink, momentum) = (1.0 - rate * schedule.weight_decay, schedule.momentum);
+        let steps = self.gradient_step(&batch.features, &error, batch.rows, rate * (1.0 + momentum))?;
+        steps
+            .iter()
+            .zip(w.iter().zip(y))
+            .map(|(step, (w, y))| {
+                let level = (y.level().checked_sub(1).ok_or_else(|| anyhow!("weights at level 0"))?).min(step.level());
+                let step = e.align_to(step, level, step.scale())?;
+                let (for_y, for_w) = (e.div_exact(&step, 2.0), e.div_exact(&step, 2.0 * (1.0 + momentum)));
+                let nw = e.sub(&e.scaled_to(y, shrink, level, for_w.scale())?, &for_w)?;
+                let kept = e.scaled_to(y, (1.0 + momentum) * shrink, level, for_y.scale())?;
+                let ny = e.sub(&e.sub(&kept, &e.scaled_to(w, momentum, level, for_y.scale())?)?, &for_y)?;
+                Ok((nw, ny))
+            })
+            .collect::<Result<Vec<_>>>()
+            .map(|pairs| pairs.into_iter().unzip())
     }
 
     /// Encrypted inference: the logits of `batch` under encrypted weights `w`, in the diagonal layout
@@ -537,7 +539,7 @@ impl<'e> Trainer<'e> {
     /// # Errors
     /// If `w` has fewer than 2 levels, or a key is missing.
     pub fn predict(&self, batch: &EncryptedBatch, w: &[Ct]) -> Result<Ct> {
-        self.logits(&batch.features, &self.engine.align_all(w, 2)?)
+        self.logits(&batch.features, &self.engine.align_all(w, 2)?, 1.0)
     }
 
     /// Trains from zero weights; the returned weights are those of the epoch with the lowest validation loss,
@@ -719,10 +721,10 @@ pub(crate) mod tests {
             None => Engine::new(&ctx, &encoder, &keys),
         };
         let approx = SoftmaxApprox::standard(3);
-        let trainer = Trainer::new(&engine, layout, approx).unwrap();
+        let trainer = Trainer::new(&engine, layout, approx.clone()).unwrap();
         let train = encrypt_batches(&owner, &layout, &data.train).unwrap();
         let val = encrypt_batches(&owner, &layout, &data.val).unwrap();
-        let mut service = LocalKeyOwner::new(&owner, &layout, approx);
+        let mut service = LocalKeyOwner::new(&owner, &layout, approx.clone());
         let (weights, report) =
             trainer.train(&train, &val, &schedule, &mut service, &mut |_| {}, &mut |_| Ok(())).unwrap();
         let blocks: Vec<Vec<f64>> = weights.iter().map(|w| owner.decrypt(w).unwrap()).collect();
@@ -759,7 +761,7 @@ pub(crate) mod tests {
             let (x, w) = (scattered(13, 100, 0), scattered(classes, 100, 1));
             let batch = encrypt_batch(&owner, &layout, &x, &[]).unwrap();
             let weights: Vec<Ct> = layout.weights(&w).iter().map(|v| owner.encrypt(v).unwrap()).collect();
-            let z = trainer.logits(&batch.features, &weights).unwrap();
+            let z = trainer.logits(&batch.features, &weights, 1.0).unwrap();
             assert_eq!(z.level(), engine.fresh_level() - 2);
             let slots = owner.decrypt(&z).unwrap();
             for (xi, zi) in x.iter().zip(&layout.unpack_logits(&slots, 13)) {
@@ -800,7 +802,8 @@ pub(crate) mod tests {
             let error = engine.align(&owner.encrypt(&diagonal).unwrap(), 10).unwrap();
             let step = trainer.gradient_step(&batch.features, &error, rows, rate).unwrap();
             assert!(step.iter().all(|g| g.level() == 8));
-            let blocks: Vec<Vec<f64>> = step.iter().map(|g| owner.decrypt(g).unwrap()).collect();
+            let blocks: Vec<Vec<f64>> =
+                step.iter().map(|g| owner.decrypt(&engine.div_exact(g, 2.0)).unwrap()).collect();
             for (k, have) in layout.unpack_weights(&blocks).iter().enumerate() {
                 for (j, g) in have.iter().enumerate() {
                     let want = rate / rows as f64 * (0..rows).map(|i| errors[i][k] * x[i][j]).sum::<f64>();
@@ -820,7 +823,7 @@ pub(crate) mod tests {
     #[test]
     fn encrypted_training_with_key_owner_refreshes_follows_the_plaintext_approx_trainer() {
         let (plan, report) = follows_the_plaintext_approx_trainer(&test_literal(), 1e-5);
-        assert_eq!(plan, Plan { fresh: 30, weights: 29, exp_refresh: None, inverse_split: None });
+        assert_eq!(plan, Plan { fresh: 30, weights: 20, exp_refresh: None, renormalized_refresh: false });
         assert_eq!(report.refreshes, 2 * report.steps, "w and y refreshed once per step");
         assert_eq!(report.bootstraps, 0);
     }
@@ -828,12 +831,14 @@ pub(crate) mod tests {
     #[test]
     fn bootstrapped_training_needs_no_key_owner_and_follows_the_plaintext_approx_trainer_insecure_n4096() {
         let (plan, report) = follows_the_plaintext_approx_trainer(&presets::TEST_INSECURE_N4096_BOOT, 1e-4);
-        // 12 levels per bootstrap: the exponential after 4 of its 6 squarings, the probabilities after 8 of 14
-        // Goldschmidt factors, the packed weights (one ciphertext) after every step.
-        assert_eq!(plan, Plan { fresh: 12, weights: 11, exp_refresh: Some(4), inverse_split: Some(8) });
+        // 12 levels per bootstrap: the exponential after 1 of its 3 squarings, the renormalized probabilities, and
+        // the packed weights (one ciphertext) when they are below the 6 levels the first segment needs: a step
+        // leaves them at 9, then one lower each step.
+        assert_eq!(plan, Plan { fresh: 12, weights: 6, exp_refresh: Some(1), renormalized_refresh: true });
         assert_eq!(report.refreshes, 0, "the key owner refreshed nothing");
         // Validation logits go to the key owner: no bootstrap.
-        assert_eq!(report.bootstraps, 3 * report.steps);
+        let weights = report.bootstraps - 2 * report.steps;
+        assert!((report.steps / 4..=report.steps / 4 + report.log.len()).contains(&weights), "{report:?}");
     }
 
     #[test]
@@ -886,17 +891,21 @@ pub(crate) mod tests {
     #[test]
     fn plans_cut_a_step_where_levels_run_out_or_refuse() {
         let approx = SoftmaxApprox::standard(7);
-        // Key-owner refreshes with more levels than a step needs: the weights at 29 suffice.
-        assert_eq!(
-            Plan::new(&approx, 31, 31).unwrap(),
-            Plan { fresh: 31, weights: 29, exp_refresh: None, inverse_split: None }
-        );
-        // Bootstrapping with 16 levels: the inverse is split after 12 factors.
-        let plan = Plan::new(&approx, 16, 15).unwrap();
-        assert_eq!(plan, Plan { fresh: 16, weights: 15, exp_refresh: Some(4), inverse_split: Some(12) });
-        // With 24: the exponential is not refreshed.
-        let plan = Plan::new(&approx, 24, 23).unwrap();
-        assert_eq!(plan, Plan { fresh: 24, weights: 23, exp_refresh: None, inverse_split: Some(11) });
-        assert!(Plan::new(&approx, 9, 8).is_err(), "9 levels cannot hold a segment");
+        let plan = |exp_refresh, renormalized_refresh, fresh, weights| Plan {
+            fresh,
+            weights,
+            exp_refresh,
+            renormalized_refresh,
+        };
+        // Key-owner refreshes with more levels than a step needs: the weights at 20 suffice.
+        assert_eq!(Plan::new(&approx, 31, 31).unwrap(), plan(None, false, 31, 20));
+        // Bootstrapping with 16 levels: the exponential is refreshed after 1 of its 3 squarings, and the rest
+        // (2 squarings, the inverse, the renormalization, the Goldschmidt factor, DiagATB, packing) fits.
+        assert_eq!(Plan::new(&approx, 16, 15).unwrap(), plan(Some(1), false, 16, 6));
+        // With 20: the first segment reaches the renormalization.
+        assert_eq!(Plan::new(&approx, 20, 19).unwrap(), plan(None, true, 20, 17));
+        // With 24: no refresh within a step.
+        assert_eq!(Plan::new(&approx, 24, 23).unwrap(), plan(None, false, 24, 21));
+        assert!(Plan::new(&approx, 10, 9).is_err(), "10 levels cannot hold the inverse");
     }
 }

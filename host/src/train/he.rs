@@ -1,19 +1,21 @@
 //! CKKS arithmetic on owned ciphertexts with managed scales, for the trainer.
 //!
 //! Invariant: every ciphertext has the parameters' default scale `Δ` (2^40 for the training preset), at any
-//! level, so any two can be added. Plaintexts and constants multiplied at level `ℓ` are encoded at
+//! level, so any two can be added, except where an operation below says it keeps a scale of its own. Plaintexts and constants multiplied at level `ℓ` are encoded at
 //! `q_ℓ·Δ/Δ_a`, so those products rescale to exactly `Δ`; an operand at a higher level is brought down by a
 //! multiplication by 1 at the right scale, also exactly. A product of two ciphertexts rescales to `Δ²/q_ℓ`
 //! and is relabelled `Δ`: a relative error `|Δ/q_ℓ − 1|` per product (≤ 1.3·10⁻⁶ with the presets' primes near
 //! 2^40), instead of a scale chain `Δ_{ℓ−1} = Δ_ℓ²/q_ℓ` whose relative drift doubles at every level.
-//! Two operations keep a scale of their own, for exactness: [`Engine::mul_exact`] and [`Engine::halve`]; an
-//! operand from a higher level is brought down to their scale in sums, and constant products return to `Δ`.
+//! Operations that keep a scale of their own, for exactness: [`Engine::mul_exact`], [`Engine::dot`] (whose
+//! products go on to a mask that lands on `Δ`), [`Engine::div_exact`] and [`Engine::scaled_to`]; an operand from
+//! a higher level is brought down to their scale in sums, and plaintext products return to `Δ`.
 
 use crate::keystore::EvaluationKeys;
 use anyhow::{Context as _, Result, anyhow};
 use medblind_core::ckks::bootstrap::{BootstrapKeys, BootstrapLiteral, Bootstrapper};
 use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};
 use medblind_core::ckks::keys::{conjugation_galois_element, find_galois_key, rotation_galois_element};
+use medblind_core::ckks::polynomial::{Chebyshev, evaluate_encrypted};
 use medblind_core::ckks::{
     Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, Plaintext, RelinearizationKey, SecretKey, presets,
 };
@@ -235,19 +237,24 @@ impl<'a> Engine<'a> {
         self.align_to(a, level, self.scale)
     }
 
-    /// `a` at `level` (not above its own) and scale `scale`, exactly: dropping levels, the last by a rescale
-    /// after a constant product that lands there. At its own level `a` is returned as it is.
-    fn align_to(&self, a: &Ct, level: usize, scale: f64) -> Result<Ct> {
-        if a.level() == level {
-            return Ok(a.clone());
-        }
-        if a.level() < level {
-            return Err(anyhow!("cannot raise a ciphertext from level {} to {level}", a.level()));
+    /// `a` at `level` (not above its own) and scale `scale`, exactly: [`Self::scaled_to`] by 1. At its own level
+    /// `a` is returned as it is.
+    pub fn align_to(&self, a: &Ct, level: usize, scale: f64) -> Result<Ct> {
+        if a.level() == level { Ok(a.clone()) } else { self.scaled_to(a, 1.0, level, scale) }
+    }
+
+    /// `c·a` at `level` (below `a`'s) and scale `scale`, exactly: levels dropped, the last by a rescale after a
+    /// constant product that lands there.
+    ///
+    /// # Errors
+    /// If `level` is not below `a`'s.
+    pub fn scaled_to(&self, a: &Ct, c: f64, level: usize, scale: f64) -> Result<Ct> {
+        if a.level() <= level {
+            return Err(anyhow!("a constant product cannot take a ciphertext from level {} to {level}", a.level()));
         }
         let mut out = Ct::truncated(a, self.ctx.degree(), level + 1)?;
-        let ev = Evaluator::new(self.ctx);
         let factor = self.q(level + 1) * scale / out.scale();
-        ev.mul_const_assign(&mut out, 1.0, factor);
+        Evaluator::new(self.ctx).mul_const_assign(&mut out, c, factor);
         self.rescale(&mut out)?;
         out.set_scale(scale);
         Ok(out)
@@ -304,7 +311,8 @@ impl<'a> Engine<'a> {
         Ok(x)
     }
 
-    /// `Σ a_i · b_i` over `pairs` (non-empty), relinearized once (one level).
+    /// `Σ a_i · b_i` over `pairs` (non-empty), relinearized once (one level), at its true scale `Δ_a·Δ_b/q_ℓ`
+    /// (the operands brought to one level at `Δ` where they differ).
     ///
     /// # Errors
     /// If `pairs` is empty or some operand is at level 0.
@@ -324,7 +332,6 @@ impl<'a> Engine<'a> {
             ev.dot_relin_assign_with(&mut x, second, &more, self.keys.relinearization(), scratch)
         })?;
         self.rescale(&mut x)?;
-        x.set_scale(self.scale);
         Ok(x)
     }
 
@@ -356,12 +363,25 @@ impl<'a> Engine<'a> {
         Ok(out)
     }
 
-    /// `a/2` exactly: the same ciphertext read at twice its scale (no level, no noise). Like
+    /// `a/d` exactly (`d > 0`): the same ciphertext read at `d` times its scale (no level, no noise). Like
     /// [`Self::mul_exact`]'s products, it takes its own scale into sums with operands from higher levels.
-    pub fn halve(&self, a: &Ct) -> Ct {
+    pub fn div_exact(&self, a: &Ct, d: f64) -> Ct {
         let mut out = a.clone();
-        out.set_scale(2.0 * a.scale());
+        out.set_scale(d * a.scale());
         out
+    }
+
+    /// `p(a)` slot-wise for a polynomial on `[-1, 1]` (where `a`'s slots should lie), at scale `Δ`: Chebyshev
+    /// baby-step giant-step, [`Chebyshev::levels_consumed`] levels.
+    ///
+    /// # Errors
+    /// If `a` has too few levels or `p` is not on `[-1, 1]`.
+    pub fn polynomial(&self, a: &Ct, p: &Chebyshev) -> Result<Ct> {
+        if p.interval() != (-1.0, 1.0) {
+            return Err(anyhow!("the polynomial is on {:?}, not on [-1, 1]", p.interval()));
+        }
+        let ev = Evaluator::new(self.ctx);
+        Ok(evaluate_encrypted(&ev, a, p, self.keys.relinearization(), self.scale)?)
     }
 
     /// `a + b`.
@@ -625,6 +645,11 @@ mod tests {
         let dot = engine.dot(&[(&ca, &cb), (&ab, &ca)]).unwrap();
         close(&dot, &|i| a[i] * b[i] + a[i] * b[i] * a[i], 1e-6);
         assert!(engine.dot(&[]).is_err());
+        let p = Chebyshev::interpolate(|x| 1.0 / (x + 1.5), -1.0, 1.0, 15);
+        let px = engine.polynomial(&ca, &p).unwrap();
+        assert_eq!(px.level(), ca.level() - 4);
+        close(&px, &|i| p.evaluate(a[i]), 1e-6);
+        assert!(engine.polynomial(&ca, &Chebyshev::interpolate(|x| x, 0.0, 1.0, 3)).is_err());
         // Deep chain, then add operands from very different levels.
         let mut deep = ab.clone();
         for _ in 0..10 {
@@ -640,10 +665,14 @@ mod tests {
             let r = engine.rotate(&ca, steps).unwrap();
             close(&r, &|i| a[(i as i64 + steps).rem_euclid(slots as i64) as usize], 1e-6);
         }
-        // Halving is exact and spends no level; an operand from a higher level takes the half's scale.
-        let half = engine.halve(&ab);
-        assert_eq!(half.level(), ab.level());
-        close(&engine.add(&half, &ca).unwrap(), &|i| a[i] * b[i] / 2.0 + a[i], 1e-6);
+        // Division by the scale is exact and spends no level; an operand from a higher level takes its scale.
+        let third = engine.div_exact(&ab, 3.0);
+        assert_eq!(third.level(), ab.level());
+        close(&engine.add(&third, &ca).unwrap(), &|i| a[i] * b[i] / 3.0 + a[i], 1e-6);
+        // A constant product lands on any lower level and scale; the sum with it keeps that scale.
+        let scaled = engine.scaled_to(&ca, -0.75, third.level(), third.scale()).unwrap();
+        close(&engine.sub(&third, &scaled).unwrap(), &|i| a[i] * b[i] / 3.0 + 0.75 * a[i], 1e-6);
+        assert!(engine.scaled_to(&third, 2.0, third.level(), third.scale()).is_err());
         // a + i·b: its real part is a; times i, −b; conjugated, then times i, b. No level is spent.
         let complex = engine.add(&ca, &engine.mul_i(&cb).unwrap()).unwrap();
         close(&complex, &|i| a[i], 1e-6);

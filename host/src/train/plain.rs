@@ -7,7 +7,7 @@ use super::{EpochLog, TrainReport};
 use std::time::Instant;
 
 /// Which softmax the plaintext trainer uses.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Softmax {
     /// `exp(z_i) / Σ exp(z_j)`.
     Exact,
@@ -120,7 +120,7 @@ pub fn train(train: &Dataset, val: &Dataset, schedule: &Schedule, softmax: Softm
             }
             steps += 1;
         }
-        let validation = Validation::of_weights(&w, val, softmax);
+        let validation = Validation::of_weights(&w, val, softmax.clone());
         if stop.record(epoch, validation.loss) {
             best = w.clone();
         }
@@ -154,7 +154,7 @@ mod tests {
         let approx = Softmax::Approx(SoftmaxApprox::standard(2));
         let inside: [(&[f64], usize); 2] = [(&[1.0, -1.0], 0), (&[-7.9, 7.9], 1)];
         let outside: [(&[f64], usize); 2] = [(&[1.0, -1.0], 0), (&[-8.1, 8.1], 1)];
-        let score = Validation::of(inside.into_iter(), approx);
+        let score = Validation::of(inside.into_iter(), approx.clone());
         assert!(score.loss.is_finite() && score.max_abs_logit == Some(7.9));
         assert_eq!(Validation::of(outside.into_iter(), approx).loss, f64::INFINITY);
         // The exact softmax has no bound.

@@ -206,9 +206,9 @@ impl<'a> Engine<'a> {
         self.ctx.degree() / 2
     }
 
-    /// The (public, trivial) encryption of zero at [`Self::fresh_level`]: the trainer's initial weights.
-    pub fn zero(&self) -> Ct {
-        Ct::zero(self.ctx.degree(), self.fresh_level(), self.scale, self.slots())
+    /// The (public, trivial) encryption of zero at `level`: the trainer's initial weights.
+    pub fn zero(&self, level: usize) -> Ct {
+        Ct::zero(self.ctx.degree(), level, self.scale, self.slots())
     }
 
     fn q(&self, level: usize) -> f64 {

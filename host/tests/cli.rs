@@ -257,7 +257,7 @@ fn compare_writes_reports_and_refuses_bad_schedules() {
         assert!(svg.contains(text), "{text} missing from the plot");
     }
     assert!(stderr_of(&mut run(&["--preset", "none", "--batch", "300"])).contains("power of two"));
-    assert!(stderr_of(&mut run(&["--preset", "test-insecure-n1024", "--batch", "64"])).contains("needs 29 levels"));
+    assert!(stderr_of(&mut run(&["--preset", "test-insecure-n1024", "--batch", "64"])).contains("needs 20 levels"));
     assert!(stderr_of(&mut run(&["--preset", "nope"])).contains("unknown preset"));
     let missing = dir.path().join("missing.csv");
     let text = stderr_of(medblind().arg("compare").arg("--data").arg(&missing).arg("--out").arg(&out));

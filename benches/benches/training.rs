@@ -42,14 +42,14 @@ fn training(c: &mut Criterion) {
         patience: 0,
         seed: 1,
     };
-    let batch = encrypt_batches(&owner, &layout, &data).expect("encrypt").remove(0);
+    let batch = encrypt_batches(&owner, &layout, trainer.batch_levels(), &data).expect("encrypt").remove(0);
     // At the level a step starts from, as the trainer leaves them after a refresh.
     let weights: Vec<_> = layout
         .weights(&vec![vec![0.01; DIM]; CLASSES])
         .iter()
         .map(|w| engine.align(&owner.encrypt(w).expect("encrypt"), trainer.plan().weights).expect("level"))
         .collect();
-    let logits = trainer.logits(&batch.features, &weights, 1.0).expect("logits");
+    let logits = trainer.logits(&batch.shifted, &weights, 1.0).expect("logits");
     // In a step, `P − Y` reaches DiagATB after the logits (2 levels) and the softmax.
     let softmax_depth = SoftmaxApprox::standard(CLASSES).depth();
     let error = engine
@@ -63,7 +63,7 @@ fn training(c: &mut Criterion) {
     group.bench_function("step", |b| {
         b.iter(|| trainer.step(&batch, &weights, &weights, 0.1, &schedule, &mut service).expect("step"))
     });
-    group.bench_function("diag_abt", |b| b.iter(|| trainer.logits(&batch.features, &weights, 1.0).expect("logits")));
+    group.bench_function("diag_abt", |b| b.iter(|| trainer.logits(&batch.shifted, &weights, 1.0).expect("logits")));
     group.bench_function("diag_atb", |b| {
         b.iter(|| trainer.gradient_step(&batch.features, &error, BATCH, 0.1).expect("gradient"))
     });

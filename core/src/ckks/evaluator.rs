@@ -518,6 +518,54 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         }
         Ok(())
     }
+
+    /// `a ← a + Σ_k σ_{keys[k]}(a)`, doubly hoisted: one decomposition of `a`'s `c_1` for all the rotations, their
+    /// key-switching inner products summed over `Q_l ∪ P`, and one ModDown per part for the whole sum — the cost
+    /// of about two rotations for any number of them (plus one inner product each), and the noise of one.
+    ///
+    /// # Errors
+    /// On a short scratch.
+    pub fn rotation_sum_assign_with<S: AsRef<[u64]> + AsMut<[u64]>, K: AsRef<[u64]>>(
+        &self,
+        a: &mut Ciphertext<S>,
+        keys: &[&GaloisKey<K>],
+        scratch: &mut [u64],
+    ) -> Result<()> {
+        check_len(self.scratch_words(a.level), scratch.len())?;
+        let (n, level) = (self.ctx.degree(), a.level);
+        let w = plaintext_words(n, level);
+        let wide = (level + 1 + self.ctx.params().p().len()) * n;
+        let digits_words = keyswitch::digits_words(self.ctx, level);
+        let (moduli, wide_moduli) = (self.ctx.q_moduli(level), self.ctx.qp_moduli(level));
+        let (c0_sum, rest) = scratch.split_at_mut(w);
+        let (k0, rest) = rest.split_at_mut(w);
+        let (k1, rest) = rest.split_at_mut(w);
+        let (digits, rest) = rest.split_at_mut(digits_words);
+        let (accs, rest) = rest.split_at_mut(2 * wide);
+        let (tmp, sums) = rest.split_at_mut(digits_words);
+        let sums = &mut sums[..2 * wide];
+        keyswitch::decompose(self.ctx, level, a.c1(n), digits, sums);
+        sums.fill(0);
+        c0_sum.fill(0);
+        for gk in keys {
+            let (acc0, acc1) = accs.split_at_mut(wide);
+            keyswitch::inner_product(self.ctx, level, digits, &gk.key, Some(gk.galois_element), acc0, acc1, tmp);
+            let (sum0, sum1) = sums.split_at_mut(wide);
+            poly::add_assign(&wide_moduli, sum0, acc0);
+            poly::add_assign(&wide_moduli, sum1, acc1);
+            poly::automorphism_ntt(self.ctx.log_degree(), gk.galois_element, a.c0(n), k0);
+            poly::add_assign(moduli, c0_sum, k0);
+        }
+        let (sum0, sum1) = sums.split_at_mut(wide);
+        keyswitch::mod_down(self.ctx, level, sum0, k0, accs);
+        keyswitch::mod_down(self.ctx, level, sum1, k1, accs);
+        poly::add_assign(moduli, c0_sum, k0);
+        let (c0, c1) = a.parts_mut(n);
+        poly::add_assign(moduli, c0, c0_sum);
+        poly::add_assign(moduli, c1, k1);
+        a.seed = None;
+        Ok(())
+    }
 }
 
 #[cfg(feature = "alloc")]
@@ -600,6 +648,19 @@ mod owned {
             let mut scratch = self.scratch(a.level);
             self.rotate_hoisted_with(a, keys, &mut outs, &mut scratch)?;
             Ok(outs)
+        }
+
+        /// [`Self::rotation_sum_assign_with`], allocating its scratch.
+        ///
+        /// # Errors
+        /// As the scratch form.
+        pub fn rotation_sum_assign<K: AsRef<[u64]>>(
+            &self,
+            a: &mut Ciphertext<Vec<u64>>,
+            keys: &[&GaloisKey<K>],
+        ) -> Result<()> {
+            let mut scratch = self.scratch(a.level);
+            self.rotation_sum_assign_with(a, keys, &mut scratch)
         }
 
         /// `a` with every slot replaced by the sum of all slots: `log2(slots)` rotations by powers of two.

@@ -439,6 +439,16 @@ fn rotations_by_powers_of_two_and_random_steps_rotate_slots() {
     assert_slots_close("sum_slots", &vec![total; slots], &f.decrypt_slots(&summed), 14.0);
     let missing = ev.sum_slots_assign(&mut summed, &keys[..2]);
     assert!(matches!(missing, Err(crate::Error::MissingGaloisKey { .. })));
+    // a + Σ rot(a, k) doubly hoisted, against the slot-wise sum (the noise of one key switch, not of 14).
+    let mut sum = ct.clone();
+    ev.rotation_sum_assign(&mut sum, &key_refs).unwrap();
+    let want: Vec<f64> = (0..slots)
+        .map(|j| a[j] + steps.iter().map(|&k| a[(j as i64 + k).rem_euclid(slots as i64) as usize]).sum::<f64>())
+        .collect();
+    assert_slots_close("rotation sum", &want, &f.decrypt_slots(&sum), 17.0);
+    let mut unchanged = ct.clone();
+    ev.rotation_sum_assign::<Vec<u64>>(&mut unchanged, &[]).unwrap();
+    assert_slots_close("empty rotation sum", &a, &f.decrypt_slots(&unchanged), 19.0);
 }
 
 #[test]

@@ -45,7 +45,9 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
     let ctx = &session.ctx;
     let layout = Layout::new(ctx.degree() / 2, batch, split.train.classes, split.train.dim())?;
     let approx = SoftmaxApprox::standard(split.train.classes);
-    Plan::for_params(&approx, ctx.params().literal()).with_context(|| keys.display().to_string())?;
+    let levels = Plan::for_params(&approx, ctx.params().literal())
+        .with_context(|| keys.display().to_string())?
+        .batch_levels(&approx);
     let owner = KeyOwner::from_secret(ctx, &session.encoder, sk);
     let steps = layout.rotation_steps();
     let cloud = match presets::bootstrapping_for(ctx.params().literal()) {
@@ -72,7 +74,7 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
             let data = parts[part as usize];
             let rows = index * batch..((index + 1) * batch).min(data.len());
             let labels = if part == Part::Test { &[][..] } else { &data.labels[rows.clone()] };
-            let encrypted = encrypt_batch(&owner, &layout, &data.features[rows], labels)?;
+            let encrypted = encrypt_batch(&owner, &layout, levels, &data.features[rows], labels)?;
             store::write_batch(ctx, &encrypted, path)?;
             bar.inc(1);
             Ok(encrypted.rows)

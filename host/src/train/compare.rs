@@ -141,8 +141,9 @@ fn encrypted_run(
     let keygen_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
     progress("hospital: encrypting the training and validation sets");
-    let train = encrypt_batches(&owner, &layout, &split.train)?;
-    let val = encrypt_batches(&owner, &layout, &split.val)?;
+    let levels = Plan::for_params(&approx, literal)?.batch_levels(&approx);
+    let train = encrypt_batches(&owner, &layout, levels, &split.train)?;
+    let val = encrypt_batches(&owner, &layout, levels, &split.val)?;
     let encrypt_seconds = start.elapsed().as_secs_f64();
     let engine = match &bootstrapping {
         Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b)?,

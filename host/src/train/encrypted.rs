@@ -2,9 +2,9 @@
 //!
 //! One step on a batch (see [`super::layout`] for the packing), from lookahead weights `y`:
 //! 1. logits `Z = X·yᵀ` in the diagonal layout (HETAL's DiagABT), divided by the exponential's domain `D` in
-//!    the mask: for each of the `c` diagonals `t`, the feature blocks times `y` rotated by `t` block rows
-//!    (hoisted), a row sum (`log2 cols` rotations), a mask and a shift to column `t`, two diagonals at a time as
-//!    the real and imaginary parts of one product (2 levels);
+//!    the mask: for each of the `c` diagonals `t`, the feature blocks with their rows shifted down by `t` (the
+//!    hospital encrypts them so) times `y`, a row sum (`log2 cols` rotations), a mask and a shift to row `i − t`,
+//!    column `t`, two diagonals at a time as the real and imaginary parts of one product (2 levels);
 //! 2. probabilities `P` by [`SoftmaxApprox`] (16 levels with the standard constants);
 //! 3. the step `η/b·(P − Y)ᵀX` tiled like the weights (HETAL's DiagATB): for each `t`, column `t` of `P − Y`
 //!    (scaled by `η/b`) broadcast along its row, times the feature blocks, moved to the block row of its class,
@@ -38,11 +38,14 @@ use rayon::prelude::*;
 use std::borrow::Cow;
 use std::time::Instant;
 
-/// One encrypted mini-batch: its feature blocks and its labels (diagonal layout), and how many rows are real.
+/// One encrypted mini-batch: its feature blocks, shifted feature blocks and labels (diagonal layout), and how
+/// many rows are real. Each part sits at the level the trainer first uses it at ([`Plan::batch_levels`]).
 #[derive(Clone)]
 pub struct EncryptedBatch {
-    /// `layout.blocks` ciphertexts.
+    /// `layout.blocks` ciphertexts (DiagATB's).
     pub features: Vec<Ct>,
+    /// `layout.blocks · c/2` ciphertexts, [`Layout::shifted_features`] (DiagABT's).
+    pub shifted: Vec<Ct>,
     /// One-hot labels in the diagonal layout.
     pub labels: Ct,
     /// Real rows (the rest are zero).
@@ -144,32 +147,55 @@ impl KeyOwnerService for LocalKeyOwner<'_> {
     }
 }
 
-/// The hospital's side of the packing: one batch of at most `layout.rows` rows, encrypted, with their labels
-/// (an empty `labels` encrypts zeros: test batches keep their labels at the hospital).
+/// The levels the parts of a batch are encrypted at: where a step first uses them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchLevels {
+    /// The shifted feature blocks: DiagABT's, at the level a step's weights start at.
+    pub shifted: usize,
+    /// The feature blocks: DiagATB's, one below the error `P − Y`.
+    pub features: usize,
+    /// The labels: one above the error's, so that they can take the probabilities' exact scale (or at the
+    /// fresh level, where the probabilities come fresh).
+    pub labels: usize,
+}
+
+/// The hospital's side of the packing: one batch of at most `layout.rows` rows, encrypted at `levels`, with
+/// their labels (an empty `labels` encrypts zeros: test batches keep their labels at the hospital).
 ///
 /// # Errors
-/// On a layout that does not match the key owner's slots.
+/// On a layout that does not match the key owner's slots, or levels above the fresh one.
 pub fn encrypt_batch(
     owner: &KeyOwner<'_>,
     layout: &Layout,
+    levels: BatchLevels,
     features: &[Vec<f64>],
     labels: &[usize],
 ) -> Result<EncryptedBatch> {
     let rows = features.len();
-    let features = layout.features(features).iter().map(|v| owner.encrypt(v)).collect::<Result<_>>()?;
-    Ok(EncryptedBatch { features, labels: owner.encrypt(&layout.labels(labels))?, rows })
+    let shifted = layout.shifted_features(features);
+    let shifted = shifted.par_iter().map(|(re, im)| owner.encrypt_at(re, im, levels.shifted)).collect::<Result<_>>()?;
+    let features = layout.features(features);
+    let features = features.par_iter().map(|v| owner.encrypt_at(v, &[], levels.features)).collect::<Result<_>>()?;
+    let labels = owner.encrypt_at(&layout.labels(labels), &[], levels.labels)?;
+    Ok(EncryptedBatch { features, shifted, labels, rows })
 }
 
-/// Every batch of `data` (consecutive runs of `layout.rows` rows, as [`Schedule::batches`] cuts them), encrypted.
+/// Every batch of `data` (consecutive runs of `layout.rows` rows, as [`Schedule::batches`] cuts them), encrypted
+/// at `levels`.
 ///
 /// # Errors
-/// On a layout that does not match the key owner's slots.
-pub fn encrypt_batches(owner: &KeyOwner<'_>, layout: &Layout, data: &Dataset) -> Result<Vec<EncryptedBatch>> {
+/// As [`encrypt_batch`].
+pub fn encrypt_batches(
+    owner: &KeyOwner<'_>,
+    layout: &Layout,
+    levels: BatchLevels,
+    data: &Dataset,
+) -> Result<Vec<EncryptedBatch>> {
     let bar = progress::items(data.len().div_ceil(layout.rows) as u64, "encrypting batches", "batches");
     data.features
         .par_chunks(layout.rows)
         .zip(data.labels.par_chunks(layout.rows))
-        .map(|(x, y)| encrypt_batch(owner, layout, x, y).inspect(|_| bar.inc(1)))
+        .map(|(x, y)| encrypt_batch(owner, layout, levels, x, y).inspect(|_| bar.inc(1)))
         .collect()
 }
 
@@ -241,6 +267,19 @@ impl Plan {
         let renormalized_refresh = fresh < rest + tail + packing;
         Ok(Self { fresh, weights: head + m, exp_refresh: Some(m as u32), renormalized_refresh })
     }
+
+    /// Where a step under this plan (for `approx`) first uses each part of a batch: DiagABT at the weights'
+    /// level, the labels just above where the probabilities come out of the last segment's softmax, DiagATB one
+    /// below that.
+    pub fn batch_levels(&self, approx: &SoftmaxApprox) -> BatchLevels {
+        let (k, f) = (approx.squarings as usize, approx.goldschmidt_factors as usize);
+        let error = match (self.exp_refresh, self.renormalized_refresh) {
+            (_, true) => self.fresh - f,
+            (Some(m), false) => self.fresh - (k - m as usize) - approx.inverse_levels() - 1 - f,
+            (None, false) => self.weights - 2 - approx.depth(),
+        };
+        BatchLevels { shifted: self.weights, features: error - 1, labels: (error + 1).min(self.fresh) }
+    }
 }
 
 /// The encrypted trainer (cloud side: an [`Engine`] holds no secret key).
@@ -271,54 +310,58 @@ impl<'e> Trainer<'e> {
         self.plan
     }
 
+    /// The levels batches for this trainer are encrypted at ([`Plan::batch_levels`]).
+    pub fn batch_levels(&self) -> BatchLevels {
+        self.plan.batch_levels(&self.approx)
+    }
+
     /// Levels one step with the softmax approximation `approx` consumes.
     pub fn depth_with(approx: &SoftmaxApprox) -> usize {
         2 + approx.depth() + 2
     }
 
-    /// DiagABT: the logits `X·yᵀ` of a batch's feature blocks `x` under weight blocks `y` (at any scale), times
-    /// `factor`, in the diagonal layout. Diagonals `t` and `t + c/2` share one product as its real and imaginary parts: the feature blocks times
-    /// `y` rotated by `t` block rows plus `i·y` rotated by `t + c/2` (per block one rotation, then `c/2 − 1`
-    /// hoisted ones), summed over the blocks and relinearized once, folded over the columns, masked to column 0
-    /// and shifted to column `t`. One conjugation at the end moves the imaginary parts to columns `t + c/2`.
+    /// DiagABT: the logits `X·yᵀ` of a batch's shifted feature blocks `shifted` ([`Layout::shifted_features`])
+    /// under weight blocks `y` (at any scale), times `factor`, in the diagonal layout. Diagonals `t` and
+    /// `t + c/2` share one product as its real and imaginary parts: the blocks of shift `t` times `y` as it is,
+    /// summed over the blocks and relinearized once, summed over the columns (two doubly hoisted rotation sums,
+    /// [`Layout::row_sum_steps`]) and masked to column 0, where row
+    /// `i` holds row `i − t`'s logit for class `i mod c`; one rotation by `t·cols − t` takes it to its slot
+    /// `(i − t, t)`. One conjugation at the end moves the imaginary parts (row `i − t − c/2`) a further
+    /// `c/2·cols − c/2` slots. No rotation of the weights: the shifts were the hospital's, once per batch.
     /// Consumes 2 levels.
     ///
     /// # Errors
-    /// If a rotation or the conjugation key is missing or the ciphertexts have too few levels.
-    pub fn logits(&self, x: &[Ct], y: &[Ct], factor: f64) -> Result<Ct> {
+    /// If a rotation or the conjugation key is missing, the blocks are not `blocks · c/2`, or the ciphertexts
+    /// have too few levels.
+    pub fn logits(&self, shifted: &[Ct], y: &[Ct], factor: f64) -> Result<Ct> {
         let (e, l) = (self.engine, &self.layout);
         let half = l.class_slots / 2;
-        // Aligned once here rather than once per diagonal in the dot products.
-        let level = x.iter().chain(y).map(Ct::level).min().ok_or_else(|| anyhow!("no feature or weight blocks"))?;
-        let x = e.align_all(x, level)?;
-        // y + i·(y rotated by c/2 block rows), then rotated by t < c/2 block rows (hoisted): rotations are linear,
-        // so that is y rotated by t plus i·(y rotated by t + c/2).
-        let steps: Vec<i64> = (1..half).map(|t| (t * l.cols) as i64).collect();
-        let paired: Vec<Vec<Ct>> = y
-            .par_iter()
-            .map(|yb| {
-                let pair = e.add(yb, &e.mul_i(&e.rotate(yb, (half * l.cols) as i64)?)?)?;
-                let rotated = if steps.is_empty() { Vec::new() } else { e.rotate_hoisted(&pair, &steps)? };
-                Ok(std::iter::once(pair).chain(rotated).collect())
-            })
-            .collect::<Result<_>>()?;
+        if shifted.len() != l.blocks * half || y.len() != l.blocks {
+            bail!(
+                "{} shifted feature and {} weight blocks, expected {} and {}",
+                shifted.len(),
+                y.len(),
+                l.blocks * half,
+                l.blocks
+            );
+        }
+        // The weights aligned once here rather than once per diagonal in the dot products (which align each
+        // shifted block, used once, themselves).
+        let level = shifted.iter().chain(y).map(Ct::level).min().ok_or_else(|| anyhow!("no weight blocks"))?;
+        let y = e.align_all(y, level)?;
         // Halved: the real and imaginary parts are each counted twice below.
         let column0 = l.column_mask(0, l.rows, 0.5 * factor);
         let pairs: Vec<Ct> = (0..half)
             .into_par_iter()
             .map(|t| {
-                let products: Vec<(&Ct, &Ct)> = x.iter().zip(paired.iter().map(|p| &p[t])).collect();
-                let mut m = e.dot(&products)?;
-                let mut s = 1;
-                while s < l.cols {
-                    m = e.add(&m, &e.rotate(&m, s as i64)?)?;
-                    s <<= 1;
-                }
-                e.rotate(&e.mul_values(&m, &column0)?, -(t as i64))
+                let products: Vec<(&Ct, &Ct)> = (0..l.blocks).map(|b| (&shifted[b * half + t], &y[b])).collect();
+                let [inner, outer] = l.row_sum_steps();
+                let m = e.rotation_sum(&e.rotation_sum(&e.dot(&products)?, &inner)?, &outer)?;
+                e.rotate(&e.mul_values(&m, &column0)?, (t * l.cols - t) as i64)
             })
             .collect::<Result<_>>()?;
         // The halved mask cancels the unpairing's factor 2.
-        e.unpair(&e.sum(&pairs)?, -(half as i64))
+        e.unpair(&e.sum(&pairs)?, (half * l.cols - half) as i64)
     }
 
     /// Row `i`'s class sum in slots `(i, 0..c)`.
@@ -510,7 +553,7 @@ impl<'e> Trainer<'e> {
         owner: &mut dyn KeyOwnerService,
     ) -> Result<(Vec<Ct>, Vec<Ct>)> {
         let e = self.engine;
-        let z = self.logits(&batch.features, y, 1.0 / self.approx.domain)?;
+        let z = self.logits(&batch.shifted, y, 1.0 / self.approx.domain)?;
         let p = self.softmax(&z, batch.rows, owner)?;
         let error = e.sub(&p, &batch.labels)?;
         // `(1 + μ)·step`, read at scale 2Δ (the unpairing's factor 2 undone, exactly) and, divided by 1 + μ, at
@@ -542,7 +585,7 @@ impl<'e> Trainer<'e> {
     /// # Errors
     /// If `w` has fewer than 2 levels, or a key is missing.
     pub fn predict(&self, batch: &EncryptedBatch, w: &[Ct]) -> Result<Ct> {
-        self.logits(&batch.features, &self.engine.align_all(w, 2)?, 1.0)
+        self.logits(&batch.shifted, &self.engine.align_all(w, 2)?, 1.0)
     }
 
     /// Trains from zero weights; the returned weights are those of the epoch with the lowest validation loss,
@@ -725,8 +768,8 @@ pub(crate) mod tests {
         };
         let approx = SoftmaxApprox::standard(3);
         let trainer = Trainer::new(&engine, layout, approx.clone()).unwrap();
-        let train = encrypt_batches(&owner, &layout, &data.train).unwrap();
-        let val = encrypt_batches(&owner, &layout, &data.val).unwrap();
+        let train = encrypt_batches(&owner, &layout, trainer.batch_levels(), &data.train).unwrap();
+        let val = encrypt_batches(&owner, &layout, trainer.batch_levels(), &data.val).unwrap();
         let mut service = LocalKeyOwner::new(&owner, &layout, approx.clone());
         let (weights, report) =
             trainer.train(&train, &val, &schedule, &mut service, &mut |_| {}, &mut |_| Ok(())).unwrap();
@@ -749,6 +792,12 @@ pub(crate) mod tests {
         (trainer.plan(), report)
     }
 
+    /// Every part of a batch at the fresh level.
+    fn fresh_levels(engine: &Engine<'_>) -> BatchLevels {
+        let fresh = engine.fresh_level();
+        BatchLevels { shifted: fresh, features: fresh, labels: fresh }
+    }
+
     #[test]
     fn diag_abt_gives_every_diagonal_of_the_plaintext_product_and_zeros_elsewhere() {
         let (ctx, encoder) = test_context();
@@ -762,9 +811,9 @@ pub(crate) mod tests {
             let engine = Engine::new(&ctx, &encoder, &keys);
             let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(classes)).unwrap();
             let (x, w) = (scattered(13, 100, 0), scattered(classes, 100, 1));
-            let batch = encrypt_batch(&owner, &layout, &x, &[]).unwrap();
+            let batch = encrypt_batch(&owner, &layout, fresh_levels(&engine), &x, &[]).unwrap();
             let weights: Vec<Ct> = layout.weights(&w).iter().map(|v| owner.encrypt(v).unwrap()).collect();
-            let z = trainer.logits(&batch.features, &weights, 1.0).unwrap();
+            let z = trainer.logits(&batch.shifted, &weights, 1.0).unwrap();
             assert_eq!(z.level(), engine.fresh_level() - 2);
             let slots = owner.decrypt(&z).unwrap();
             for (xi, zi) in x.iter().zip(&layout.unpack_logits(&slots, 13)) {
@@ -801,7 +850,7 @@ pub(crate) mod tests {
                     diagonal[i * layout.cols + (k + c - i % c) % c] = v;
                 }
             }
-            let batch = encrypt_batch(&owner, &layout, &x, &[]).unwrap();
+            let batch = encrypt_batch(&owner, &layout, fresh_levels(&engine), &x, &[]).unwrap();
             let error = engine.align(&owner.encrypt(&diagonal).unwrap(), 10).unwrap();
             let step = trainer.gradient_step(&batch.features, &error, rows, rate).unwrap();
             assert!(step.iter().all(|g| g.level() == 8));
@@ -910,5 +959,14 @@ pub(crate) mod tests {
         // With 24: no refresh within a step.
         assert_eq!(Plan::new(&approx, 24, 23).unwrap(), plan(None, false, 24, 21));
         assert!(Plan::new(&approx, 9, 8).is_err(), "9 levels cannot hold the inverse");
+        // Batches where a step first uses them: the shifted blocks at the weights' level, the labels one above
+        // the error P − Y (after the last segment's 2 Goldschmidt factors), the feature blocks one below it.
+        let levels = |fresh, weights| Plan::new(&approx, fresh, weights).unwrap().batch_levels(&approx);
+        let batch = |shifted, features, labels| BatchLevels { shifted, features, labels };
+        assert_eq!(levels(31, 31), batch(20, 1, 3));
+        assert_eq!(levels(16, 15), batch(6, 3, 5));
+        assert_eq!(levels(20, 19), batch(16, 17, 19));
+        assert_eq!(levels(24, 23), batch(21, 2, 4));
+        assert_eq!(levels(12, 11), batch(6, 9, 11));
     }
 }

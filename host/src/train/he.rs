@@ -491,6 +491,15 @@ impl<'a> Engine<'a> {
         Ok(outs)
     }
 
+    /// `a + Σ_s a rotated by s` over `steps` (a key for each), doubly hoisted: about two rotations' cost and
+    /// one's noise ([`Evaluator::rotation_sum_assign`]).
+    pub fn rotation_sum(&self, a: &Ct, steps: &[i64]) -> Result<Ct> {
+        let keys: Vec<&GaloisKey<Vec<u64>>> = steps.iter().map(|&s| self.key(s)).collect::<Result<_>>()?;
+        let mut out = a.clone();
+        self.with_scratch(a.level(), |ev, scratch| ev.rotation_sum_assign_with(&mut out, &keys, scratch))?;
+        Ok(out)
+    }
+
     fn key(&self, steps: i64) -> Result<&GaloisKey<Vec<u64>>> {
         find_galois_key(self.keys.galois(), rotation_galois_element(self.ctx.degree(), steps))
             .map_err(|_| anyhow!("no rotation key for {steps} slots"))
@@ -591,12 +600,24 @@ impl<'a> KeyOwner<'a> {
     /// # Errors
     /// If `values` is not `N/2` long.
     pub fn encrypt(&self, values: &[f64]) -> Result<Ct> {
+        self.encrypt_at(values, &[], fresh_level(self.ctx.params()))
+    }
+
+    /// `re + i·im` (one per slot; `im` empty for real values) encrypted at `level` (at most the
+    /// [`fresh_level`]) and the default scale: data the cloud uses only at `level` or below.
+    ///
+    /// # Errors
+    /// If `re` is not `N/2` long, `im` neither empty nor as long, or `level` above the fresh one.
+    pub fn encrypt_at(&self, re: &[f64], im: &[f64], level: usize) -> Result<Ct> {
         let n = self.ctx.degree();
-        let (level, scale) = (fresh_level(self.ctx.params()), self.ctx.params().default_scale());
+        let (fresh, scale) = (fresh_level(self.ctx.params()), self.ctx.params().default_scale());
+        if level > fresh {
+            return Err(anyhow!("cannot encrypt at level {level}, above the fresh level {fresh}"));
+        }
         let mut coefficients = vec![0.0; n];
-        self.encoder.encode_real(values, scale, &mut coefficients)?;
+        self.encoder.encode(re, im, scale, &mut coefficients)?;
         let pt =
-            plaintext_from_coefficients(self.ctx, &coefficients, level, scale, values.len(), vec![0; (level + 1) * n])?;
+            plaintext_from_coefficients(self.ctx, &coefficients, level, scale, re.len(), vec![0; (level + 1) * n])?;
         let (mut scratch, mut small) = (vec![0; (level + 1) * n], vec![0i8; n]);
         let out = vec![0; 2 * (level + 1) * n];
         Ok(encrypt_sk(self.ctx, &self.sk, &pt, &mut self.generator(), out, &mut scratch, &mut small)?)

@@ -4,7 +4,11 @@
 //! batch size (a power of two) and `cols = slots / rows`. Features (`dim`, the bias column included) are split into
 //! `blocks = ⌈dim / cols⌉` ciphertexts; missing rows and columns are zero. Classes are padded to `c = 2^⌈log2 C⌉`
 //! with `c ≤ rows` and `2c ≤ cols`.
-//! - Features: `X_b(i, j) = x_i[b·cols + j]`.
+//! - Features: `X_b(i, j) = x_i[b·cols + j]` (DiagATB's operand).
+//! - Shifted features (DiagABT's operand): for `t < c/2`, `S_{b,t} + i·S_{b,t+c/2}` with
+//!   `S_{b,t}(i, j) = X_b((i − t) mod rows, j)`: the rows moved down by `t` (and `t + c/2`) as the real (and
+//!   imaginary) part, so that DiagABT multiplies them with the weights as they are, where it would otherwise
+//!   rotate the weights by `t` block rows every step.
 //! - Weights (and the lookahead weights) are tiled down the rows: `W_b(i, j) = W[i mod c][b·cols + j]` (rows `≥ C`
 //!   of `W` are zero).
 //! - Logits, probabilities and labels use the *diagonal* layout: `D(i, t) = M[i][(i + t) mod c]` for `t < c`, zero
@@ -63,6 +67,18 @@ impl Layout {
                 v
             })
             .collect()
+    }
+
+    /// The shifted feature blocks of up to `rows` rows, as `(re, im)`: block `b`, shift `t < c/2` at index
+    /// `b·c/2 + t`.
+    pub fn shifted_features(&self, batch: &[Vec<f64>]) -> Vec<(Vec<f64>, Vec<f64>)> {
+        let half = self.class_slots / 2;
+        let down = |v: &[f64], t: usize| -> Vec<f64> {
+            let mut out = v.to_vec();
+            out.rotate_right(t * self.cols);
+            out
+        };
+        self.features(batch).iter().flat_map(|v| (0..half).map(move |t| (down(v, t), down(v, t + half)))).collect()
     }
 
     /// The one-hot labels of up to `rows` rows, diagonal layout.
@@ -144,11 +160,19 @@ impl Layout {
         (0..tiled.div_ceil(group)).map(|g| ((tiled - g * group).min(group) * period).next_power_of_two()).collect()
     }
 
-    /// Every rotation the trainer needs a key for: `t·cols` (`0 < t < c`), `±2^m` (`2^m < cols`) and the row
-    /// folds `c·cols·2^m` (`c·2^m < rows`).
+    /// The rotations of a row sum in two doubly hoisted rotation sums: `1..r`, then `r·(1..cols/r)` with
+    /// `r = 2^⌈log2(cols)/2⌉`; slot `(i, 0)` then holds row `i`'s sum.
+    pub fn row_sum_steps(&self) -> [Vec<i64>; 2] {
+        let r = 1usize << self.cols.trailing_zeros().div_ceil(2);
+        [(1..r).map(|s| s as i64).collect(), (1..self.cols / r).map(|u| (u * r) as i64).collect()]
+    }
+
+    /// Every rotation the trainer needs a key for: `t·cols` (`c/2 ≤ t < c`), `t·cols − t` (`0 < t ≤ c/2`), the
+    /// [`Self::row_sum_steps`], `±2^m` (`2^m < cols`) and the row folds `c·cols·2^m` (`c·2^m < rows`).
     pub fn rotation_steps(&self) -> Vec<i64> {
-        let cols = self.cols as i64;
-        let mut steps: Vec<i64> = (1..self.class_slots as i64).map(|t| t * cols).collect();
+        let (cols, c) = (self.cols as i64, self.class_slots as i64);
+        let mut steps: Vec<i64> = (c / 2..c).map(|t| t * cols).chain((1..=c / 2).map(|t| t * cols - t)).collect();
+        steps.extend(self.row_sum_steps().concat());
         let powers = (0..self.cols.trailing_zeros()).map(|m| 1i64 << m);
         steps.extend(powers.flat_map(|p| [p, -p]));
         let fold = (self.class_slots * self.cols) as i64;
@@ -185,7 +209,14 @@ mod tests {
         let x: Vec<Vec<f64>> = (0..2).map(|i| (0..40).map(|j| (100 * i + j) as f64).collect()).collect();
         let blocks = wide.features(&x);
         assert_eq!(blocks[2][16 + 7], 139.0);
-        assert_eq!(wide.rotation_steps(), [-8, -4, -2, -1, 1, 2, 4, 8, 16, 32, 48]);
+        assert_eq!(wide.row_sum_steps(), [vec![1, 2, 3], vec![4, 8, 12]]);
+        assert_eq!(wide.rotation_steps(), [-8, -4, -2, -1, 1, 2, 3, 4, 8, 12, 15, 30, 32, 48]);
+        // Shift 1 (real part) and 3 (imaginary part) of block 2: row i holds row i − 1 and i − 3, cyclically.
+        let shifted = wide.shifted_features(&x);
+        assert_eq!(shifted.len(), 3 * 2);
+        let (re, im) = &shifted[2 * 2 + 1];
+        assert_eq!((re[2 * 16 + 7], re[16 + 7], re[7]), (139.0, 39.0, 0.0));
+        assert_eq!((im[7], im[16 + 7], im[3 * 16 + 7]), (139.0, 0.0, 39.0));
         // Periods of 4·16 = 64 slots: one per ciphertext of 64 slots.
         assert_eq!(wide.packed_periods(6), [64; 6]);
         let narrow = Layout::new(4096, 16, 3, 40).unwrap();

@@ -3,9 +3,10 @@
 //!
 //! The folder holds `params.mbl` (the parameter set), `train.keys` (relinearization key, then the Galois keys of
 //! the packing's rotations), `manifest.txt` and one file per batch, `train-NNNN.cts` / `val-NNNN.cts` /
-//! `test-NNNN.cts`: the batch's `blocks` feature ciphertexts then its label ciphertext (all zero for test batches:
-//! their labels stay at the hospital), in the wire format. `manifest.txt` is `key=value` lines:
-//! `format=medblind-encrypted-batches/1`, `slots`, `batch`, `classes`, `dim` (with the bias column), `train`, `val`
+//! `test-NNNN.cts`: the batch's `blocks` feature ciphertexts, its `blocks · c/2` shifted feature ciphertexts,
+//! then its label ciphertext (all zero for test batches: their labels stay at the hospital), in the wire format,
+//! each at the level the trainer first uses it at (at most the fresh level). `manifest.txt` is `key=value` lines:
+//! `format=medblind-encrypted-batches/2`, `slots`, `batch`, `classes`, `dim` (with the bias column), `train`, `val`
 //! and `test` (the real rows of each batch, comma-separated). No secret material.
 
 use super::encrypted::{Batches, EncryptedBatch};
@@ -20,7 +21,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The manifest's format tag.
-pub const FORMAT: &str = "medblind-encrypted-batches/1";
+pub const FORMAT: &str = "medblind-encrypted-batches/2";
 /// The manifest's file name.
 pub const MANIFEST: &str = "manifest.txt";
 /// The training keys' file name.
@@ -147,13 +148,13 @@ impl BatchStore {
     }
 }
 
-/// Writes one batch's ciphertexts (features, then labels) to `path`.
+/// Writes one batch's ciphertexts (features, shifted features, then labels) to `path`.
 ///
 /// # Errors
 /// On an encoding or write failure.
 pub fn write_batch(ctx: &Context<Vec<u64>>, batch: &EncryptedBatch, path: &Path) -> Result<()> {
     let mut bytes = Vec::new();
-    for ct in batch.features.iter().chain([&batch.labels]) {
+    for ct in batch.features.iter().chain(&batch.shifted).chain([&batch.labels]) {
         bytes.extend(wire::ciphertext_to_vec(ctx, ct)?);
     }
     Ok(files::write_atomic(path, &bytes, false)?)
@@ -175,22 +176,24 @@ impl Batches for StoredBatches<'_> {
         let path = BatchStore::batch_path(&self.store.dir, self.part, index);
         let bytes = files::read(&path)?;
         let objects = files::split_objects(&path, &bytes)?;
-        let blocks = self.store.layout.blocks;
-        if objects.len() != blocks + 1 {
-            return Err(
-                FileError::content(&path, format!("{} ciphertexts, expected {}", objects.len(), blocks + 1)).into()
-            );
+        let layout = &self.store.layout;
+        let (blocks, shifted) = (layout.blocks, layout.blocks * layout.class_slots / 2);
+        let expected = blocks + shifted + 1;
+        if objects.len() != expected {
+            return Err(FileError::content(&path, format!("{} ciphertexts, expected {expected}", objects.len())).into());
         }
         let mut cts = objects
             .iter()
             .map(|o| wire::decode_ciphertext(self.ctx, o).map_err(|e| FileError::content(&path, e)))
             .collect::<Result<Vec<_>, _>>()?;
-        let level = fresh_level(self.ctx.params());
-        if cts.iter().any(|ct| ct.level() != level || ct.slots() != self.store.layout.slots) {
-            let message = format!("a ciphertext is not at level {level} with {} slots", self.store.layout.slots);
+        let fresh = fresh_level(self.ctx.params());
+        if cts.iter().any(|ct| ct.level() > fresh || ct.slots() != layout.slots) {
+            let message = format!("a ciphertext is above level {fresh} or has other than {} slots", layout.slots);
             return Err(FileError::content(&path, message).into());
         }
-        let labels = cts.pop().expect("blocks + 1 ciphertexts");
-        Ok(Cow::Owned(EncryptedBatch { features: cts, labels, rows: self.store.rows[self.part as usize][index] }))
+        let labels = cts.pop().expect("blocks + shifted + 1 ciphertexts");
+        let shifted = cts.split_off(blocks);
+        let rows = self.store.rows[self.part as usize][index];
+        Ok(Cow::Owned(EncryptedBatch { features: cts, shifted, labels, rows }))
     }
 }

@@ -3,12 +3,13 @@
 //! One step on a batch (see [`super::layout`] for the packing), from lookahead weights `y`:
 //! 1. logits `Z = X·yᵀ` in the diagonal layout (HETAL's DiagABT), divided by the exponential's domain `D` in
 //!    the mask: for each of the `c` diagonals `t`, the feature blocks with their rows shifted down by `t` (the
-//!    hospital encrypts them so) times `y`, a row sum (`log2 cols` rotations), a mask and a shift to row `i − t`,
-//!    column `t`, two diagonals at a time as the real and imaginary parts of one product (2 levels);
+//!    hospital encrypts them so) times `y`, a row sum (two doubly hoisted rotation sums), a mask and a shift to
+//!    row `i − t`, column `t`, two diagonals at a time as the real and imaginary parts of one product (2 levels);
 //! 2. probabilities `P` by [`SoftmaxApprox`] (16 levels with the standard constants);
 //! 3. the step `η/b·(P − Y)ᵀX` tiled like the weights (HETAL's DiagATB): for each `t`, column `t` of `P − Y`
-//!    (scaled by `η/b`) broadcast along its row, times the feature blocks, moved to the block row of its class,
-//!    then summed over the `rows/c` block rows, again two diagonals at a time (2 levels);
+//!    (scaled by `η/b`) broadcast along its row and moved to the block row of its class, times the feature
+//!    blocks the hospital moved as far, then summed over the `rows/c` block rows, again two diagonals at a time
+//!    (2 levels);
 //! 4. `w' = y − step`, `y' = w' + μ(w' − w)`: the constants go into DiagATB's mask and the scales, so no level.
 //!
 //! 20 levels in all. Where they come from is a [`Plan`] fixed when the trainer is made, from the level of a
@@ -42,7 +43,7 @@ use std::time::Instant;
 /// many rows are real. Each part sits at the level the trainer first uses it at ([`Plan::batch_levels`]).
 #[derive(Clone)]
 pub struct EncryptedBatch {
-    /// `layout.blocks` ciphertexts (DiagATB's).
+    /// `layout.blocks · c/2` ciphertexts, [`Layout::gradient_features`] (DiagATB's).
     pub features: Vec<Ct>,
     /// `layout.blocks · c/2` ciphertexts, [`Layout::shifted_features`] (DiagABT's).
     pub shifted: Vec<Ct>,
@@ -152,7 +153,7 @@ impl KeyOwnerService for LocalKeyOwner<'_> {
 pub struct BatchLevels {
     /// The shifted feature blocks: DiagABT's, at the level a step's weights start at.
     pub shifted: usize,
-    /// The feature blocks: DiagATB's, one below the error `P − Y`.
+    /// DiagATB's feature blocks, one below the error `P − Y`.
     pub features: usize,
     /// The labels: one above the error's, so that they can take the probabilities' exact scale (or at the
     /// fresh level, where the probabilities come fresh).
@@ -174,7 +175,7 @@ pub fn encrypt_batch(
     let rows = features.len();
     let shifted = layout.shifted_features(features);
     let shifted = shifted.par_iter().map(|(re, im)| owner.encrypt_at(re, im, levels.shifted)).collect::<Result<_>>()?;
-    let features = layout.features(features);
+    let features = layout.gradient_features(features);
     let features = features.par_iter().map(|v| owner.encrypt_at(v, &[], levels.features)).collect::<Result<_>>()?;
     let labels = owner.encrypt_at(&layout.labels(labels), &[], levels.labels)?;
     Ok(EncryptedBatch { features, shifted, labels, rows })
@@ -488,10 +489,11 @@ impl<'e> Trainer<'e> {
     }
 
     /// DiagATB: `2·rate/rows · (P − Y)ᵀX`, tiled like the weights, from `error = P − Y` (diagonal layout) and the
-    /// batch's feature blocks `x`. Diagonals `t` and `t + c/2` share one product as its real and imaginary parts:
-    /// their error columns broadcast along the rows, times the feature blocks, moved to the block row of `t`'s
-    /// class and summed over the `rows/c` block rows; one conjugation per block then moves the imaginary parts
-    /// `c/2` block rows further. Consumes 2 levels. The unpairing's factor 2 is left in, for the update to take
+    /// batch's [`Layout::gradient_features`] `x`. Diagonals `t` and `t + c/2` share one product as their real and
+    /// imaginary parts: their error columns broadcast along the rows and moved to the block row of `t`'s class
+    /// (`c − t` block rows up), where the feature blocks moved as far up meet them; per block one dot product over
+    /// the pairs (one relinearization), summed over the `rows/c` block rows; one conjugation per block then moves
+    /// the imaginary parts `c/2` block rows further. Consumes 2 levels. The unpairing's factor 2 is left in, for the update to take
     /// into its scale exactly ([`Engine::div_exact`]) after all the noise is in.
     ///
     /// # Errors
@@ -499,10 +501,11 @@ impl<'e> Trainer<'e> {
     pub fn gradient_step(&self, x: &[Ct], error: &Ct, rows: usize, rate: f64) -> Result<Vec<Ct>> {
         let (e, l) = (self.engine, &self.layout);
         let (c, half) = (l.class_slots, l.class_slots / 2);
-        // At the level of the broadcast error columns, once rather than once per diagonal.
-        let x = e.align_all(x, error.level().saturating_sub(1))?;
+        if x.len() != l.blocks * half {
+            bail!("{} feature blocks, expected {}", x.len(), l.blocks * half);
+        }
         let column = |t: usize| e.mul_values(error, &l.column_mask(t, rows, rate / rows as f64));
-        let per_pair: Vec<Vec<Ct>> = (0..half)
+        let broadcasts: Vec<Ct> = (0..half)
             .into_par_iter()
             .map(|t| {
                 let upper = e.rotate(&column(t + half)?, half as i64)?;
@@ -513,19 +516,14 @@ impl<'e> Trainer<'e> {
                     s <<= 1;
                 }
                 let broadcast = e.rotate(&pair, t as i64)?;
-                x.iter()
-                    .map(|xb| {
-                        let product = e.mul(&broadcast, xb)?;
-                        if t == 0 { Ok(product) } else { e.rotate(&product, ((c - t) * l.cols) as i64) }
-                    })
-                    .collect()
+                if t == 0 { Ok(broadcast) } else { e.rotate(&broadcast, ((c - t) * l.cols) as i64) }
             })
             .collect::<Result<_>>()?;
         (0..l.blocks)
             .into_par_iter()
             .map(|b| {
-                let parts: Vec<Ct> = per_pair.iter().map(|d| d[b].clone()).collect();
-                let mut a = e.sum(&parts)?;
+                let products: Vec<(&Ct, &Ct)> = broadcasts.iter().zip(&x[b * half..(b + 1) * half]).collect();
+                let mut a = e.dot(&products)?;
                 let mut fold = c * l.cols;
                 while fold < l.slots {
                     a = e.add(&a, &e.rotate(&a, fold as i64)?)?;

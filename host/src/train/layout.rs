@@ -4,11 +4,13 @@
 //! batch size (a power of two) and `cols = slots / rows`. Features (`dim`, the bias column included) are split into
 //! `blocks = ⌈dim / cols⌉` ciphertexts; missing rows and columns are zero. Classes are padded to `c = 2^⌈log2 C⌉`
 //! with `c ≤ rows` and `2c ≤ cols`.
-//! - Features: `X_b(i, j) = x_i[b·cols + j]` (DiagATB's operand).
-//! - Shifted features (DiagABT's operand): for `t < c/2`, `S_{b,t} + i·S_{b,t+c/2}` with
-//!   `S_{b,t}(i, j) = X_b((i − t) mod rows, j)`: the rows moved down by `t` (and `t + c/2`) as the real (and
-//!   imaginary) part, so that DiagABT multiplies them with the weights as they are, where it would otherwise
-//!   rotate the weights by `t` block rows every step.
+//! - Feature blocks `X_b(i, j) = x_i[b·cols + j]`, encrypted with their rows moved, so that the trainer moves
+//!   the weights and the errors instead of every product (the hospital shifts once per batch what the cloud
+//!   would rotate every step), for `t < c/2`:
+//!   - DiagABT's `S_{b,t} + i·S_{b,t+c/2}` with `S_{b,t}(i, j) = X_b((i − t) mod rows, j)`: the rows moved down
+//!     by `t` (and `t + c/2`) as the real (and imaginary) part, multiplied with the weights as they are;
+//!   - DiagATB's `X_b((i + c − t) mod rows, j)` (`X_b` itself for `t = 0`): the rows moved up by `c − t`, where
+//!     the errors of diagonal `t` meet their class's block row.
 //! - Weights (and the lookahead weights) are tiled down the rows: `W_b(i, j) = W[i mod c][b·cols + j]` (rows `≥ C`
 //!   of `W` are zero).
 //! - Logits, probabilities and labels use the *diagonal* layout: `D(i, t) = M[i][(i + t) mod c]` for `t < c`, zero
@@ -69,16 +71,26 @@ impl Layout {
             .collect()
     }
 
-    /// The shifted feature blocks of up to `rows` rows, as `(re, im)`: block `b`, shift `t < c/2` at index
+    /// DiagABT's shifted feature blocks of up to `rows` rows, as `(re, im)`: block `b`, shift `t < c/2` at index
     /// `b·c/2 + t`.
     pub fn shifted_features(&self, batch: &[Vec<f64>]) -> Vec<(Vec<f64>, Vec<f64>)> {
         let half = self.class_slots / 2;
-        let down = |v: &[f64], t: usize| -> Vec<f64> {
-            let mut out = v.to_vec();
-            out.rotate_right(t * self.cols);
-            out
-        };
+        let down = |v: &[f64], t| self.rows_down(v, t);
         self.features(batch).iter().flat_map(|v| (0..half).map(move |t| (down(v, t), down(v, t + half)))).collect()
+    }
+
+    /// DiagATB's feature blocks of up to `rows` rows: block `b`, `t < c/2` at index `b·c/2 + t`.
+    pub fn gradient_features(&self, batch: &[Vec<f64>]) -> Vec<Vec<f64>> {
+        let (c, rows) = (self.class_slots, self.rows);
+        let up = |v: &[f64], t: usize| self.rows_down(v, if t == 0 { 0 } else { rows - (c - t) });
+        self.features(batch).iter().flat_map(|v| (0..c / 2).map(move |t| up(v, t))).collect()
+    }
+
+    /// `v` with its rows moved down by `shift` (`< rows`), cyclically.
+    fn rows_down(&self, v: &[f64], shift: usize) -> Vec<f64> {
+        let mut out = v.to_vec();
+        out.rotate_right(shift * self.cols);
+        out
     }
 
     /// The one-hot labels of up to `rows` rows, diagonal layout.
@@ -217,6 +229,14 @@ mod tests {
         let (re, im) = &shifted[2 * 2 + 1];
         assert_eq!((re[2 * 16 + 7], re[16 + 7], re[7]), (139.0, 39.0, 0.0));
         assert_eq!((im[7], im[16 + 7], im[3 * 16 + 7]), (139.0, 0.0, 39.0));
+        // Block 2 for t = 1: rows up by 3, so row 1 holds row 0 and row 2 row 1; for t = 0 the block itself.
+        let gradient = wide.gradient_features(&x);
+        assert_eq!(gradient.len(), 3 * 2);
+        assert_eq!(gradient[2 * 2], blocks[2]);
+        assert_eq!(
+            (gradient[2 * 2 + 1][16 + 7], gradient[2 * 2 + 1][2 * 16 + 7], gradient[2 * 2 + 1][7]),
+            (39.0, 139.0, 0.0)
+        );
         // Periods of 4·16 = 64 slots: one per ciphertext of 64 slots.
         assert_eq!(wide.packed_periods(6), [64; 6]);
         let narrow = Layout::new(4096, 16, 3, 40).unwrap();

@@ -3,7 +3,7 @@
 //!
 //! The folder holds `params.mbl` (the parameter set), `train.keys` (relinearization key, then the Galois keys of
 //! the packing's rotations), `manifest.txt` and one file per batch, `train-NNNN.cts` / `val-NNNN.cts` /
-//! `test-NNNN.cts`: the batch's `blocks` feature ciphertexts, its `blocks · c/2` shifted feature ciphertexts,
+//! `test-NNNN.cts`: the batch's `blocks · c/2` feature ciphertexts, its `blocks · c/2` shifted feature ciphertexts,
 //! then its label ciphertext (all zero for test batches: their labels stay at the hospital), in the wire format,
 //! each at the level the trainer first uses it at (at most the fresh level). `manifest.txt` is `key=value` lines:
 //! `format=medblind-encrypted-batches/2`, `slots`, `batch`, `classes`, `dim` (with the bias column), `train`, `val`
@@ -177,8 +177,8 @@ impl Batches for StoredBatches<'_> {
         let bytes = files::read(&path)?;
         let objects = files::split_objects(&path, &bytes)?;
         let layout = &self.store.layout;
-        let (blocks, shifted) = (layout.blocks, layout.blocks * layout.class_slots / 2);
-        let expected = blocks + shifted + 1;
+        let blocks = layout.blocks * layout.class_slots / 2;
+        let expected = 2 * blocks + 1;
         if objects.len() != expected {
             return Err(FileError::content(&path, format!("{} ciphertexts, expected {expected}", objects.len())).into());
         }
@@ -191,7 +191,7 @@ impl Batches for StoredBatches<'_> {
             let message = format!("a ciphertext is above level {fresh} or has other than {} slots", layout.slots);
             return Err(FileError::content(&path, message).into());
         }
-        let labels = cts.pop().expect("blocks + shifted + 1 ciphertexts");
+        let labels = cts.pop().expect("2·blocks + 1 ciphertexts");
         let shifted = cts.split_off(blocks);
         let rows = self.store.rows[self.part as usize][index];
         Ok(Cow::Owned(EncryptedBatch { features: cts, shifted, labels, rows }))

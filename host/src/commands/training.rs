@@ -6,7 +6,7 @@ use crate::features::Features;
 use crate::files::{self, FileError};
 use crate::keystore::{self, PARAMS_FILE, SECRET_KEY_FILE, Session};
 use crate::train::data::{self as dataset, Split};
-use crate::train::encrypted::{Batches, Plan, Trainer, encrypt_batch};
+use crate::train::encrypted::{BatchLevels, Batches, Plan, Trainer, encrypt_batch};
 use crate::train::exchange::{self, RemoteKeyOwner};
 use crate::train::he::{Bootstrapping, CloudKeys, Ct, Engine, KeyOwner};
 use crate::train::layout::Layout;
@@ -74,6 +74,7 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
             let data = parts[part as usize];
             let rows = index * batch..((index + 1) * batch).min(data.len());
             let labels = if part == Part::Test { &[][..] } else { &data.labels[rows.clone()] };
+            let levels = if part == Part::Train { levels } else { BatchLevels::INFERENCE };
             let encrypted = encrypt_batch(&owner, &layout, levels, &data.features[rows], labels)?;
             store::write_batch(ctx, &encrypted, path)?;
             bar.inc(1);

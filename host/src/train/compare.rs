@@ -3,7 +3,7 @@
 //! of each run's validation loss and accuracy per epoch.
 
 use super::data::Split;
-use super::encrypted::{LocalKeyOwner, Plan, Trainer, encrypt_batches};
+use super::encrypted::{BatchLevels, LocalKeyOwner, Plan, Trainer, encrypt_batches};
 use super::he::{Bootstrapping, Ct, Engine, KeyOwner};
 use super::layout::Layout;
 use super::plain::{self, Softmax};
@@ -143,7 +143,7 @@ fn encrypted_run(
     progress("hospital: encrypting the training and validation sets");
     let levels = Plan::for_params(&approx, literal)?.batch_levels(&approx);
     let train = encrypt_batches(&owner, &layout, levels, &split.train)?;
-    let val = encrypt_batches(&owner, &layout, levels, &split.val)?;
+    let val = encrypt_batches(&owner, &layout, BatchLevels::INFERENCE, &split.val)?;
     let encrypt_seconds = start.elapsed().as_secs_f64();
     let engine = match &bootstrapping {
         Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b)?,

@@ -160,6 +160,12 @@ pub struct BatchLevels {
     pub labels: usize,
 }
 
+impl BatchLevels {
+    /// Validation and test batches: the cloud computes only their logits, at the 2 levels DiagABT consumes
+    /// ([`Trainer::predict`]), and never computes on their other parts.
+    pub const INFERENCE: Self = Self { shifted: 2, features: 0, labels: 0 };
+}
+
 /// The hospital's side of the packing: one batch of at most `layout.rows` rows, encrypted at `levels`, with
 /// their labels (an empty `labels` encrypts zeros: test batches keep their labels at the hospital).
 ///

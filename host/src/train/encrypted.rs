@@ -78,12 +78,12 @@ impl Batches for Vec<EncryptedBatch> {
 
 /// What only the key owner can do for the cloud during training.
 pub trait KeyOwnerService {
-    /// Replaces `cts` with ciphertexts of the same values at the fresh level (never called when the cloud
-    /// bootstraps).
+    /// Replaces `cts` with fresh encryptions of the same values at `level` (at most the fresh level: where the
+    /// cloud will use them first; never called when the cloud bootstraps).
     ///
     /// # Errors
-    /// On a ciphertext of other parameters.
-    fn refresh(&mut self, cts: &mut [Ct]) -> Result<()>;
+    /// On a ciphertext of other parameters or a level above the fresh one.
+    fn refresh(&mut self, cts: &mut [Ct], level: usize) -> Result<()>;
 
     /// Scores an epoch from its validation batches' encrypted logits and labels: read by the key owner only, to
     /// decide on early stopping.
@@ -124,9 +124,9 @@ impl<'a> LocalKeyOwner<'a> {
 }
 
 impl KeyOwnerService for LocalKeyOwner<'_> {
-    fn refresh(&mut self, cts: &mut [Ct]) -> Result<()> {
+    fn refresh(&mut self, cts: &mut [Ct], level: usize) -> Result<()> {
         cts.par_iter_mut().try_for_each(|ct| -> Result<()> {
-            *ct = self.owner.encrypt(&self.owner.decrypt(ct)?)?;
+            *ct = self.owner.encrypt_at(&self.owner.decrypt(ct)?, &[], level)?;
             Ok(())
         })?;
         self.refreshed += cts.len();
@@ -387,7 +387,7 @@ impl<'e> Trainer<'e> {
     /// `cts` at the fresh level: bootstrapped by the engine if it can, refreshed by the key owner otherwise.
     fn refresh(&self, owner: &mut dyn KeyOwnerService, cts: &mut [Ct]) -> Result<()> {
         if !self.engine.bootstraps() {
-            return owner.refresh(cts);
+            return owner.refresh(cts, self.plan.fresh);
         }
         for ct in cts {
             *ct = self.engine.bootstrap(ct)?;
@@ -402,9 +402,8 @@ impl<'e> Trainer<'e> {
         if self.engine.bootstraps() {
             both = self.bootstrap_tiled(&both)?;
         } else {
-            // At the fresh level, then down to the level a step needs, where DiagABT's rotations cost least.
-            owner.refresh(&mut both)?;
-            both = self.engine.align_all(&both, self.plan.weights)?;
+            // At the level a step needs, where DiagABT costs least.
+            owner.refresh(&mut both, self.plan.weights)?;
         }
         *y = both.split_off(self.layout.blocks);
         *w = both;

@@ -1,8 +1,9 @@
 //! The key-owner service across a process boundary: the cloud's trainer and the hospital's `medblind refresh`
 //! share a folder (a mounted share, or any file transport).
 //!
-//! Requests are numbered `NNNNNN`: `NNNNNN.refresh` (ciphertexts to refresh) is answered by `NNNNNN.refresh.reply`
-//! (fresh encryptions of the same values, at the top level); `NNNNNN.loss` (each validation batch's logits then
+//! Requests are numbered `NNNNNN`: `NNNNNN.refresh` (ciphertexts to refresh) with `NNNNNN.refresh.level` (the level
+//! wanted, at most the fresh one) is answered by `NNNNNN.refresh.reply` (fresh encryptions of the same values at
+//! that level); `NNNNNN.loss` (each validation batch's logits then
 //! labels) with `NNNNNN.loss.rows` (the real rows of each batch) is answered by `NNNNNN.loss.reply`, the validation
 //! loss under the softmax approximation **rounded to 1e-4** — the only value derived from a decryption that
 //! reaches the cloud (for early stopping);
@@ -103,10 +104,13 @@ impl<'a> RemoteKeyOwner<'a> {
 }
 
 impl KeyOwnerService for RemoteKeyOwner<'_> {
-    fn refresh(&mut self, cts: &mut [Ct]) -> Result<()> {
-        let reply = self.ask("refresh", cts, None)?;
+    fn refresh(&mut self, cts: &mut [Ct], level: usize) -> Result<()> {
+        let top = fresh_level(self.ctx.params());
+        if level > top {
+            bail!("cannot ask for a refresh at level {level}, above the fresh level {top}");
+        }
+        let reply = self.ask("refresh", cts, Some(("level", level.to_string())))?;
         let fresh = decode(self.ctx, &reply)?;
-        let level = fresh_level(self.ctx.params());
         if fresh.len() != cts.len()
             || fresh.iter().zip(cts.iter()).any(|(f, c)| f.level() != level || f.slots() != c.slots())
         {
@@ -166,8 +170,17 @@ pub fn serve(
                 return Err(FileError::content(request, format!("ciphertexts not of {} slots", layout.slots)).into());
             }
             if kind == "refresh" {
-                local.refresh(&mut cts)?;
+                let level_path = request.with_extension("refresh.level");
+                let text = String::from_utf8(files::read(&level_path)?).unwrap_or_default();
+                let level = text
+                    .trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&l| l <= fresh_level(ctx.params()))
+                    .ok_or_else(|| FileError::content(&level_path, "not a level at or below the fresh one"))?;
+                local.refresh(&mut cts, level)?;
                 files::write_atomic(&reply, &encode(ctx, &cts)?, false)?;
+                remove(&level_path)?;
                 progress(&format!("refreshed {} ciphertexts", cts.len()));
             } else {
                 let rows_path = request.with_extension("loss.rows");

@@ -15,8 +15,8 @@
 //! 20 levels in all. Where they come from is a [`Plan`] fixed when the trainer is made, from the level of a
 //! fresh ciphertext:
 //! - **Key-owner refreshes** (parameters with 20 levels or more): a step runs within one ciphertext's levels and
-//!   the weights are refreshed before the next by [`KeyOwnerService::refresh`] — the hospital decrypts and
-//!   re-encrypts them — then brought down to the 20 levels a step needs, where DiagABT costs least.
+//!   the weights are refreshed before the next by [`KeyOwnerService::refresh`] — the hospital decrypts them and
+//!   encrypts them again at the 20 levels a step needs, where DiagABT costs least.
 //! - **Bootstrapping** (the engine holds bootstrapping keys; 12 levels after each bootstrap): the cloud refreshes
 //!   twice per step, each where the values are in `[0, 1]` and well conditioned — the exponential's partial
 //!   power `g(z/D)^(2^m)` before its last two squarings, and the renormalized probabilities `e·y₀` (class sums

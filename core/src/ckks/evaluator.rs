@@ -222,6 +222,41 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         a.seed = None;
     }
 
+    /// `acc += round(value · const_scale) · a` in every slot, reading `a` (at `acc`'s level or above) in place:
+    /// its limbs above `acc`'s level are left out, no copy. `Δ_a · const_scale` must be `Δ_acc`.
+    ///
+    /// # Errors
+    /// On a level, slot or scale mismatch.
+    pub fn mul_const_add_assign<S: AsRef<[u64]> + AsMut<[u64]>, S2: AsRef<[u64]>>(
+        &self,
+        acc: &mut Ciphertext<S>,
+        a: &Ciphertext<S2>,
+        value: f64,
+        const_scale: f64,
+    ) -> Result<()> {
+        if a.level < acc.level {
+            return Err(Error::LevelMismatch { left: acc.level, right: a.level });
+        }
+        if a.slots != acc.slots {
+            return Err(Error::SlotsMismatch { left: acc.slots, right: a.slots });
+        }
+        if !scales_match(a.scale * const_scale, acc.scale) {
+            return Err(Error::ScaleMismatch);
+        }
+        let n = self.ctx.degree();
+        let moduli = self.ctx.q_moduli(acc.level);
+        let integer = libm::round(value * const_scale);
+        let scalars: heapless::Vec<u64, { rns::MAX_MODULI }> =
+            moduli.iter().map(|m| rns::reduce_f64(m, integer)).collect();
+        let w = plaintext_words(n, acc.level);
+        let (a0, a1) = (&a.c0(n)[..w], &a.c1(n)[..w]);
+        let (c0, c1) = acc.parts_mut(n);
+        poly::mul_scalar_add_assign(moduli, c0, a0, &scalars);
+        poly::mul_scalar_add_assign(moduli, c1, a1, &scalars);
+        acc.seed = None;
+        Ok(())
+    }
+
     /// `a += value` in every slot (rounded to a multiple of `1/Δ_a`).
     pub fn add_const_assign<S: AsRef<[u64]> + AsMut<[u64]>>(&self, a: &mut Ciphertext<S>, value: f64) {
         let n = self.ctx.degree();

@@ -200,7 +200,7 @@ impl<'a, T: AsRef<[u64]>, K: AsRef<[u64]>> PowerBasis<'a, T, K> {
     }
 
     /// `T_{i+j} = 2·T_i·T_j − T_{|i−j|}` (`T_0 = 1`), one level below the lower of `T_i`, `T_j`. `T_{|i−j|}` is
-    /// brought to the product's scale by an integer factor before the shared rescale.
+    /// brought to the product's scale by an integer factor before the shared rescale (read in place).
     fn product(&self, i: usize, j: usize) -> Result<Ciphertext<Vec<u64>>> {
         let level = self.powers[&i].level().min(self.powers[&j].level());
         let mut out = self.at_level(i, level)?;
@@ -209,10 +209,9 @@ impl<'a, T: AsRef<[u64]>, K: AsRef<[u64]>> PowerBasis<'a, T, K> {
         match i.abs_diff(j) {
             0 => self.ev.add_const_assign(&mut out, -1.0),
             d => {
-                let mut t = self.at_level(d, level)?;
+                let t = &self.powers[&d];
                 let ratio = out.scale() / t.scale();
-                self.ev.mul_const_assign(&mut t, 1.0, ratio);
-                self.ev.sub_assign(&mut out, &t)?;
+                self.ev.mul_const_add_assign(&mut out, t, -1.0, ratio)?;
             }
         }
         self.ev.rescale_assign(&mut out)?;
@@ -250,16 +249,15 @@ impl<'a, T: AsRef<[u64]>, K: AsRef<[u64]>> PowerBasis<'a, T, K> {
         Ok(out)
     }
 
-    /// `c_0 + Σ c_i·T_i` by scalar products alone: `c_i` is encoded at `scale·q_level / Δ_{T_i}`.
+    /// `c_0 + Σ c_i·T_i` by scalar products alone, each `T_i` read in place: `c_i` is encoded at
+    /// `scale·q_level / Δ_{T_i}`.
     fn leaf(&self, coefficients: &[f64], level: usize, scale: f64) -> Result<Ciphertext<Vec<u64>>> {
         let target = scale * self.prime(level)?;
         let (n, slots) = (self.ev.context().degree(), self.powers[&1].slots());
         let mut out = Ciphertext::zero(n, level, target, slots);
         for (i, &c) in coefficients.iter().enumerate().skip(1).filter(|&(_, &c)| c != 0.0) {
-            let mut term = self.at_level(i, level)?;
-            let const_scale = target / term.scale();
-            self.ev.mul_const_assign(&mut term, c, const_scale);
-            self.ev.add_assign(&mut out, &term)?;
+            let term = &self.powers[&i];
+            self.ev.mul_const_add_assign(&mut out, term, c, target / term.scale())?;
         }
         self.ev.add_const_assign(&mut out, coefficients[0]);
         Ok(out)

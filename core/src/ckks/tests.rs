@@ -410,6 +410,16 @@ fn slot_operations_match_plaintext_slots() {
         ev.add_const_assign(&mut scaled, 0.25);
         let want: Vec<f64> = a.iter().map(|x| -0.75 * x + 0.25).collect();
         assert_slots_close("mul_const+add_const", &want, &f.decrypt_slots(&scaled), 18.0);
+        // acc += 2·a with `a` a level up, read in place: (-0.75·a + 0.25) + 2·a at top − 1.
+        let mut low_b = cb.clone();
+        ev.drop_level_assign(&mut low_b, 2).unwrap();
+        let mut acc = scaled.clone();
+        ev.mul_const_add_assign(&mut acc, &ca, 2.0, scaled.scale() / ca.scale()).unwrap();
+        let want: Vec<f64> = a.iter().map(|x| 1.25 * x + 0.25).collect();
+        assert_slots_close("mul_const_add", &want, &f.decrypt_slots(&acc), 18.0);
+        let below = ev.mul_const_add_assign(&mut acc, &low_b, 1.0, 1.0);
+        assert_eq!(below, Err(crate::Error::LevelMismatch { left: top - 1, right: top - 2 }));
+        assert_eq!(ev.mul_const_add_assign(&mut acc, &ca, 1.0, 2.0), Err(crate::Error::ScaleMismatch));
     }
 }
 

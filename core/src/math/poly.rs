@@ -85,6 +85,18 @@ pub fn mul_scalar_assign(moduli: &[Modulus], a: &mut [u64], scalars: &[u64]) {
     }
 }
 
+/// `acc += s_i · a` limb by limb (`s_i < q_i`; `a` as long as `acc`).
+pub fn mul_scalar_add_assign(moduli: &[Modulus], acc: &mut [u64], a: &[u64], scalars: &[u64]) {
+    if moduli.is_empty() {
+        return;
+    }
+    let n = acc.len() / moduli.len();
+    for (((m, limb), source), &s) in moduli.iter().zip(acc.chunks_exact_mut(n)).zip(a.chunks_exact(n)).zip(scalars) {
+        let s_shoup = m.shoup(s);
+        limb.iter_mut().zip(source).for_each(|(x, &y)| *x = m.add(*x, m.mul_shoup(y, s, s_shoup)));
+    }
+}
+
 /// Forward NTT of every limb, limb `i` with `tables[i]` (the limbs shared among the limb threads).
 pub fn forward<T: AsRef<[u64]>>(tables: &[&NttTable<T>], a: &mut [u64]) {
     let tables = views(tables);

@@ -141,15 +141,14 @@ fn encrypted_run(
     let keygen_seconds = start.elapsed().as_secs_f64();
     let start = Instant::now();
     progress("hospital: encrypting the training and validation sets");
-    let levels = Plan::for_params(&approx, literal)?.batch_levels(&approx);
-    let train = encrypt_batches(&owner, &layout, levels, &split.train)?;
-    let val = encrypt_batches(&owner, &layout, BatchLevels::INFERENCE, &split.val)?;
-    let encrypt_seconds = start.elapsed().as_secs_f64();
     let engine = match &bootstrapping {
         Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b)?,
         None => Engine::new(&ctx, &encoder, &keys),
     };
     let trainer = Trainer::new(&engine, layout, approx.clone())?;
+    let train = encrypt_batches(&owner, &layout, trainer.batch_levels(), &split.train)?;
+    let val = encrypt_batches(&owner, &layout, BatchLevels::INFERENCE, &split.val)?;
+    let encrypt_seconds = start.elapsed().as_secs_f64();
     let mut service = LocalKeyOwner::new(&owner, &layout, approx);
     progress("cloud: encrypted training");
     let mut accuracies = Vec::new();

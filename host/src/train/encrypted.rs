@@ -179,9 +179,10 @@ pub fn encrypt_batch(
     labels: &[usize],
 ) -> Result<EncryptedBatch> {
     let rows = features.len();
-    let shifted = layout.shifted_features(features);
+    let blocks = layout.features(features);
+    let shifted = layout.shifted_features(&blocks);
     let shifted = shifted.par_iter().map(|(re, im)| owner.encrypt_at(re, im, levels.shifted)).collect::<Result<_>>()?;
-    let features = layout.gradient_features(features);
+    let features = layout.gradient_features(&blocks);
     let features = features.par_iter().map(|v| owner.encrypt_at(v, &[], levels.features)).collect::<Result<_>>()?;
     let labels = owner.encrypt_at(&layout.labels(labels), &[], levels.labels)?;
     Ok(EncryptedBatch { features, shifted, labels, rows })
@@ -331,11 +332,10 @@ impl<'e> Trainer<'e> {
     /// under weight blocks `y` (at any scale), times `factor`, in the diagonal layout. Diagonals `t` and
     /// `t + c/2` share one product as its real and imaginary parts: the blocks of shift `t` times `y` as it is,
     /// summed over the blocks and relinearized once, summed over the columns (two doubly hoisted rotation sums,
-    /// [`Layout::row_sum_steps`]) and masked to column 0, where row
-    /// `i` holds row `i − t`'s logit for class `i mod c`; one rotation by `t·cols − t` takes it to its slot
-    /// `(i − t, t)`. One conjugation at the end moves the imaginary parts (row `i − t − c/2`) a further
-    /// `c/2·cols − c/2` slots. No rotation of the weights: the shifts were the hospital's, once per batch.
-    /// Consumes 2 levels.
+    /// [`Layout::row_sum_steps`]) and masked to column 0, where row `i` holds row `i − t`'s logit for class
+    /// `i mod c`; one rotation by `t·cols − t` takes it to its slot `(i − t, t)`. One conjugation at the end moves
+    /// the imaginary parts (row `i − t − c/2`) a further `c/2·cols − c/2` slots. No rotation of the weights: the
+    /// shifts were the hospital's, once per batch. Consumes 2 levels.
     ///
     /// # Errors
     /// If a rotation or the conjugation key is missing, the blocks are not `blocks · c/2`, or the ciphertexts
@@ -358,11 +358,11 @@ impl<'e> Trainer<'e> {
         let y = e.align_all(y, level)?;
         // Halved: the real and imaginary parts are each counted twice below.
         let column0 = l.column_mask(0, l.rows, 0.5 * factor);
+        let [inner, outer] = l.row_sum_steps();
         let pairs: Vec<Ct> = (0..half)
             .into_par_iter()
             .map(|t| {
                 let products: Vec<(&Ct, &Ct)> = (0..l.blocks).map(|b| (&shifted[b * half + t], &y[b])).collect();
-                let [inner, outer] = l.row_sum_steps();
                 let m = e.rotation_sum(&e.rotation_sum(&e.dot(&products)?, &inner)?, &outer)?;
                 e.rotate(&e.mul_values(&m, &column0)?, (t * l.cols - t) as i64)
             })
@@ -498,8 +498,8 @@ impl<'e> Trainer<'e> {
     /// imaginary parts: their error columns broadcast along the rows and moved to the block row of `t`'s class
     /// (`c − t` block rows up), where the feature blocks moved as far up meet them; per block one dot product over
     /// the pairs (one relinearization), summed over the `rows/c` block rows; one conjugation per block then moves
-    /// the imaginary parts `c/2` block rows further. Consumes 2 levels. The unpairing's factor 2 is left in, for the update to take
-    /// into its scale exactly ([`Engine::div_exact`]) after all the noise is in.
+    /// the imaginary parts `c/2` block rows further. Consumes 2 levels. The unpairing's factor 2 is left in, for
+    /// the update to take into its scale exactly ([`Engine::div_exact`]) after all the noise is in.
     ///
     /// # Errors
     /// If a rotation or the conjugation key is missing or the ciphertexts have too few levels.

@@ -211,3 +211,36 @@ pub fn serve(
         std::thread::sleep(POLL);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::encrypted::tests::test_literal;
+    use medblind_core::ckks::{Encoder, Params};
+
+    #[test]
+    fn the_hospital_refuses_a_refresh_without_a_valid_level() {
+        let ctx = Context::new(&Params::new(&test_literal()).unwrap()).unwrap();
+        let encoder = Encoder::new(ctx.log_degree()).unwrap();
+        let owner = KeyOwner::generate(&ctx, &encoder);
+        let layout = Layout::new(ctx.degree() / 2, 16, 3, 10).unwrap();
+        let ct = owner.encrypt(&vec![0.5; layout.slots]).unwrap();
+        for (level, why) in [(Some("31"), "above the fresh level 30"), (Some("two"), "not a number"), (None, "missing")]
+        {
+            let dir = tempfile::tempdir().unwrap();
+            files::write_atomic(
+                &dir.path().join("000000.refresh"),
+                &encode(&ctx, std::slice::from_ref(&ct)).unwrap(),
+                false,
+            )
+            .unwrap();
+            if let Some(level) = level {
+                files::write_atomic(&dir.path().join("000000.refresh.level"), level.as_bytes(), false).unwrap();
+            }
+            let approx = SoftmaxApprox::standard(3);
+            let err = serve(dir.path(), &owner, &ctx, &layout, approx, &mut |_| {}).unwrap_err().to_string();
+            assert!(err.contains("000000.refresh.level"), "{why}: {err}");
+            assert!(!dir.path().join("000000.refresh.reply").exists(), "{why}: answered anyway");
+        }
+    }
+}

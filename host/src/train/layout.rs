@@ -71,19 +71,19 @@ impl Layout {
             .collect()
     }
 
-    /// DiagABT's shifted feature blocks of up to `rows` rows, as `(re, im)`: block `b`, shift `t < c/2` at index
-    /// `b·c/2 + t`.
-    pub fn shifted_features(&self, batch: &[Vec<f64>]) -> Vec<(Vec<f64>, Vec<f64>)> {
+    /// DiagABT's shifted feature blocks, from the [`Self::features`] blocks, as `(re, im)`: block `b`, shift
+    /// `t < c/2` at index `b·c/2 + t`.
+    pub fn shifted_features(&self, blocks: &[Vec<f64>]) -> Vec<(Vec<f64>, Vec<f64>)> {
         let half = self.class_slots / 2;
         let down = |v: &[f64], t| self.rows_down(v, t);
-        self.features(batch).iter().flat_map(|v| (0..half).map(move |t| (down(v, t), down(v, t + half)))).collect()
+        blocks.iter().flat_map(|v| (0..half).map(move |t| (down(v, t), down(v, t + half)))).collect()
     }
 
-    /// DiagATB's feature blocks of up to `rows` rows: block `b`, `t < c/2` at index `b·c/2 + t`.
-    pub fn gradient_features(&self, batch: &[Vec<f64>]) -> Vec<Vec<f64>> {
+    /// DiagATB's feature blocks, from the [`Self::features`] blocks: block `b`, `t < c/2` at index `b·c/2 + t`.
+    pub fn gradient_features(&self, blocks: &[Vec<f64>]) -> Vec<Vec<f64>> {
         let (c, rows) = (self.class_slots, self.rows);
         let up = |v: &[f64], t: usize| self.rows_down(v, if t == 0 { 0 } else { rows - (c - t) });
-        self.features(batch).iter().flat_map(|v| (0..c / 2).map(move |t| up(v, t))).collect()
+        blocks.iter().flat_map(|v| (0..c / 2).map(move |t| up(v, t))).collect()
     }
 
     /// `v` with its rows moved down by `shift` (`< rows`), cyclically.
@@ -224,13 +224,13 @@ mod tests {
         assert_eq!(wide.row_sum_steps(), [vec![1, 2, 3], vec![4, 8, 12]]);
         assert_eq!(wide.rotation_steps(), [-8, -4, -2, -1, 1, 2, 3, 4, 8, 12, 15, 30, 32, 48]);
         // Shift 1 (real part) and 3 (imaginary part) of block 2: row i holds row i − 1 and i − 3, cyclically.
-        let shifted = wide.shifted_features(&x);
+        let shifted = wide.shifted_features(&blocks);
         assert_eq!(shifted.len(), 3 * 2);
         let (re, im) = &shifted[2 * 2 + 1];
         assert_eq!((re[2 * 16 + 7], re[16 + 7], re[7]), (139.0, 39.0, 0.0));
         assert_eq!((im[7], im[16 + 7], im[3 * 16 + 7]), (139.0, 0.0, 39.0));
         // Block 2 for t = 1: rows up by 3, so row 1 holds row 0 and row 2 row 1; for t = 0 the block itself.
-        let gradient = wide.gradient_features(&x);
+        let gradient = wide.gradient_features(&blocks);
         assert_eq!(gradient.len(), 3 * 2);
         assert_eq!(gradient[2 * 2], blocks[2]);
         assert_eq!(

@@ -97,6 +97,10 @@ enum Command {
         /// The CKKS preset for the encrypted run (`none`: plaintext runs only).
         #[arg(long, default_value = "n65536-qp1626-s40")]
         preset: String,
+        /// Encrypt the batches into a temporary folder here and read them back one at a time while training
+        /// (memory bounded by one batch, for datasets too large to hold encrypted; the folder is removed after).
+        #[arg(long)]
+        batch_dir: Option<PathBuf>,
         #[command(flatten)]
         schedule: ScheduleArgs,
     },
@@ -372,8 +376,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Device { keys, firmware, weights, bias, input, out } => {
             commands::device(&keys, &firmware, &weights, bias.as_deref(), &input, &out)
         }
-        Command::Compare { data, out, preset, schedule } => {
-            commands::compare(&data, &out, &preset, &schedule.schedule(10))
+        Command::Compare { data, out, preset, batch_dir, schedule } => {
+            commands::compare(&data, &out, &preset, batch_dir.as_deref(), &schedule.schedule(10))
         }
         Command::Demo {
             dataset,

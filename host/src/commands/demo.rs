@@ -91,6 +91,7 @@ pub fn demo(options: &DemoOptions) -> anyhow::Result<PathBuf> {
         loaded.split(),
         &options.out,
         &options.preset,
+        None,
         &options.schedule,
     )?;
     eprintln!(

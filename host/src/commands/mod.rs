@@ -346,7 +346,8 @@ fn read_head_rows(weights: &Path) -> anyhow::Result<Vec<Vec<f64>>> {
 /// `medblind compare`: one dataset trained plaintext-exact, plaintext-approx and (unless `preset` is `none`)
 /// encrypted — on a feature file's official splits, or a CSV split 60/20/20 by the schedule's seed — standardized
 /// on the training part; writes `NAME.json`, `NAME.md` and `NAME.svg` (each run's validation loss and accuracy per
-/// epoch, embedded in the Markdown) into `out` (NAME: the dataset, or the CSV's name without extensions).
+/// epoch, embedded in the Markdown) into `out` (NAME: the dataset, or the CSV's name without extensions). With
+/// `batch_dir` the encrypted batches are streamed from a temporary folder in it (see [`crate::train::compare`]).
 ///
 /// # Errors
 /// On unreadable data, an unknown preset, or a schedule the packing cannot take.
@@ -354,6 +355,7 @@ pub fn compare(
     data: &Path,
     out: &Path,
     preset: &str,
+    batch_dir: Option<&Path>,
     schedule: &crate::train::schedule::Schedule,
 ) -> anyhow::Result<()> {
     use crate::train::data as dataset;
@@ -365,7 +367,7 @@ pub fn compare(
         let split = dataset::split(&dataset::load_csv(data)?, 0.2, 0.2, schedule.seed);
         (name.to_string(), format!("`{}`, split 60/20/20 with seed {}", data.display(), schedule.seed), split)
     };
-    compare_split(&name, &source, split, out, preset, schedule).map(drop)
+    compare_split(&name, &source, split, out, preset, batch_dir, schedule).map(drop)
 }
 
 /// Where [`compare_split`] wrote its report.
@@ -387,6 +389,7 @@ pub fn compare_split(
     mut split: crate::train::data::Split,
     out: &Path,
     preset: &str,
+    batch_dir: Option<&Path>,
     schedule: &crate::train::schedule::Schedule,
 ) -> anyhow::Result<ReportFiles> {
     use crate::train::{compare, data as dataset};
@@ -399,7 +402,7 @@ pub fn compare_split(
     dataset::standardize(&mut split);
     let start = std::time::Instant::now();
     let mut progress = |message: &str| eprintln!("[{:>7.1} s] {name}: {message}", start.elapsed().as_secs_f64());
-    let mut result = compare::compare(name, &split, schedule, literal, &mut progress)?;
+    let mut result = compare::compare(name, &split, schedule, literal, batch_dir, &mut progress)?;
     result.source = source.to_string();
     std::fs::create_dir_all(out).map_err(|e| FileError::Io { path: out.to_path_buf(), source: e })?;
     let markdown = result.markdown(&split);

@@ -6,7 +6,7 @@ use crate::features::Features;
 use crate::files::{self, FileError};
 use crate::keystore::{self, PARAMS_FILE, SECRET_KEY_FILE, Session};
 use crate::train::data::{self as dataset, Split};
-use crate::train::encrypted::{BatchLevels, Batches, Plan, Trainer, encrypt_batch};
+use crate::train::encrypted::{Batches, Plan, Trainer};
 use crate::train::exchange::{self, RemoteKeyOwner};
 use crate::train::he::{Bootstrapping, CloudKeys, Ct, Engine, KeyOwner};
 use crate::train::layout::Layout;
@@ -63,26 +63,8 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
     std::fs::create_dir_all(out).map_err(|source| FileError::Io { path: out.to_path_buf(), source })?;
     files::write_atomic(&out.join(store::KEYS), &cloud.into_file().to_bytes(&session)?, false)?;
     files::write_atomic(&out.join(PARAMS_FILE), &wire::params_to_vec(ctx)?, false)?;
-    let parts = [&split.train, &split.val, &split.test];
-    let counts = parts.map(|data| data.len().div_ceil(batch));
-    let bar = crate::progress::items(counts.iter().sum::<usize>() as u64, "encrypting batches", "batches");
-    let stored = BatchStore::create(
-        out,
-        layout,
-        batch,
-        |part, index, path| {
-            let data = parts[part as usize];
-            let rows = index * batch..((index + 1) * batch).min(data.len());
-            let labels = if part == Part::Test { &[][..] } else { &data.labels[rows.clone()] };
-            let levels = if part == Part::Train { levels } else { BatchLevels::INFERENCE };
-            let encrypted = encrypt_batch(&owner, &layout, levels, &data.features[rows], labels)?;
-            store::write_batch(ctx, &encrypted, path)?;
-            bar.inc(1);
-            Ok(encrypted.rows)
-        },
-        counts,
-    )?;
-    bar.finish_and_clear();
+    let stored = store::encrypt_parts(ctx, &owner, layout, levels, [&split.train, &split.val, &split.test], out)?;
+    let counts = [Part::Train, Part::Val, Part::Test].map(|part| stored.rows(part).len());
     eprintln!(
         "hospital: {} train, {} validation and {} test batches (test labels withheld) of {batch} rows in {} \
          (for the cloud: no secret material)",

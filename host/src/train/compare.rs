@@ -2,19 +2,22 @@
 //! plaintext with the approximation, and encrypted — and the report: JSON, Markdown, and an SVG plot (plotters)
 //! of each run's validation loss and accuracy per epoch.
 
-use super::data::Split;
-use super::encrypted::{BatchLevels, LocalKeyOwner, Plan, Trainer, encrypt_batches};
+use super::data::{Dataset, Split};
+use super::encrypted::{BatchLevels, Batches, LocalKeyOwner, Plan, Trainer, encrypt_batches};
 use super::he::{Bootstrapping, Ct, Engine, KeyOwner};
 use super::layout::Layout;
 use super::plain::{self, Softmax};
 use super::schedule::Schedule;
 use super::softmax::SoftmaxApprox;
+use super::store::{self, Part};
 use super::{EpochLog, TrainReport};
+use crate::files::FileError;
 use anyhow::Result;
 use medblind_core::ckks::{Context, Encoder, Params, ParamsLiteral, presets};
 use plotters::prelude::*;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
+use std::path::Path;
 use std::time::Instant;
 
 /// The three runs on one dataset.
@@ -63,6 +66,9 @@ pub struct EncryptedRun {
 
 /// Trains `split` three ways (the encrypted run with `preset` unless `preset` is `None`; the cloud bootstraps if the
 /// preset has a bootstrapping configuration, [`presets::bootstrapping_for`], and the key owner refreshes otherwise).
+/// With `batch_dir` the encrypted batches go to a temporary folder in it and are read back one at a time, so that
+/// memory holds one batch rather than the encrypted dataset; the folder is removed afterwards. Without it they are
+/// held in memory.
 ///
 /// # Errors
 /// If the preset does not fit the packing or has too few levels.
@@ -71,6 +77,7 @@ pub fn compare(
     split: &Split,
     schedule: &Schedule,
     preset: Option<&ParamsLiteral>,
+    batch_dir: Option<&Path>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Comparison> {
     if !schedule.batch.is_power_of_two() {
@@ -91,8 +98,9 @@ pub fn compare(
     let exact = plain::train(&split.train, &split.val, schedule, Softmax::Exact);
     progress("plaintext training, approximated softmax");
     let approximate = plain::train(&split.train, &split.val, schedule, Softmax::Approx(approx.clone()));
-    let encrypted =
-        preset.map(|literal| encrypted_run(split, schedule, literal, approx.clone(), progress)).transpose()?;
+    let encrypted = preset
+        .map(|literal| encrypted_run(split, schedule, literal, approx.clone(), batch_dir, progress))
+        .transpose()?;
     Ok(Comparison {
         dataset: dataset.to_string(),
         source: String::new(),
@@ -112,6 +120,7 @@ fn encrypted_run(
     schedule: &Schedule,
     literal: &ParamsLiteral,
     approx: SoftmaxApprox,
+    batch_dir: Option<&Path>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<EncryptedRun> {
     let params = Params::new(literal)?;
@@ -146,13 +155,34 @@ fn encrypted_run(
         None => Engine::new(&ctx, &encoder, &keys),
     };
     let trainer = Trainer::new(&engine, layout, approx.clone())?;
-    let train = encrypt_batches(&owner, &layout, trainer.batch_levels(), &split.train)?;
-    let val = encrypt_batches(&owner, &layout, BatchLevels::INFERENCE, &split.val)?;
+    let scratch = match batch_dir {
+        Some(dir) => Some(
+            std::fs::create_dir_all(dir)
+                .and_then(|()| tempfile::Builder::new().prefix("medblind-batches-").tempdir_in(dir))
+                .map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?,
+        ),
+        None => None,
+    };
+    let stored = scratch
+        .as_ref()
+        .map(|dir| {
+            let test = Dataset { features: Vec::new(), labels: Vec::new(), classes: split.train.classes };
+            let parts = [&split.train, &split.val, &test];
+            store::encrypt_parts(&ctx, &owner, layout, trainer.batch_levels(), parts, dir.path())
+        })
+        .transpose()?;
+    let (train, val): (Box<dyn Batches + '_>, Box<dyn Batches + '_>) = match &stored {
+        Some(stored) => (Box::new(stored.part(&ctx, Part::Train)), Box::new(stored.part(&ctx, Part::Val))),
+        None => (
+            Box::new(encrypt_batches(&owner, &layout, trainer.batch_levels(), &split.train)?),
+            Box::new(encrypt_batches(&owner, &layout, BatchLevels::INFERENCE, &split.val)?),
+        ),
+    };
     let encrypt_seconds = start.elapsed().as_secs_f64();
     let mut service = LocalKeyOwner::new(&owner, &layout, approx);
     progress("cloud: encrypted training");
     let mut accuracies = Vec::new();
-    let (weights, mut report) = trainer.train(&train, &val, schedule, &mut service, progress, &mut |w| {
+    let (weights, mut report) = trainer.train(&*train, &*val, schedule, &mut service, progress, &mut |w| {
         accuracies.push(plain::accuracy(&decrypt_weights(&owner, &layout, w)?, &split.val));
         Ok(())
     })?;
@@ -413,14 +443,11 @@ mod tests {
     use super::super::encrypted::tests::{blobs, test_literal, test_schedule};
     use super::*;
 
-    /// The encrypted run's validation accuracy per epoch, scored by the in-process key owner from the decrypted
-    /// weights, follows the plaintext-approx run's and is in the JSON and the plot with the other runs'.
-    #[test]
-    fn the_report_has_every_runs_validation_accuracy_per_epoch() {
-        let split = blobs();
-        let c = compare("blobs", &split, &test_schedule(), Some(&test_literal()), &mut |_| {}).unwrap();
+    /// The encrypted run of `c` took every epoch the plaintext-approx run took, with its largest validation logit
+    /// and, but for a row on the decision boundary, its validation accuracy.
+    fn assert_encrypted_follows_approx(c: &Comparison, split: &Split) {
         let encrypted = &c.encrypted.as_ref().unwrap().report;
-        assert_eq!(encrypted.log.len(), 2);
+        assert_eq!(encrypted.log.len(), c.approximate.log.len());
         for (want, have) in c.approximate.log.iter().zip(&encrypted.log) {
             // The key owner read the largest validation logit from the decrypted logits.
             let (a, b) = (want.val_max_abs_logit.unwrap(), have.val_max_abs_logit.unwrap());
@@ -429,6 +456,15 @@ mod tests {
             // The weights agree to 1e-3: at most a row on the decision boundary may differ.
             assert!((want - have).abs() <= 1.0 / split.val.len() as f64 + 1e-12, "{want} vs {have}");
         }
+    }
+
+    /// The encrypted run's validation accuracy per epoch, scored by the in-process key owner from the decrypted
+    /// weights, follows the plaintext-approx run's and is in the JSON and the plot with the other runs'.
+    #[test]
+    fn the_report_has_every_runs_validation_accuracy_per_epoch() {
+        let split = blobs();
+        let c = compare("blobs", &split, &test_schedule(), Some(&test_literal()), None, &mut |_| {}).unwrap();
+        assert_encrypted_follows_approx(&c, &split);
         let json = c.json(&split);
         assert_eq!(json.matches("\"val_accuracy\":[").count(), 3, "{json}");
         assert_eq!(json.matches("\"val_max_abs_logit\":[").count(), 3, "{json}");
@@ -445,5 +481,32 @@ mod tests {
             assert!(svg.contains(text), "{text} missing from the plot");
         }
         assert!(c.markdown(&split).contains("](blobs.svg)"));
+    }
+
+    /// With a batch folder the encrypted batches are on disk while the cloud trains — every training and
+    /// validation batch, in one temporary folder — they train as the batches held in memory do, and nothing is
+    /// left behind.
+    #[test]
+    fn streamed_batches_train_like_held_ones_and_leave_nothing_behind() {
+        let split = blobs();
+        let dir = tempfile::tempdir().unwrap();
+        let mut on_disk = Vec::new();
+        let mut progress = |message: &str| {
+            if message == "cloud: encrypted training" {
+                for folder in std::fs::read_dir(dir.path()).unwrap() {
+                    let folder = folder.unwrap().path();
+                    on_disk.push(
+                        store::BatchStore::open(&folder).map(|s| s.rows(Part::Train).len() + s.rows(Part::Val).len()),
+                    );
+                }
+            }
+        };
+        let c =
+            compare("blobs", &split, &test_schedule(), Some(&test_literal()), Some(dir.path()), &mut progress).unwrap();
+        let batches = |rows: usize| rows.div_ceil(test_schedule().batch);
+        let want = batches(split.train.len()) + batches(split.val.len());
+        assert_eq!(on_disk.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [want]);
+        assert_encrypted_follows_approx(&c, &split);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the batch folder is removed");
     }
 }

@@ -10,8 +10,9 @@
 //! `format=medblind-encrypted-batches/2`, `slots`, `batch`, `classes`, `dim` (with the bias column), `train`, `val`
 //! and `test` (the real rows of each batch, comma-separated). No secret material.
 
-use super::encrypted::{Batches, EncryptedBatch};
-use super::he::fresh_level;
+use super::data::Dataset;
+use super::encrypted::{BatchLevels, Batches, EncryptedBatch, encrypt_batch};
+use super::he::{KeyOwner, fresh_level};
 use super::layout::Layout;
 use crate::files::{self, FileError};
 use anyhow::{Context as _, Result};
@@ -147,6 +148,43 @@ impl BatchStore {
     pub fn part<'a>(&'a self, ctx: &'a Context<Vec<u64>>, part: Part) -> StoredBatches<'a> {
         StoredBatches { store: self, ctx, part }
     }
+}
+
+/// The hospital encrypts `parts` (train, validation, test) into a batch folder at `dir`, in batches of
+/// `layout.rows` rows: training batches at `train_levels`, the others at [`BatchLevels::INFERENCE`], test labels
+/// withheld (encrypted as zeros). One batch is in memory at a time.
+///
+/// # Errors
+/// As [`encrypt_batch`], or on a write failure.
+pub fn encrypt_parts(
+    ctx: &Context<Vec<u64>>,
+    owner: &KeyOwner<'_>,
+    layout: Layout,
+    train_levels: BatchLevels,
+    parts: [&Dataset; 3],
+    dir: &Path,
+) -> Result<BatchStore> {
+    let batch = layout.rows;
+    let counts = parts.map(|data| data.len().div_ceil(batch));
+    let bar = crate::progress::items(counts.iter().sum::<usize>() as u64, "encrypting batches", "batches");
+    let store = BatchStore::create(
+        dir,
+        layout,
+        batch,
+        |part, index, path| {
+            let data = parts[part as usize];
+            let rows = index * batch..((index + 1) * batch).min(data.len());
+            let labels = if part == Part::Test { &[][..] } else { &data.labels[rows.clone()] };
+            let levels = if part == Part::Train { train_levels } else { BatchLevels::INFERENCE };
+            let encrypted = encrypt_batch(owner, &layout, levels, &data.features[rows], labels)?;
+            write_batch(ctx, &encrypted, path)?;
+            bar.inc(1);
+            Ok(encrypted.rows)
+        },
+        counts,
+    )?;
+    bar.finish_and_clear();
+    Ok(store)
 }
 
 /// Writes one batch's ciphertexts (features, shifted features, then labels) to `path`.

@@ -155,14 +155,7 @@ fn encrypted_run(
         None => Engine::new(&ctx, &encoder, &keys),
     };
     let trainer = Trainer::new(&engine, layout, approx.clone())?;
-    let scratch = match batch_dir {
-        Some(dir) => Some(
-            std::fs::create_dir_all(dir)
-                .and_then(|()| tempfile::Builder::new().prefix("medblind-batches-").tempdir_in(dir))
-                .map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?,
-        ),
-        None => None,
-    };
+    let scratch = batch_dir.map(temporary_folder).transpose()?;
     let stored = scratch
         .as_ref()
         .map(|dir| {
@@ -198,6 +191,13 @@ fn encrypted_run(
         rotation_keys: keys.galois().len(),
         bootstrapped: bootstrapping.is_some(),
     })
+}
+
+/// A new empty folder in `dir` (created if missing), removed with everything in it when dropped.
+fn temporary_folder(dir: &Path) -> Result<tempfile::TempDir, FileError> {
+    std::fs::create_dir_all(dir)
+        .and_then(|()| tempfile::Builder::new().prefix("medblind-batches-").tempdir_in(dir))
+        .map_err(|source| FileError::Io { path: dir.to_path_buf(), source })
 }
 
 /// The key owner's reading of encrypted weight blocks: decrypted and unpacked into `classes × dim`.

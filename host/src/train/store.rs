@@ -191,7 +191,7 @@ pub fn encrypt_parts(
 ///
 /// # Errors
 /// On an encoding or write failure.
-pub fn write_batch(ctx: &Context<Vec<u64>>, batch: &EncryptedBatch, path: &Path) -> Result<()> {
+fn write_batch(ctx: &Context<Vec<u64>>, batch: &EncryptedBatch, path: &Path) -> Result<()> {
     let mut bytes = Vec::new();
     for ct in batch.features.iter().chain(&batch.shifted).chain([&batch.labels]) {
         bytes.extend(wire::ciphertext_to_vec(ctx, ct)?);

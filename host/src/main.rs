@@ -447,7 +447,7 @@ fn exit_code(result: anyhow::Result<()>) -> ExitCode {
         // The reader stopped early (`medblind data info bloodmnist | head -1`): nothing went wrong.
         Err(e) if medblind::output::is_closed(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("medblind: error: {e:#}");
+            eprintln!("medblind: error: {}", medblind::output::error_line(&e));
             ExitCode::from(2)
         }
     }

@@ -14,7 +14,7 @@ pub fn is_prime(n: u64) -> bool {
         return false;
     }
     for p in WITNESSES {
-        if n % p == 0 {
+        if n.is_multiple_of(p) {
             return n == p;
         }
     }
@@ -50,7 +50,7 @@ pub fn is_prime(n: u64) -> bool {
 
 /// Whether `q` is a prime below `2^62` with `q ≡ 1 (mod 2N)`, i.e. supports the negacyclic NTT of degree `N`.
 pub fn is_ntt_prime(q: u64, degree: usize) -> bool {
-    q >> MAX_MODULUS_BITS == 0 && (q - 1) % (2 * degree as u64) == 0 && is_prime(q)
+    q >> MAX_MODULUS_BITS == 0 && (q - 1).is_multiple_of(2 * degree as u64) && is_prime(q)
 }
 
 /// The primes `q ≡ 1 (mod 2N)` nearest to `2^bits`, alternately above and below it, nearest first.
@@ -124,7 +124,7 @@ mod tests {
     use proptest::prelude::*;
 
     fn trial_division(n: u64) -> bool {
-        n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| n % d != 0)
+        n >= 2 && (2..).take_while(|d| d * d <= n).all(|d| !n.is_multiple_of(d))
     }
 
     proptest! {

@@ -6,9 +6,14 @@
 //! Inverse: Gentleman–Sande butterflies with `ψ^{-1}`, then multiplication by `N^{-1}`.
 //! Both use Harvey's lazy butterflies (values kept in `[0, 4q)` resp. `[0, 2q)`, Shoup multiplication), which is
 //! why moduli are below `2^62`. Inputs and outputs are fully reduced, in `[0, q)`.
+//! On x86-64 CPUs with AVX-512 IFMA, moduli below `2^50` (the scaling primes) take the same butterflies on eight
+//! lanes ([`ifma`]), with the same outputs.
 //!
 //! The twiddle tables live in caller-provided storage `S` (`4N` words; see [`NttTable::words`]), so the
 //! firmware can keep them in a static buffer; with the `alloc` feature, [`NttTable::new`] owns a `Vec`.
+
+#[cfg(target_arch = "x86_64")]
+pub mod ifma;
 
 use super::prime::primitive_root;
 use super::zq::Modulus;
@@ -117,8 +122,20 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     /// # Panics
     /// If `a.len() != N` (a programming error: every caller sizes polynomials from the same parameters).
     pub fn forward(&self, a: &mut [u64]) {
+        assert_eq!(a.len(), self.degree(), "NTT input length");
+        #[cfg(target_arch = "x86_64")]
+        if self.vectorizes() {
+            let (roots, shoups) = self.twiddles.as_ref()[..2 * a.len()].split_at(a.len());
+            // SAFETY: `vectorizes` checked the CPU, the modulus and the degree.
+            unsafe { ifma::forward(a, roots, shoups, self.modulus.value()) };
+            return;
+        }
+        self.forward_scalar(a);
+    }
+
+    /// [`Self::forward`] one word at a time.
+    fn forward_scalar(&self, a: &mut [u64]) {
         let n = self.degree();
-        assert_eq!(a.len(), n, "NTT input length");
         let q = self.modulus.value();
         let two_q = 2 * q;
         let (roots, rest) = self.twiddles.as_ref().split_at(n);
@@ -167,8 +184,21 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     /// # Panics
     /// If `a.len() != N`.
     pub fn inverse(&self, a: &mut [u64]) {
+        assert_eq!(a.len(), self.degree(), "inverse NTT input length");
+        #[cfg(target_arch = "x86_64")]
+        if self.vectorizes() {
+            let (roots, shoups) = self.twiddles.as_ref()[2 * a.len()..].split_at(a.len());
+            let degree_inv = (self.degree_inv, self.degree_inv_shoup);
+            // SAFETY: `vectorizes` checked the CPU, the modulus and the degree.
+            unsafe { ifma::inverse(a, roots, shoups, self.modulus.value(), degree_inv) };
+            return;
+        }
+        self.inverse_scalar(a);
+    }
+
+    /// [`Self::inverse`] one word at a time.
+    fn inverse_scalar(&self, a: &mut [u64]) {
         let n = self.degree();
-        assert_eq!(a.len(), n, "inverse NTT input length");
         let q = self.modulus.value();
         let two_q = 2 * q;
         let tables = &self.twiddles.as_ref()[2 * n..];
@@ -193,6 +223,14 @@ impl<S: AsRef<[u64]>> NttTable<S> {
         for x in a.iter_mut() {
             *x = modulus.mul_shoup(*x, self.degree_inv, self.degree_inv_shoup);
         }
+    }
+}
+
+impl<S> NttTable<S> {
+    /// Whether the transforms take the eight-lane path: IFMA on this CPU, `q < 2^50` and `N ≥ 16`.
+    #[cfg(target_arch = "x86_64")]
+    fn vectorizes(&self) -> bool {
+        self.modulus.value() < ifma::MODULUS_BOUND && self.log_degree >= 4 && ifma::available()
     }
 }
 
@@ -262,12 +300,60 @@ mod tests {
         }
     }
 
+    /// Both paths on `a`: the dispatching transforms and the scalar ones, forward then inverse.
+    fn both_paths(t: &NttTable<Vec<u64>>, a: &[u64]) -> [(Vec<u64>, Vec<u64>); 2] {
+        let (mut dispatched, mut scalar) = (a.to_vec(), a.to_vec());
+        t.forward(&mut dispatched);
+        t.forward_scalar(&mut scalar);
+        let (forward_dispatched, forward_scalar) = (dispatched.clone(), scalar.clone());
+        t.inverse(&mut dispatched);
+        t.inverse_scalar(&mut scalar);
+        [(forward_dispatched, forward_scalar), (dispatched, scalar)]
+    }
+
+    #[test]
+    #[cfg(target_arch = "x86_64")]
+    fn eight_lane_transforms_equal_the_scalar_ones_word_for_word() {
+        extern crate std;
+        if !ifma::available() {
+            std::eprintln!("NOT RUN: this CPU has no AVX-512 IFMA, so the eight-lane NTT is never taken here");
+            return;
+        }
+        for log_n in 4..=13 {
+            // The largest NTT prime below 2^50 puts the lazy values right under the multiplier's 2^52.
+            let edge = NttPrimes::new(50, 1 << log_n).find(|&q| q < ifma::MODULUS_BOUND).unwrap();
+            for (bits, q) in [20, 30, 40]
+                .map(|bits| (bits, NttPrimes::new(bits, 1 << log_n).next().unwrap()))
+                .into_iter()
+                .chain([(50, edge)])
+            {
+                let t = NttTable::new(Modulus::new(q).unwrap(), log_n).unwrap();
+                assert!(t.vectorizes());
+                let q = t.modulus().value();
+                let n = t.degree() as u64;
+                let inputs = [
+                    (0..n).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % q).collect::<Vec<u64>>(),
+                    alloc::vec![q - 1; n as usize],
+                    (0..n).map(|i| if i % 3 == 0 { q - 1 } else { i % 2 }).collect(),
+                ];
+                for a in &inputs {
+                    let [(fd, fs), (id, is)] = both_paths(&t, a);
+                    assert_eq!(fd, fs, "forward, N = {n}, {bits}-bit q");
+                    assert_eq!(id, is, "inverse, N = {n}, {bits}-bit q");
+                    assert_eq!(&id, a, "round trip, N = {n}, {bits}-bit q");
+                }
+            }
+        }
+        // Moduli from 2^50 on and tiny degrees stay scalar.
+        assert!(!table(51, 10).vectorizes() && !table(40, 3).vectorizes());
+    }
+
     #[test]
     fn forward_evaluates_at_the_odd_powers_of_psi_in_bit_reversed_order() {
         // A known-answer check independent of the inverse: slot i holds a(ψ^{2·brv(i)+1}), for odd and even
         // stage counts (the radix-4 passes and the radix-2 tail) and inputs up to q - 1.
-        for log_n in 1..=9 {
-            let t = table(61, log_n);
+        for (log_n, bits) in (1..=9).flat_map(|log_n| [(log_n, 61), (log_n, 40)]) {
+            let t = table(bits, log_n);
             let m = *t.modulus();
             let n = 1usize << log_n;
             let psi = primitive_root(&m, n).unwrap();
@@ -279,7 +365,7 @@ mod tests {
                 let brv = i.reverse_bits() >> (usize::BITS - log_n);
                 let point = m.pow(psi, 2 * brv as u64 + 1);
                 let want = a.iter().rev().fold(0, |acc, &c| m.add(m.mul(acc, point), c));
-                assert_eq!(v, want, "N = {n}, slot {i}");
+                assert_eq!(v, want, "N = {n}, {bits}-bit q, slot {i}");
             }
         }
     }

@@ -114,6 +114,10 @@ pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
                 (0..beta).map(|j| &digits[(j * limbs + limb) * n..(j * limbs + limb + 1) * n]).collect();
             let key_limbs: heapless::Vec<&[u64], 16> =
                 key_parts.iter().map(|key_part| &key_part[key_limb * n..(key_limb + 1) * n]).collect();
+            #[cfg(target_arch = "x86_64")]
+            if crate::math::lanes::dot_product(&digit_limbs, &key_limbs, moduli[limb].value(), out) {
+                return;
+            }
             for (c, out) in out.iter_mut().enumerate() {
                 let sum = digit_limbs.iter().zip(&key_limbs).fold(0u128, |s, (d, k)| s + mul_wide(d[c], k[c]));
                 *out = moduli[limb].reduce_u128(sum);

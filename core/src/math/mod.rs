@@ -1,6 +1,8 @@
 //! Mathematical objects: `Z_q` arithmetic, complex numbers, prime generation, the negacyclic NTT, RNS bases.
 
 pub mod complex;
+#[cfg(target_arch = "x86_64")]
+pub mod lanes;
 pub mod ntt;
 pub mod poly;
 pub mod prime;

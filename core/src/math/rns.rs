@@ -182,6 +182,14 @@ impl<'a> BasisExtension<'a> {
                 .fold(1, |acc, (_, bi)| target.mul(acc, bi.value()));
             let _ = factors.push(hat);
         }
+        #[cfg(target_arch = "x86_64")]
+        {
+            let limbs: heapless::Vec<&[u64], MAX_MODULI> = scratch.chunks_exact(n).take(self.source.len()).collect();
+            let narrow = self.source.iter().all(|b| b.value() < 1 << 52);
+            if crate::math::lanes::scaled_sum(&limbs, &factors, narrow, target.value(), out) {
+                return;
+            }
+        }
         let mut acc = [0u128; TILE];
         for start in (0..n).step_by(TILE) {
             let len = TILE.min(n - start);

@@ -1,8 +1,4 @@
-//! The NTT's butterflies on eight lanes with AVX-512 (F, DQ and IFMA), for every modulus the scalar transform
-//! takes (below `2^62`). Below [`IFMA_BOUND`] `= 2^50` the lazy values (below `4q`) fit IFMA's 52-bit
-//! multiplier: Shoup multiplication by `⌊w·2^52/q⌋` (the scalar table's `⌊w·2^64/q⌋` shifted right by 12) takes
-//! three 52-bit multiply-accumulates. Larger moduli take Shoup's 64-bit form, its high product from four 32-bit
-//! products.
+//! The NTT's butterflies on eight lanes ([`crate::math::lanes`]), for every modulus the scalar transform takes.
 //!
 //! Same stages, twiddles and value ranges as the scalar transform (Harvey's butterflies), so the outputs are
 //! equal word for word.
@@ -10,28 +6,11 @@
 //! 4, 2 and 1 apart take two vectors at a time, split into their `x` and `y` lanes by one permutation each and
 //! merged back by two more.
 
+use crate::math::lanes::{IFMA_BOUND, load, mul_shoup_lazy, reduce_once, shoup, store};
 use core::arch::x86_64::{
-    __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_loadu_epi64, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64,
-    _mm512_min_epu64, _mm512_mul_epu32, _mm512_mullo_epi64, _mm512_permutex2var_epi64, _mm512_permutexvar_epi64,
-    _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srli_epi64, _mm512_storeu_epi64, _mm512_sub_epi64,
+    __m512i, _mm512_add_epi64, _mm512_loadu_epi64, _mm512_permutex2var_epi64, _mm512_permutexvar_epi64,
+    _mm512_set1_epi64, _mm512_sub_epi64,
 };
-
-/// Moduli below this multiply with IFMA.
-pub const IFMA_BOUND: u64 = 1 << 50;
-
-/// Whether this CPU has AVX-512 F, DQ and IFMA (at compile time only, without the `std` feature).
-pub fn available() -> bool {
-    #[cfg(feature = "std")]
-    {
-        std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512dq")
-            && std::is_x86_feature_detected!("avx512ifma")
-    }
-    #[cfg(not(feature = "std"))]
-    {
-        cfg!(all(target_feature = "avx512f", target_feature = "avx512dq", target_feature = "avx512ifma"))
-    }
-}
 
 /// One stage's lane arrangement for pairs `t < 8` apart: the permutations splitting two vectors `(a, b)` into
 /// their `x` and `y` lanes, those merging `(x, y)` back, and each `x` lane's block relative to the first.
@@ -76,80 +55,11 @@ struct Lanes {
     two_q: __m512i,
 }
 
-/// Eight words from the start of `words` (at least 8).
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn load(words: &[u64]) -> __m512i {
-    assert!(words.len() >= 8);
-    // SAFETY: eight words are readable at the pointer (checked above); the load is unaligned.
-    unsafe { _mm512_loadu_epi64(words.as_ptr().cast()) }
-}
-
-/// Writes eight words at the start of `words` (at least 8).
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn store(words: &mut [u64], v: __m512i) {
-    assert!(words.len() >= 8);
-    // SAFETY: eight words are writable at the pointer (checked above); the store is unaligned.
-    unsafe { _mm512_storeu_epi64(words.as_mut_ptr().cast(), v) }
-}
-
 #[inline]
 #[target_feature(enable = "avx512f")]
 fn indices(i: &[i64; 8]) -> __m512i {
     // SAFETY: eight words are readable at the pointer.
     unsafe { _mm512_loadu_epi64(i.as_ptr()) }
-}
-
-/// `x − bound` where `x ≥ bound`, else `x`.
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn reduce_once(x: __m512i, bound: __m512i) -> __m512i {
-    _mm512_min_epu64(x, _mm512_sub_epi64(x, bound))
-}
-
-/// `y·w mod q` in `[0, 2q)` for `w < q` and its Shoup constant `w_shoup` ([`shoup`]): `y·w − ⌊y·w_shoup/β⌋·q`,
-/// which is below `2q`. With `WIDE`, `β = 2^64` and any `y`; otherwise `β = 2^52`, `y < 2^52`, `q < 2^50`, and
-/// the result's low 52 bits are all of it.
-#[inline]
-#[target_feature(enable = "avx512f,avx512dq,avx512ifma")]
-fn mul_shoup_lazy<const WIDE: bool>(y: __m512i, w: __m512i, w_shoup: __m512i, q: __m512i) -> __m512i {
-    if WIDE {
-        let quotient = mul_high(y, w_shoup);
-        return _mm512_sub_epi64(_mm512_mullo_epi64(y, w), _mm512_mullo_epi64(quotient, q));
-    }
-    let zero = _mm512_setzero_si512();
-    let quotient = _mm512_madd52hi_epu64(zero, w_shoup, y);
-    let product = _mm512_madd52lo_epu64(zero, w, y);
-    let multiple = _mm512_madd52lo_epu64(zero, quotient, q);
-    _mm512_and_si512(_mm512_sub_epi64(product, multiple), _mm512_set1_epi64((1 << 52) - 1))
-}
-
-/// The high words of the 128-bit products `a·b`, from the four products of their 32-bit halves.
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn mul_high(a: __m512i, b: __m512i) -> __m512i {
-    let (a_high, b_high) = (_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(b));
-    let low32 = _mm512_set1_epi64(0xffff_ffff);
-    let low_low = _mm512_mul_epu32(a, b);
-    let low_high = _mm512_mul_epu32(a, b_high);
-    let high_low = _mm512_mul_epu32(a_high, b);
-    let high_high = _mm512_mul_epu32(a_high, b_high);
-    // The middle column: at most three 32-bit words, so its carry into the high word is below 4.
-    let middle = _mm512_add_epi64(
-        _mm512_add_epi64(_mm512_srli_epi64::<32>(low_low), _mm512_and_si512(low_high, low32)),
-        _mm512_and_si512(high_low, low32),
-    );
-    let carries = _mm512_add_epi64(_mm512_srli_epi64::<32>(low_high), _mm512_srli_epi64::<32>(high_low));
-    _mm512_add_epi64(_mm512_add_epi64(high_high, carries), _mm512_srli_epi64::<32>(middle))
-}
-
-/// The lanes' Shoup constants from the scalar table's `⌊w·2^64/q⌋`: as they are with `WIDE`, `⌊w·2^52/q⌋`
-/// otherwise.
-#[inline]
-#[target_feature(enable = "avx512f")]
-fn shoup<const WIDE: bool>(scalar: __m512i) -> __m512i {
-    if WIDE { scalar } else { _mm512_srli_epi64::<12>(scalar) }
 }
 
 /// Cooley–Tukey: `(x, y) ↦ (x + wy, x − wy)`, inputs and outputs below `4q`.
@@ -236,7 +146,7 @@ fn wide_stage<const WIDE: bool>(
 /// and their 64-bit Shoup constants `shoups` (`N` each, bit-reversed order); output in `[0, q)`.
 ///
 /// # Safety
-/// The CPU must have AVX-512 F, DQ and IFMA ([`available`]).
+/// The CPU must have AVX-512 F, DQ and IFMA ([`crate::math::lanes::available`]).
 ///
 /// # Panics
 /// If `q ≥ 2^62`, `N < 16` or the lengths differ (programming errors: the caller checks all three).
@@ -274,7 +184,7 @@ fn forward_with<const WIDE: bool>(a: &mut [u64], roots: &[u64], shoups: &[u64], 
 /// 64-bit Shoup constant); output in `[0, q)`.
 ///
 /// # Safety
-/// The CPU must have AVX-512 F, DQ and IFMA ([`available`]).
+/// The CPU must have AVX-512 F, DQ and IFMA ([`crate::math::lanes::available`]).
 ///
 /// # Panics
 /// As [`forward`].

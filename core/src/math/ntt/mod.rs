@@ -230,7 +230,7 @@ impl<S> NttTable<S> {
     /// Whether the transforms take the eight-lane path: AVX-512 with IFMA on this CPU and `N ≥ 16`.
     #[cfg(target_arch = "x86_64")]
     fn vectorizes(&self) -> bool {
-        self.log_degree >= 4 && avx512::available()
+        self.log_degree >= 4 && crate::math::lanes::available()
     }
 }
 
@@ -315,7 +315,7 @@ mod tests {
     #[cfg(target_arch = "x86_64")]
     fn eight_lane_transforms_equal_the_scalar_ones_word_for_word() {
         extern crate std;
-        if !avx512::available() {
+        if !crate::math::lanes::available() {
             std::eprintln!("NOT RUN: this CPU lacks AVX-512 F, DQ or IFMA, so the eight-lane NTT is never taken here");
             return;
         }
@@ -323,8 +323,8 @@ mod tests {
             let step = 2u64 << log_n;
             // Both sides of IFMA's bound (the lazy values right under its 2^52-bit inputs, or just too large for
             // them), and the largest modulus the transform takes.
-            let below = NttPrimes::new(50, 1 << log_n).find(|&q| q < avx512::IFMA_BOUND).unwrap();
-            let above = NttPrimes::new(50, 1 << log_n).find(|&q| q > avx512::IFMA_BOUND).unwrap();
+            let below = NttPrimes::new(50, 1 << log_n).find(|&q| q < crate::math::lanes::IFMA_BOUND).unwrap();
+            let above = NttPrimes::new(50, 1 << log_n).find(|&q| q > crate::math::lanes::IFMA_BOUND).unwrap();
             let largest = (1..).map(|k| (1 << 62) - k * step + 1).find(|&q| crate::math::prime::is_prime(q)).unwrap();
             let usual = [20, 30, 40, 55, 60, 61].map(|bits| (bits, NttPrimes::new(bits, 1 << log_n).next().unwrap()));
             for (bits, q) in usual.into_iter().chain([(50, below), (51, above), (62, largest)]) {

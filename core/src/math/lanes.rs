@@ -73,7 +73,7 @@ pub(crate) fn mul_shoup_lazy<const WIDE: bool>(y: __m512i, w: __m512i, w_shoup: 
 /// The high words of the 128-bit products `a·b`, from the four products of their 32-bit halves.
 #[inline]
 #[target_feature(enable = "avx512f")]
-pub(crate) fn mul_high(a: __m512i, b: __m512i) -> __m512i {
+fn mul_high(a: __m512i, b: __m512i) -> __m512i {
     let (a_high, b_high) = (_mm512_srli_epi64::<32>(a), _mm512_srli_epi64::<32>(b));
     let low32 = _mm512_set1_epi64(0xffff_ffff);
     let low_low = _mm512_mul_epu32(a, b);
@@ -211,27 +211,37 @@ mod tests {
     use crate::math::prime::NttPrimes;
     use alloc::vec::Vec;
 
+    /// Whether the lanes run here; says loudly that `what` was not tested if not.
+    fn lanes_here(what: &str) -> bool {
+        if !available() {
+            std::eprintln!("NOT RUN: this CPU lacks AVX-512 F, DQ or IFMA, so the lanes' {what} is never taken");
+        }
+        available()
+    }
+
+    /// A xorshift sequence of words.
+    fn words(mut x: u64) -> impl FnMut() -> u64 {
+        move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        }
+    }
+
     #[test]
     fn dot_products_equal_the_128_bit_sums_reduced_once() {
-        if !available() {
-            std::eprintln!("NOT RUN: this CPU lacks AVX-512 F, DQ or IFMA, so the lanes' dot product is never taken");
+        if !lanes_here("dot product") {
             return;
         }
         let n = 64;
-        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = words(0x2545_f491_4f6c_dd1d);
         for bits in [20, 40, 49] {
             let q = NttPrimes::new(bits, 16).find(|&q| q < IFMA_BOUND).unwrap();
             for pairs in [1, 2, 7, 16] {
                 for extreme in [false, true] {
                     let mut limb = || -> Vec<u64> {
-                        (0..n)
-                            .map(|_| {
-                                x ^= x << 13;
-                                x ^= x >> 7;
-                                x ^= x << 17;
-                                if extreme { q - 1 - x % 2 } else { x % q }
-                            })
-                            .collect()
+                        (0..n).map(|_| if extreme { q - 1 - next() % 2 } else { next() % q }).collect()
                     };
                     let (a, b): (Vec<Vec<u64>>, Vec<Vec<u64>>) = (0..pairs).map(|_| (limb(), limb())).unzip();
                     let (a, b): (Vec<&[u64]>, Vec<&[u64]>) =
@@ -254,26 +264,16 @@ mod tests {
         assert!(!dot_product(&[&limb], &[&limb], q_wide, &mut out));
         assert!(!dot_product(&[&limb], &[&limb], 97, &mut out[..12]));
         assert!(!dot_product(&[&limb[..8]], &[&limb], 97, &mut out));
-        assert!(!scaled_sum(&[&limb], &[1], false, q_wide, &mut out));
-        assert!(!scaled_sum(&[&limb], &[97], false, 97, &mut out));
-        assert!(!scaled_sum(&[&limb, &limb], &[1], false, 97, &mut out));
         assert_eq!(out, [7; 16]);
     }
 
     #[test]
     fn scaled_sums_equal_the_128_bit_sums_reduced_once() {
-        if !available() {
-            std::eprintln!("NOT RUN: this CPU lacks AVX-512 F, DQ or IFMA, so the lanes' scaled sum is never taken");
+        if !lanes_here("scaled sum") {
             return;
         }
         let n = 64;
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = words(0x9e37_79b9_7f4a_7c15);
         for bits in [20, 40, 49] {
             let t = NttPrimes::new(bits, 16).find(|&q| q < IFMA_BOUND).unwrap();
             for (count, narrow) in [(1, true), (8, true), (8, false), (30, false), (MAX_MODULI, false)] {
@@ -299,5 +299,13 @@ mod tests {
                 assert_eq!(out, want, "{bits}-bit t, {count} limbs, narrow {narrow}");
             }
         }
+        // Where the lanes cannot (a modulus from 2^50 on, a factor not below t, counts that differ), nothing is
+        // written.
+        let (limb, t_wide) = (alloc::vec![1u64; 16], NttPrimes::new(55, 16).next().unwrap());
+        let mut out = alloc::vec![7; 16];
+        assert!(!scaled_sum(&[&limb], &[1], false, t_wide, &mut out));
+        assert!(!scaled_sum(&[&limb], &[97], false, 97, &mut out));
+        assert!(!scaled_sum(&[&limb, &limb], &[1], false, 97, &mut out));
+        assert_eq!(out, [7; 16]);
     }
 }

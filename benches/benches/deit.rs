@@ -3,7 +3,7 @@
 //! one thread, and the stages of one block.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use medblind::deit::{self, DeiT, Token, checkpoint, config::CHANNELS, config::IMAGE, preprocess};
+use medblind::vit::{self, Token, Vit, checkpoint, config::CHANNELS, config::IMAGE, preprocess};
 
 const GROUP: usize = 8;
 
@@ -22,8 +22,8 @@ fn forward(c: &mut Criterion) {
     group.throughput(Throughput::Elements(GROUP as u64));
     let input = inputs();
     for name in ["deit_tiny", "deit_small"] {
-        let config = deit::model(name).expect("known model");
-        let model = DeiT::from_safetensors(&checkpoint::timm_init(config, 1), config).expect("valid checkpoint");
+        let config = vit::model(name).expect("known model");
+        let model = Vit::from_safetensors(&checkpoint::timm_init(config, 1), config).expect("valid checkpoint");
         group.bench_function(BenchmarkId::new("features/1-thread", name), |b| {
             b.iter(|| model.features(&input, GROUP, Token::Cls));
         });

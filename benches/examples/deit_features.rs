@@ -5,8 +5,8 @@
 //! their `(n, D)` class-token features, then times `REPEATS` passes over all images on `THREADS` threads (groups of
 //! 8 images, as `medblind extract` runs) and prints `images_per_second=…`.
 
-use medblind::deit::{self, DeiT, Token};
 use medblind::medmnist::npy;
+use medblind::vit::{self, Token, Vit};
 use rayon::prelude::*;
 use std::time::Instant;
 
@@ -15,8 +15,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let [_, weights, model, input, output, threads, repeats] = &args[..] else {
         return Err("usage: deit_features WEIGHTS MODEL INPUT.npy OUTPUT.npy THREADS REPEATS".into());
     };
-    let config = deit::model(model).ok_or("unknown model")?;
-    let model = DeiT::from_safetensors(&std::fs::read(weights)?, config)?;
+    let config = vit::model(model).ok_or("unknown model")?;
+    let model = Vit::from_safetensors(&std::fs::read(weights)?, config)?;
     let bytes = std::fs::read(input)?;
     let mut reader = &bytes[..];
     let (header, taken) = npy::read_header(&mut reader)?;

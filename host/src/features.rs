@@ -1,16 +1,16 @@
-//! DeiT features of a MedMNIST dataset: extraction (batched over both cores, with a progress bar) and the
+//! ViT features of a MedMNIST dataset: extraction (batched over both cores, with progress, resumable) and the
 //! feature file.
 //!
 //! # The feature file
 //! A safetensors file with, for each split `s` in `train`, `val`, `test`: `s.features` (F32, `n × D`) and
 //! `s.labels` (U32, `n`). Its metadata records provenance: `format` = `medblind-features/1`, `dataset`,
-//! `dataset_md5` (of the `.npz`), `classes`, `model`, `weights` (file name), `weights_md5`, `token`
-//! (`cls`/`dist`), `preprocessing`, and `limit` (images per split, when only a prefix was extracted).
+//! `dataset_md5` (of the `.npz`), `classes`, `model`, `weights` (file name), `weights_md5`, `weights_origin` (`pretrained` or `random initialization`), `token`
+//! (`cls`, `dist`, `mean` or `both`), `preprocessing`, and `limit` (images per split, when only a prefix was extracted).
 
-use crate::deit::{DeiT, Token, config::CHANNELS, config::IMAGE, preprocess};
 use crate::files::{self, FileError};
 use crate::medmnist::{Images, MedMnist, SPLITS};
 use crate::train::data::{Dataset, Split};
+use crate::vit::{Token, Vit, config::CHANNELS, config::IMAGE, preprocess};
 use rayon::prelude::*;
 use safetensors::{Dtype, SafeTensors, tensor::TensorView};
 use std::collections::HashMap;
@@ -18,8 +18,12 @@ use std::path::{Path, PathBuf};
 
 /// The format tag in the file's metadata.
 pub const FORMAT: &str = "medblind-features/1";
+/// [`Provenance::weights_origin`] of randomly initialized weights.
+pub const RANDOM: &str = "random initialization";
 /// Images per group in one forward pass (tokens stacked into one matrix).
 const GROUP: usize = 8;
+/// Images per resumable piece of an extraction (a whole number of groups).
+const PIECE: usize = 32 * GROUP;
 
 /// Where the features came from.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,13 +34,16 @@ pub struct Provenance {
     pub dataset_md5: String,
     /// Number of classes.
     pub classes: usize,
-    /// timm model name.
+    /// Model name.
     pub model: String,
     /// Weights file name.
     pub weights: String,
     /// MD5 of the weights file.
     pub weights_md5: String,
-    /// `cls` or `dist`.
+    /// `pretrained`, or `random initialization` for checkpoints written by `medblind weights init` (features
+    /// that exercise the pipeline but are not pretrained features).
+    pub weights_origin: String,
+    /// `cls`, `dist`, `mean` or `both`.
     pub token: String,
     /// Images per split, if only the first ones were extracted.
     pub limit: Option<usize>,
@@ -69,31 +76,69 @@ pub struct Features {
 }
 
 /// Runs `model` over the first `limit` (or all) images of every split, `GROUP` images per forward pass, groups
-/// spread over the rayon pool; `progress` is told how many images are done.
+/// spread over the rayon pool; `progress` is told how many images are done and whether they were found in
+/// `resume` rather than computed.
+///
+/// The work is cut into pieces of `PIECE` images, each written to the folder `resume` as soon as it is done, so
+/// an interrupted extraction picks up where it stopped; the folder records the provenance and is discarded when
+/// it does not match. The caller removes it once the feature file is saved.
+///
+/// # Errors
+/// [`FileError`] when a piece cannot be written.
 pub fn extract(
     data: &MedMnist,
-    model: &DeiT,
+    model: &Vit,
     token: Token,
     provenance: Provenance,
-    progress: &(dyn Fn(u64) + Sync),
-) -> Features {
-    let dim = model.config().embed_dim;
+    resume: &Path,
+    progress: &(dyn Fn(u64, bool) + Sync),
+) -> Result<Features, FileError> {
+    let dim = token.dim(model.config());
+    let io = |source| FileError::Io { path: resume.to_path_buf(), source };
+    let stamp = resume.join("provenance");
+    let expected = format!("{provenance:?}");
+    if resume.is_dir() && std::fs::read_to_string(&stamp).ok().as_deref() != Some(expected.as_str()) {
+        eprintln!("discarding {}: an unfinished extraction of other inputs", resume.display());
+        std::fs::remove_dir_all(resume).map_err(io)?;
+    }
+    std::fs::create_dir_all(resume).map_err(io)?;
+    files::write_atomic(&stamp, expected.as_bytes(), false)?;
     let one = |images: &Images, indices: &[usize]| {
         let mut input = vec![0.0f32; indices.len() * CHANNELS * IMAGE * IMAGE];
         for (&i, out) in indices.iter().zip(input.chunks_exact_mut(CHANNELS * IMAGE * IMAGE)) {
             preprocess::preprocess(images.image(i), images.side, images.channels, out);
         }
         let features = model.features(&input, indices.len(), token);
-        progress(indices.len() as u64);
+        progress(indices.len() as u64, false);
         features
     };
-    let splits = data.splits.each_ref().map(|images| {
+    let mut splits = Vec::new();
+    for (name, images) in SPLITS.iter().zip(&data.splits) {
         let n = provenance.limit.map_or(images.len(), |l| l.min(images.len()));
-        let indices: Vec<usize> = (0..n).collect();
-        let groups: Vec<Vec<f32>> = indices.par_chunks(GROUP).map(|g| one(images, g)).collect();
-        (groups.concat(), images.labels[..n].to_vec())
-    });
-    Features { dim, splits, provenance }
+        let mut features = Vec::with_capacity(n * dim);
+        for start in (0..n).step_by(PIECE) {
+            let indices: Vec<usize> = (start..n.min(start + PIECE)).collect();
+            let path = resume.join(format!("{name}-{start}.f32"));
+            let done = std::fs::read(&path).ok().filter(|b| b.len() == indices.len() * dim * 4);
+            let piece: Vec<f32> = match done {
+                Some(bytes) => {
+                    progress(indices.len() as u64, true);
+                    bytes.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect()
+                }
+                None => {
+                    let groups: Vec<Vec<f32>> = indices.par_chunks(GROUP).map(|g| one(images, g)).collect();
+                    let piece = groups.concat();
+                    let bytes: Vec<u8> = piece.iter().flat_map(|v| v.to_le_bytes()).collect();
+                    files::write_atomic(&path, &bytes, false)?;
+                    piece
+                }
+            };
+            features.extend(piece);
+        }
+        splits.push((features, images.labels[..n].to_vec()));
+    }
+    let splits = splits.try_into().expect("three splits");
+    Ok(Features { dim, splits, provenance })
 }
 
 impl Features {
@@ -107,7 +152,7 @@ impl Features {
         self.len() == 0
     }
 
-    /// Writes the feature file atomically.
+    /// Writes the feature file atomically (replacing one at `path`: callers decide whether that is allowed).
     ///
     /// # Errors
     /// [`FileError`] naming the file.
@@ -122,6 +167,7 @@ impl Features {
             ("model", &p.model),
             ("weights", &p.weights),
             ("weights_md5", &p.weights_md5),
+            ("weights_origin", &p.weights_origin),
             ("token", &p.token),
             ("preprocessing", preprocess::DESCRIPTION),
         ];
@@ -180,6 +226,7 @@ impl Features {
             model: field("model")?,
             weights: field("weights")?,
             weights_md5: field("weights_md5")?,
+            weights_origin: field("weights_origin")?,
             token: field("token")?,
             limit: meta.contains_key("limit").then(|| number("limit")).transpose()?,
         };
@@ -222,15 +269,20 @@ impl Features {
         let p = &self.provenance;
         let limit = p.limit.map_or(String::new(), |l| format!(", first {l} images per split"));
         format!(
-            "`{}`: {} (`{}`, MD5 {}), {} token, of {} (MD5 {}){limit}",
+            "`{}`: {} of {} (MD5 {}){limit}",
             path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()),
-            p.model,
-            p.weights,
-            p.weights_md5,
-            p.token,
+            self.backbone(),
             p.dataset,
             p.dataset_md5
         )
+    }
+
+    /// The network and weights that made the features, for titles: `dinov2_small, pretrained weights
+    /// model.safetensors (MD5 …), cls token`; randomly initialized weights are named so in capitals.
+    pub fn backbone(&self) -> String {
+        let p = &self.provenance;
+        let origin = if p.weights_origin == RANDOM { "RANDOMLY INITIALIZED" } else { p.weights_origin.as_str() };
+        format!("{}, {origin} weights {} (MD5 {}), {} token", p.model, p.weights, p.weights_md5, p.token)
     }
 
     /// The official train / val / test splits as training tables.

@@ -1,7 +1,6 @@
 //! MedBlind's host side: the hospital and cloud roles on top of `medblind-core`.
 
 pub mod commands;
-pub mod deit;
 pub mod device;
 pub mod download;
 pub mod features;
@@ -11,3 +10,4 @@ pub mod medmnist;
 pub mod output;
 pub mod progress;
 pub mod train;
+pub mod vit;

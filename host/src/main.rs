@@ -2,7 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use medblind::commands::{self, HeadShape};
-use medblind::deit::Token;
+use medblind::vit::Token;
 use medblind_core::ckks::{Params, Security, params::max_log_qp_128, presets};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -104,7 +104,7 @@ enum Command {
         #[command(flatten)]
         schedule: ScheduleArgs,
     },
-    /// The whole pipeline on BloodMNIST: find or fetch the data, DeiT features, the head trained plaintext
+    /// The whole pipeline on BloodMNIST: find or fetch the data, ViT features, the head trained plaintext
     /// (exact and approximated softmax) and encrypted with one schedule; prints the table, writes the report.
     Demo {
         /// The dataset.
@@ -208,7 +208,8 @@ enum Command {
         #[command(subcommand)]
         action: DataCommand,
     },
-    /// Hospital: DeiT features of a MedMNIST dataset into a feature file (safetensors, with provenance).
+    /// Hospital: ViT features of a MedMNIST dataset into a feature file (safetensors, with provenance); an
+    /// interrupted extraction resumes where it stopped.
     Extract {
         /// The dataset (dermamnist, bloodmnist, organamnist, organcmnist, organsmnist).
         #[arg(long)]
@@ -218,9 +219,6 @@ enum Command {
         size: usize,
         #[command(flatten)]
         source: FeatureSource,
-        /// The token whose final embedding is the feature.
-        #[arg(long, value_enum, default_value_t = Token::Cls)]
-        token: Token,
         /// Only the first LIMIT images of each split.
         #[arg(long)]
         limit: Option<usize>,
@@ -228,7 +226,7 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
-    /// DeiT weight files.
+    /// ViT weight files.
     Weights {
         #[command(subcommand)]
         action: WeightsCommand,
@@ -256,18 +254,24 @@ enum Command {
     },
 }
 
-/// Where `demo` and `extract` find the images and the DeiT that turns them into features.
+/// Where `demo` and `extract` find the images and the ViT that turns them into features.
 #[derive(clap::Args)]
 struct FeatureSource {
     /// A folder holding the dataset's .npz (default: $MEDBLIND_DATA_DIR, ../shared/medmnist, the cache).
     #[arg(long)]
     data_dir: Option<PathBuf>,
-    /// The DeiT variant (timm name; the `_patch16_224` suffix may be left out).
-    #[arg(long, default_value = "deit_tiny")]
-    model: String,
-    /// The weights (timm safetensors); default: ../shared/models, the cache, else the Hugging Face hub.
+    /// The network: dinov2_small, dinov2_base, or a DeiT by timm name (`deit_tiny`, `deit_small`, ...)
+    /// [default: the first of dinov2_small, deit_tiny with weights found locally, else downloaded].
     #[arg(long)]
+    model: Option<String>,
+    /// The weights (safetensors in timm's or Hugging Face's layout); default: ../shared/models, the cache, else
+    /// the Hugging Face hub.
+    #[arg(long, requires = "model")]
     weights: Option<PathBuf>,
+    /// The features: the class token, the mean of the patch tokens, both concatenated, or DeiT's
+    /// distillation token.
+    #[arg(long, value_enum, default_value_t = Token::Cls)]
+    token: Token,
 }
 
 /// The training schedule shared by `compare` and `demo`.
@@ -348,7 +352,7 @@ enum WeightsCommand {
     /// Write a randomly initialized checkpoint (timm's initialization and layout), for when pretrained weights
     /// cannot be downloaded: features from it exercise the pipeline but are not pretrained features.
     Init {
-        /// The DeiT variant.
+        /// The network (e.g. deit_tiny, dinov2_small).
         #[arg(long, default_value = "deit_tiny")]
         model: String,
         /// Seeds the initialization.
@@ -381,7 +385,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         }
         Command::Demo {
             dataset,
-            source: FeatureSource { data_dir, model, weights },
+            source: FeatureSource { data_dir, model, weights, token },
             limit,
             all,
             preset,
@@ -392,6 +396,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             data_dir,
             model,
             weights,
+            token,
             limit: (!all).then_some(limit),
             preset,
             schedule: schedule.schedule(3),
@@ -419,13 +424,13 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Data { action: DataCommand::Info { name, size, data_dir } } => {
             commands::data::info(&name, size, data_dir.as_deref())
         }
-        Command::Extract { dataset, size, source: FeatureSource { data_dir, model, weights }, token, limit, out } => {
+        Command::Extract { dataset, size, source: FeatureSource { data_dir, model, weights, token }, limit, out } => {
+            let backbone = commands::data::choose_backbone(model.as_deref(), weights.as_deref())?;
             commands::data::extract(&commands::data::ExtractRequest {
                 dataset: &dataset,
                 size,
                 data_dir: data_dir.as_deref(),
-                model: &model,
-                weights: weights.as_deref(),
+                backbone: &backbone,
                 token,
                 limit,
                 out: out.as_deref(),

@@ -40,6 +40,7 @@ fn write_features(path: &Path) {
         model: "none".into(),
         weights: "none".into(),
         weights_md5: "0".repeat(32),
+        weights_origin: "pretrained".into(),
         token: "cls".into(),
         limit: None,
     };

@@ -105,8 +105,8 @@ fn larger_sizes_are_checked_against_the_records_published_md5() {
 #[test]
 fn extract_downloads_missing_weights_from_the_hub_into_the_cache() {
     let Some(blood) = shared_blood() else { return };
-    let config = medblind::deit::model("deit_tiny").unwrap();
-    let weights = medblind::deit::checkpoint::timm_init(config, 9);
+    let config = medblind::vit::model("deit_tiny").unwrap();
+    let weights = medblind::vit::checkpoint::timm_init(config, 9);
     let server =
         serve(vec![("/timm/deit_tiny_patch16_224.fb_in1k/resolve/main/model.safetensors".into(), weights.clone())]);
     let dir = tempfile::tempdir().unwrap();

@@ -1,13 +1,14 @@
 //! Hospital commands for the data: fetching and inspecting MedMNIST files, DeiT weights, feature extraction.
 
-use crate::deit::{self, DeiT, Token, checkpoint};
 use crate::download;
 use crate::features::{self, Features, Provenance};
 use crate::files::{self, FileError};
 use crate::medmnist::{self, MedMnist, catalog, fetch};
 use crate::progress;
+use crate::vit::{self, Token, Vit, checkpoint};
 use anyhow::{Context as _, anyhow, bail};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 fn dataset(name: &str) -> anyhow::Result<&'static medmnist::Dataset> {
@@ -83,13 +84,16 @@ pub fn info(name: &str, size: usize, data_dir: Option<&Path>) -> anyhow::Result<
     Ok(())
 }
 
-/// Where weights for `model` are looked for before downloading: `../shared/models/` (beside a checkout), then
-/// the cache.
-fn weight_candidates(model: &deit::Config) -> Vec<PathBuf> {
+/// Where weights for `model` are looked for before downloading: `../shared/models/` (beside a checkout: the
+/// model's name or its hub name, e.g. `dinov2-small/model.safetensors`), then the cache.
+fn weight_candidates(model: &vit::Config) -> Vec<PathBuf> {
     let shared = Path::new("../shared/models");
+    let repo = model.hub_repo();
+    let hub_name = repo.rsplit('/').next().unwrap_or(model.name);
     vec![
         shared.join(format!("{}.safetensors", model.name)),
         shared.join(model.name).join("model.safetensors"),
+        shared.join(hub_name).join("model.safetensors"),
         fetch::cache_dir().join("models").join(format!("{}.safetensors", model.name)),
     ]
 }
@@ -99,7 +103,7 @@ fn weight_candidates(model: &deit::Config) -> Vec<PathBuf> {
 ///
 /// # Errors
 /// `explicit` does not exist, or nothing local and the download failed (the message says to pass `--weights`).
-pub fn locate_weights(model: &deit::Config, explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
+pub fn locate_weights(model: &vit::Config, explicit: Option<&Path>) -> anyhow::Result<PathBuf> {
     if let Some(path) = explicit {
         if !path.is_file() {
             bail!("{}: no such weights file", path.display());
@@ -118,20 +122,26 @@ pub fn locate_weights(model: &deit::Config, explicit: Option<&Path>) -> anyhow::
     let part = target.with_extension("safetensors.part");
     eprintln!("downloading {url}");
     download::resume(&download::agent(), &url, &part)
-        .with_context(|| format!("no local {} weights; pass --weights PATH (timm safetensors)", model.name))?;
+        .with_context(|| format!("no local {} weights; pass --weights PATH (safetensors)", model.name))?;
     std::fs::rename(&part, target).map_err(|source| FileError::Io { path: target.clone(), source })?;
     Ok(target.clone())
 }
 
-/// Loads a DeiT from a weights file, naming the file in errors.
+/// Loads a model from a weights file, naming the file in errors; also returns the file's MD5 and its origin
+/// ([`features::RANDOM`] for checkpoints that say they were written by [`checkpoint::timm_init`], else
+/// `pretrained`).
 ///
 /// # Errors
 /// The file cannot be read or does not fit the model.
-pub fn load_model(model: deit::Config, weights: &Path) -> anyhow::Result<(DeiT, String)> {
+pub fn load_model(model: vit::Config, weights: &Path) -> anyhow::Result<(Vit, String, &'static str)> {
     let bytes = files::read(weights)?;
     let md5 = medmnist::md5_file(weights)?;
-    let deit = DeiT::from_safetensors(&bytes, model).with_context(|| format!("{}", weights.display()))?;
-    Ok((deit, md5))
+    let vit = Vit::from_safetensors(&bytes, model).with_context(|| format!("{}", weights.display()))?;
+    let origin = match checkpoint::is_random_init(&bytes) {
+        true => features::RANDOM,
+        false => "pretrained",
+    };
+    Ok((vit, md5, origin))
 }
 
 /// What `medblind extract` is asked to do.
@@ -142,10 +152,8 @@ pub struct ExtractRequest<'a> {
     pub size: usize,
     /// Where the dataset file is, if not in the default places.
     pub data_dir: Option<&'a Path>,
-    /// DeiT variant name.
-    pub model: &'a str,
-    /// Weights file, if not in the default places.
-    pub weights: Option<&'a Path>,
+    /// The network and its weights.
+    pub backbone: &'a Backbone,
     /// Which token is the feature.
     pub token: Token,
     /// Only the first images of each split.
@@ -154,23 +162,21 @@ pub struct ExtractRequest<'a> {
     pub out: Option<&'a Path>,
 }
 
-/// `medblind extract`: DeiT features of a dataset into a feature file (reused when the same inputs were
+/// `medblind extract`: ViT features of a dataset into a feature file (reused when the same inputs were
 /// already extracted there). Returns the file's path.
 ///
 /// # Errors
 /// Missing or damaged data or weights, a token the model does not have, or file trouble.
 pub fn extract(request: &ExtractRequest) -> anyhow::Result<PathBuf> {
-    let model = deit::model(request.model)
-        .ok_or_else(|| anyhow!("unknown model `{}` (one of: {})", request.model, deit::config::names()))?;
-    if request.token == Token::Dist && !model.distilled {
+    let (model, weights) = (request.backbone.model, &request.backbone.weights);
+    if !request.token.fits(model) {
         bail!("--token dist needs a distilled model (e.g. deit_tiny_distilled), not {}", model.name);
     }
     if request.limit == Some(0) {
         bail!("--limit must be positive");
     }
     let data = load_dataset(request.dataset, request.size, request.data_dir)?;
-    let weights = locate_weights(&model, request.weights)?;
-    let (deit, weights_md5) = load_model(model, &weights)?;
+    let (vit, weights_md5, weights_origin) = load_model(model, weights)?;
     let provenance = Provenance {
         dataset: data.dataset.name.to_string(),
         dataset_md5: data.md5.clone(),
@@ -178,6 +184,7 @@ pub fn extract(request: &ExtractRequest) -> anyhow::Result<PathBuf> {
         model: model.name.to_string(),
         weights: weights.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned()),
         weights_md5,
+        weights_origin: weights_origin.to_string(),
         token: format!("{:?}", request.token).to_lowercase(),
         limit: request.limit,
     };
@@ -190,22 +197,84 @@ pub fn extract(request: &ExtractRequest) -> anyhow::Result<PathBuf> {
         std::fs::create_dir_all(dir).map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?;
     }
     let total: usize = data.splits.iter().map(|s| request.limit.map_or(s.len(), |l| l.min(s.len()))).sum();
+    eprintln!(
+        "extracting {} features ({:?} token) of {total} {} images from {} ({} weights {}, MD5 {})",
+        model.name,
+        request.token,
+        data.dataset.name,
+        data.path.display(),
+        provenance.weights_origin,
+        weights.display(),
+        provenance.weights_md5
+    );
     let bar = progress::items(total as u64, format!("{} {}", model.name, data.dataset.name), "img");
-    let start = Instant::now();
-    let features = features::extract(&data, &deit, request.token, provenance, &|n| bar.inc(n));
+    let log = progress::Log::new(total, "images");
+    let (start, computed) = (Instant::now(), AtomicU64::new(0));
+    let resume = out.with_extension("part");
+    let features = features::extract(&data, &vit, request.token, provenance, &resume, &|n, resumed| {
+        bar.inc(n);
+        log.add(n);
+        if !resumed {
+            computed.fetch_add(n, Ordering::Relaxed);
+        }
+    })?;
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     features.save(&out)?;
+    std::fs::remove_dir_all(&resume).map_err(|source| FileError::Io { path: resume.clone(), source })?;
+    let computed = computed.into_inner();
+    let resumed = features.len() as u64 - computed;
     eprintln!(
-        "{}: {} images through {} in {seconds:.1} s ({:.1} images/s, {} threads)",
+        "{}: {computed} images through {} in {seconds:.1} s ({:.1} images/s, {} threads){}",
         data.dataset.name,
-        features.len(),
         model.name,
-        features.len() as f64 / seconds,
-        rayon::current_num_threads()
+        computed as f64 / seconds,
+        rayon::current_num_threads(),
+        if resumed > 0 { format!("; {resumed} resumed from an interrupted run") } else { String::new() }
     );
     crate::outln!("{}", out.display())?;
     Ok(out)
+}
+
+/// Networks tried when none is named, best features first.
+pub const PREFERENCE: [&str; 2] = ["dinov2_small", "deit_tiny"];
+
+/// A network with the weights file to load.
+pub struct Backbone {
+    /// The architecture.
+    pub model: vit::Config,
+    /// Its weights.
+    pub weights: PathBuf,
+}
+
+fn known_model(name: &str) -> anyhow::Result<vit::Config> {
+    vit::model(name).ok_or_else(|| anyhow!("unknown model `{name}` (one of: {})", vit::config::names()))
+}
+
+/// The network to extract features with: `model` with `weights` (see [`locate_weights`]) when named, else the
+/// first of [`PREFERENCE`] whose weights are found locally, else the first that downloads.
+///
+/// # Errors
+/// An unknown model, a missing `weights` file, or no weights found or downloadable for any candidate.
+pub fn choose_backbone(model: Option<&str>, weights: Option<&Path>) -> anyhow::Result<Backbone> {
+    if let Some(name) = model {
+        let model = known_model(name)?;
+        return Ok(Backbone { model, weights: locate_weights(&model, weights)? });
+    }
+    let candidates: Vec<vit::Config> = PREFERENCE.iter().map(|n| known_model(n)).collect::<anyhow::Result<_>>()?;
+    if let Some((model, weights)) =
+        candidates.iter().find_map(|m| weight_candidates(m).into_iter().find(|p| p.is_file()).map(|p| (*m, p)))
+    {
+        return Ok(Backbone { model, weights });
+    }
+    let mut failures = Vec::new();
+    for model in candidates {
+        match locate_weights(&model, None) {
+            Ok(weights) => return Ok(Backbone { model, weights }),
+            Err(e) => failures.push(format!("{}: {}", model.name, crate::output::error_line(&e))),
+        }
+    }
+    bail!("no pretrained weights found or downloadable ({}); pass --model and --weights", failures.join("; "))
 }
 
 /// `medblind weights init`: a randomly initialized checkpoint (timm's initialization) in timm's layout.
@@ -214,7 +283,7 @@ pub fn extract(request: &ExtractRequest) -> anyhow::Result<PathBuf> {
 /// Unknown model or file trouble.
 pub fn init_weights(model: &str, seed: u64, out: &Path) -> anyhow::Result<()> {
     let model =
-        deit::model(model).ok_or_else(|| anyhow!("unknown model `{model}` (one of: {})", deit::config::names()))?;
+        vit::model(model).ok_or_else(|| anyhow!("unknown model `{model}` (one of: {})", vit::config::names()))?;
     files::write_atomic(out, &checkpoint::timm_init(model, seed), false)?;
     crate::outln!("{}", out.display())?;
     Ok(())

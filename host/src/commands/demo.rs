@@ -1,12 +1,12 @@
-//! `medblind demo`: the whole pipeline on BloodMNIST — locate or fetch the data, DeiT features, then the head
-//! trained plaintext and encrypted with the same schedule — with a report.
+//! `medblind demo`: the whole pipeline on BloodMNIST — locate or fetch the data, ViT features from the best
+//! pretrained backbone found, then the head trained plaintext and encrypted with the same schedule — with a report.
 
-use super::data::{self, ExtractRequest};
-use crate::deit::{self, Token, checkpoint};
+use super::data::{self, Backbone, ExtractRequest};
 use crate::features::Features;
 use crate::files;
 use crate::medmnist::{catalog, fetch};
 use crate::train::schedule::Schedule;
+use crate::vit::{Token, checkpoint};
 use std::path::PathBuf;
 
 /// What the demo runs on.
@@ -15,10 +15,12 @@ pub struct DemoOptions {
     pub dataset: String,
     /// A folder holding the dataset's `.npz`.
     pub data_dir: Option<PathBuf>,
-    /// The DeiT variant.
-    pub model: String,
+    /// The network (`None`: the best one with weights at hand, see [`data::choose_backbone`]).
+    pub model: Option<String>,
     /// The weights file, if not found in the default places.
     pub weights: Option<PathBuf>,
+    /// Which tokens make the features.
+    pub token: Token,
     /// Images per split (`None`: all).
     pub limit: Option<usize>,
     /// The CKKS preset of the encrypted run.
@@ -40,18 +42,20 @@ fn dataset_file(options: &DemoOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The weights: found or downloaded; offline without any, a timm-initialized checkpoint, announced loudly
-/// (its features exercise the pipeline but are not pretrained features, and the report names the file).
-fn weights_file(options: &DemoOptions) -> anyhow::Result<PathBuf> {
-    let model = deit::model(&options.model)
-        .ok_or_else(|| anyhow::anyhow!("unknown model `{}` (one of: {})", options.model, deit::config::names()))?;
-    match data::locate_weights(&model, options.weights.as_deref()) {
-        Ok(path) => Ok(path),
+/// The backbone: the one asked for, else the best found or downloaded; offline without any weights, a
+/// timm-initialized DeiT-tiny, announced loudly (its features exercise the pipeline but are not pretrained
+/// features, and every report names them so).
+fn backbone(options: &DemoOptions) -> anyhow::Result<Backbone> {
+    match data::choose_backbone(options.model.as_deref(), options.weights.as_deref()) {
+        Ok(backbone) => Ok(backbone),
         Err(e) if options.weights.is_none() => {
+            let name = options.model.as_deref().unwrap_or(data::PREFERENCE[data::PREFERENCE.len() - 1]);
+            let model = crate::vit::model(name).ok_or(e)?;
             let path = fetch::cache_dir().join("models").join(format!("{}-timm-init-seed1.safetensors", model.name));
-            eprintln!("demo: WARNING: no pretrained {} weights ({e:#}).", model.name);
+            eprintln!("demo: WARNING: no pretrained weights found or downloadable.");
             eprintln!(
-                "demo: WARNING: using RANDOMLY INITIALIZED weights ({}); accuracy is not that of pretrained features.",
+                "demo: WARNING: using RANDOMLY INITIALIZED {} weights ({}); accuracy is not that of pretrained features.",
+                model.name,
                 path.display()
             );
             if !path.is_file() {
@@ -61,7 +65,7 @@ fn weights_file(options: &DemoOptions) -> anyhow::Result<PathBuf> {
                 }
                 files::write_atomic(&path, &checkpoint::timm_init(model, 1), false)?;
             }
-            Ok(path)
+            Ok(Backbone { model, weights: path })
         }
         Err(e) => Err(e),
     }
@@ -73,21 +77,22 @@ fn weights_file(options: &DemoOptions) -> anyhow::Result<PathBuf> {
 /// Missing data that cannot be downloaded, bad options, or any step's failure.
 pub fn demo(options: &DemoOptions) -> anyhow::Result<PathBuf> {
     dataset_file(options)?;
-    let weights = weights_file(options)?;
+    let backbone = backbone(options)?;
     let features = data::extract(&ExtractRequest {
         dataset: &options.dataset,
         size: 28,
         data_dir: options.data_dir.as_deref(),
-        model: &options.model,
-        weights: Some(&weights),
-        token: Token::Cls,
+        backbone: &backbone,
+        token: options.token,
         limit: options.limit,
         out: None,
     })?;
     let loaded = Features::load(&features)?;
+    eprintln!("demo: features from {}", loaded.backbone());
+    let source = super::Source { description: loaded.describe(&features), backbone: loaded.backbone() };
     let report = super::compare_split(
         &loaded.provenance.dataset,
-        &loaded.describe(&features),
+        &source,
         loaded.split(),
         &options.out,
         &options.preset,

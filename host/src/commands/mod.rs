@@ -361,11 +361,13 @@ pub fn compare(
     use crate::train::data as dataset;
     let (name, source, split) = if data.extension().is_some_and(|e| e == "safetensors") {
         let features = crate::features::Features::load(data)?;
-        (features.provenance.dataset.clone(), features.describe(data), features.split())
+        let source = Source { description: features.describe(data), backbone: features.backbone() };
+        (features.provenance.dataset.clone(), source, features.split())
     } else {
         let name = data.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('.').next()).unwrap_or("data");
         let split = dataset::split(&dataset::load_csv(data)?, 0.2, 0.2, schedule.seed);
-        (name.to_string(), format!("`{}`, split 60/20/20 with seed {}", data.display(), schedule.seed), split)
+        let description = format!("`{}`, split 60/20/20 with seed {}", data.display(), schedule.seed);
+        (name.to_string(), Source { description, backbone: String::new() }, split)
     };
     compare_split(&name, &source, split, out, preset, batch_dir, schedule).map(drop)
 }
@@ -379,13 +381,21 @@ pub struct ReportFiles {
     pub plot: PathBuf,
 }
 
+/// Where a comparison's data came from, for its reports.
+pub struct Source {
+    /// One line: the file and how it was made.
+    pub description: String,
+    /// The network and weights that made the features, empty for tables not made by one.
+    pub backbone: String,
+}
+
 /// Trains `split` three ways (see [`compare`]), writes the reports into `out` and prints the Markdown.
 ///
 /// # Errors
 /// An unknown preset, a schedule the packing cannot take, or file trouble.
 pub fn compare_split(
     name: &str,
-    source: &str,
+    source: &Source,
     mut split: crate::train::data::Split,
     out: &Path,
     preset: &str,
@@ -403,7 +413,8 @@ pub fn compare_split(
     let start = std::time::Instant::now();
     let mut progress = |message: &str| eprintln!("[{:>7.1} s] {name}: {message}", start.elapsed().as_secs_f64());
     let mut result = compare::compare(name, &split, schedule, literal, batch_dir, &mut progress)?;
-    result.source = source.to_string();
+    result.source.clone_from(&source.description);
+    result.backbone.clone_from(&source.backbone);
     std::fs::create_dir_all(out).map_err(|e| FileError::Io { path: out.to_path_buf(), source: e })?;
     let markdown = result.markdown(&split);
     let written = ReportFiles { markdown: out.join(format!("{name}.md")), plot: out.join(result.plot_file()) };

@@ -59,6 +59,8 @@ impl Images {
 pub struct MedMnist {
     /// Which dataset.
     pub dataset: &'static Dataset,
+    /// The file it was loaded from.
+    pub path: std::path::PathBuf,
     /// MD5 of the file (lower-case hex): its identity in feature caches and reports.
     pub md5: String,
     /// `train`, `val`, `test`.
@@ -118,7 +120,7 @@ impl MedMnist {
         if splits.iter().any(|s| s.side != splits[0].side) {
             return Err(content("splits have different image sizes".into()));
         }
-        Ok(MedMnist { dataset, md5, splits })
+        Ok(MedMnist { dataset, path: path.to_path_buf(), md5, splits })
     }
 
     /// The official 28×28 release this file is, if its checksum is a pinned one.

@@ -27,6 +27,9 @@ pub struct Comparison {
     pub dataset: String,
     /// Where the features came from (file, model and weights), empty when not known.
     pub source: String,
+    /// The network and weights that made the features (see [`crate::features::Features::backbone`]), empty when
+    /// not known or not made by a network.
+    pub backbone: String,
     /// Rows in train / validation / test.
     pub sizes: [usize; 3],
     /// Features (bias included) and classes.
@@ -104,6 +107,7 @@ pub fn compare(
     Ok(Comparison {
         dataset: dataset.to_string(),
         source: String::new(),
+        backbone: String::new(),
         sizes: [split.train.len(), split.val.len(), split.test.len()],
         dim: split.train.dim(),
         classes,
@@ -291,6 +295,7 @@ impl Comparison {
         let mut report = json!({
             "dataset": self.dataset,
             "source": self.source,
+            "backbone": self.backbone,
             "train": self.sizes[0],
             "val": self.sizes[1],
             "test": self.sizes[2],
@@ -402,7 +407,8 @@ impl Comparison {
         {
             let root = SVGBackend::with_string(&mut svg, (1000, 400)).into_drawing_area();
             root.fill(&WHITE)?;
-            let root = root.titled(&format!("{}: validation per epoch", self.dataset), ("sans-serif", 18))?;
+            let features = if self.backbone.is_empty() { String::new() } else { format!(" ({})", self.backbone) };
+            let root = root.titled(&format!("{}{features}: validation per epoch", self.dataset), ("sans-serif", 14))?;
             for (panel, curve) in root.split_evenly((1, 2)).iter().zip([Curve::Loss, Curve::Accuracy]) {
                 let series: Vec<(&str, Vec<(usize, f64)>)> = runs
                     .iter()

@@ -1,21 +1,40 @@
-//! The DeiT forward pass (timm's `VisionTransformer`, pre-norm blocks) on CPU, from timm's safetensors weights.
+//! The ViT forward pass (pre-norm blocks) on CPU, from safetensors weights in timm's (DeiT) or Hugging Face's
+//! (DINOv2) layout.
 //!
-//! `x = [cls, (dist), patches·Wᵀ + b] + pos_embed`; each block: `x += proj(attn(norm1(x)))`,
-//! `x += fc2(gelu(fc1(norm2(x))))`; features are the class (or distillation) token after the final norm.
-//! Images are processed in groups whose tokens are stacked, so the linear layers are large matrix products.
+//! `x = [cls, (dist), patches·Wᵀ + b] + pos_embed`; each block: `x += γ₁ ⊙ proj(attn(norm1(x)))`,
+//! `x += γ₂ ⊙ fc2(gelu(fc1(norm2(x))))` (LayerScale `γ` in DINOv2, 1 in DeiT); features come from the tokens
+//! after the final norm. Images are processed in groups whose tokens are stacked, so the linear layers are large
+//! matrix products.
 
-use super::config::{CHANNELS, Config, GRID, IMAGE, LN_EPS, MLP_RATIO, PATCH, PATCH_VALUES};
+use super::config::{CHANNELS, Config, Family, IMAGE, LN_EPS, MLP_RATIO};
 use super::layers::{self, View};
+use super::position;
 use safetensors::{Dtype, SafeTensors};
 use std::collections::HashMap;
 
-/// Which token's final embedding is the feature vector.
+/// Which final-norm embeddings make the feature vector.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Token {
-    /// The class token (every DeiT).
+    /// The class token (`D` values).
     Cls,
-    /// The distillation token (distilled DeiTs only).
+    /// The distillation token (distilled DeiTs only; `D` values).
     Dist,
+    /// The mean of the patch tokens (`D` values).
+    Mean,
+    /// The class token, then the mean of the patch tokens (`2·D` values, as DINOv2's linear probes).
+    Both,
+}
+
+impl Token {
+    /// Whether `config` has this token.
+    pub fn fits(self, config: Config) -> bool {
+        self != Token::Dist || config.distilled
+    }
+
+    /// Feature width with this token on `config`.
+    pub fn dim(self, config: Config) -> usize {
+        if self == Token::Both { 2 * config.embed_dim } else { config.embed_dim }
+    }
 }
 
 /// What is wrong with a weights file; the first offending tensor is named.
@@ -25,9 +44,9 @@ pub enum WeightsError {
     #[error("not a safetensors file ({0})")]
     Format(String),
     /// A tensor the model needs is absent.
-    #[error("tensor `{name}` is missing (is this a timm {model} checkpoint?)")]
+    #[error("tensor `{name}` is missing (is this a {model} checkpoint?)")]
     Missing {
-        /// timm's tensor name.
+        /// The tensor's name.
         name: String,
         /// The model expected.
         model: &'static str,
@@ -35,7 +54,7 @@ pub enum WeightsError {
     /// A tensor has the wrong shape.
     #[error("tensor `{name}` has shape {found:?}, but {model} needs {expected:?}")]
     Shape {
-        /// timm's tensor name.
+        /// The tensor's name.
         name: String,
         /// The model expected.
         model: &'static str,
@@ -47,7 +66,7 @@ pub enum WeightsError {
     /// A tensor is not stored as f32, f16 or bf16.
     #[error("tensor `{name}` is {dtype}, expected F32, F16 or BF16")]
     Dtype {
-        /// timm's tensor name.
+        /// The tensor's name.
         name: String,
         /// Its stored type.
         dtype: String,
@@ -66,32 +85,37 @@ struct Norm {
 
 struct Block {
     norm1: Norm,
+    /// Query, key and value stacked: `3D × D`.
     qkv: Linear,
     proj: Linear,
+    /// LayerScale of the attention branch, if any.
+    scale1: Option<Vec<f32>>,
     norm2: Norm,
     fc1: Linear,
     fc2: Linear,
+    /// LayerScale of the MLP branch, if any.
+    scale2: Option<Vec<f32>>,
 }
 
-/// A DeiT backbone with its weights (the ImageNet heads are not needed for features and are not kept).
-pub struct DeiT {
+/// A ViT backbone with its weights (DeiT's ImageNet heads are not needed for features and are not kept).
+pub struct Vit {
     config: Config,
     patch: Linear,
     /// Class token, then distillation token if any: `prefix_tokens × D`.
     prefix: Vec<f32>,
-    /// `tokens × D`.
+    /// `tokens × D`, resized to the input's grid.
     pos_embed: Vec<f32>,
     blocks: Vec<Block>,
     norm: Norm,
 }
 
-impl DeiT {
-    /// Builds the model from a safetensors checkpoint with timm's names. Every tensor of the checkpoint is
-    /// checked in timm's order, so the first missing or misshapen one is the one reported.
+impl Vit {
+    /// Builds the model from a safetensors checkpoint in `config`'s layout. Every tensor is checked in the
+    /// checkpoint's order, so the first missing or misshapen one is the one reported.
     ///
     /// # Errors
     /// [`WeightsError`] naming the first tensor that does not fit.
-    pub fn from_safetensors(bytes: &[u8], config: Config) -> Result<DeiT, WeightsError> {
+    pub fn from_safetensors(bytes: &[u8], config: Config) -> Result<Vit, WeightsError> {
         let file = SafeTensors::deserialize(bytes).map_err(|e| WeightsError::Format(e.to_string()))?;
         let mut tensors = HashMap::new();
         for (name, expected) in config.tensor_shapes() {
@@ -104,8 +128,9 @@ impl DeiT {
                 .ok_or_else(|| WeightsError::Dtype { name: name.clone(), dtype: view.dtype().to_string() })?;
             tensors.insert(name, values);
         }
+        let names = config.names();
         let mut take = |name: &str| tensors.remove(name).unwrap_or_default();
-        let mut prefix = take("cls_token");
+        let mut prefix = take(names.cls_token());
         if config.distilled {
             prefix.extend(take("dist_token"));
         }
@@ -117,20 +142,35 @@ impl DeiT {
             gamma: take(&format!("{name}.weight")),
             beta: take(&format!("{name}.bias")),
         };
-        let patch = linear(&mut take, "patch_embed.proj");
-        let pos_embed = take("pos_embed");
+        let patch = linear(&mut take, names.patch_embed());
+        let pos_embed = resized_positions(config, &take(names.pos_embed()));
         let blocks = (0..config.depth)
-            .map(|i| Block {
-                norm1: norm(&mut take, &format!("blocks.{i}.norm1")),
-                qkv: linear(&mut take, &format!("blocks.{i}.attn.qkv")),
-                proj: linear(&mut take, &format!("blocks.{i}.attn.proj")),
-                norm2: norm(&mut take, &format!("blocks.{i}.norm2")),
-                fc1: linear(&mut take, &format!("blocks.{i}.mlp.fc1")),
-                fc2: linear(&mut take, &format!("blocks.{i}.mlp.fc2")),
+            .map(|i| {
+                let qkv = match config.family {
+                    Family::DeiT => linear(&mut take, &names.block(i, "attn.qkv")),
+                    Family::Dinov2 => {
+                        let parts = ["query", "key", "value"]
+                            .map(|part| linear(&mut take, &names.block(i, &format!("attention.attention.{part}"))));
+                        Linear {
+                            weight: parts.iter().flat_map(|p| p.weight.iter().copied()).collect(),
+                            bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
+                        }
+                    }
+                };
+                Block {
+                    norm1: norm(&mut take, &names.block(i, "norm1")),
+                    qkv,
+                    proj: linear(&mut take, &names.attention_out(i)),
+                    scale1: names.layer_scale(i, 1).map(|n| take(&n)),
+                    norm2: norm(&mut take, &names.block(i, "norm2")),
+                    fc1: linear(&mut take, &names.block(i, "mlp.fc1")),
+                    fc2: linear(&mut take, &names.block(i, "mlp.fc2")),
+                    scale2: names.layer_scale(i, 2).map(|n| take(&n)),
+                }
             })
             .collect();
-        let norm = norm(&mut take, "norm");
-        Ok(DeiT { config, patch, prefix, pos_embed, blocks, norm })
+        let norm = norm(&mut take, names.final_norm());
+        Ok(Vit { config, patch, prefix, pos_embed, blocks, norm })
     }
 
     /// The architecture.
@@ -142,17 +182,18 @@ impl DeiT {
     /// (`count × 3 × 224 × 224`, channel first).
     pub fn embed(&self, images: &[f32], count: usize) -> Vec<f32> {
         let (d, tokens, prefix) = (self.config.embed_dim, self.config.tokens(), self.config.prefix_tokens());
-        let patches = GRID * GRID;
-        let mut flat = vec![0.0f32; count * patches * PATCH_VALUES];
+        let (grid, patch_side, patch_values) = (self.config.grid(), self.config.patch, self.config.patch_values());
+        let patches = grid * grid;
+        let mut flat = vec![0.0f32; count * patches * patch_values];
         for (image, flat) in
-            images.chunks_exact(CHANNELS * IMAGE * IMAGE).zip(flat.chunks_exact_mut(patches * PATCH_VALUES))
+            images.chunks_exact(CHANNELS * IMAGE * IMAGE).zip(flat.chunks_exact_mut(patches * patch_values))
         {
-            for (p, patch) in flat.chunks_exact_mut(PATCH_VALUES).enumerate() {
-                let (py, px) = (p / GRID, p % GRID);
-                for (c, rows) in patch.chunks_exact_mut(PATCH * PATCH).enumerate() {
-                    for (ky, row) in rows.chunks_exact_mut(PATCH).enumerate() {
-                        let start = c * IMAGE * IMAGE + (py * PATCH + ky) * IMAGE + px * PATCH;
-                        row.copy_from_slice(&image[start..start + PATCH]);
+            for (p, patch) in flat.chunks_exact_mut(patch_values).enumerate() {
+                let (py, px) = (p / grid, p % grid);
+                for (c, rows) in patch.chunks_exact_mut(patch_side * patch_side).enumerate() {
+                    for (ky, row) in rows.chunks_exact_mut(patch_side).enumerate() {
+                        let start = c * IMAGE * IMAGE + (py * patch_side + ky) * IMAGE + px * patch_side;
+                        row.copy_from_slice(&image[start..start + patch_side]);
                     }
                 }
             }
@@ -194,41 +235,90 @@ impl DeiT {
         }
         let mut projected = vec![0.0f32; rows * d];
         layers::linear(&normed, rows, &block.proj.weight, &block.proj.bias, &mut projected);
-        x.iter_mut().zip(&projected).for_each(|(x, p)| *x += p);
+        add_scaled(x, &projected, block.scale1.as_deref());
         layers::layer_norm(x, &block.norm2.gamma, &block.norm2.beta, LN_EPS, &mut normed);
         let mut hidden = vec![0.0f32; rows * MLP_RATIO * d];
         layers::linear(&normed, rows, &block.fc1.weight, &block.fc1.bias, &mut hidden);
         layers::gelu(&mut hidden);
         layers::linear(&hidden, rows, &block.fc2.weight, &block.fc2.bias, &mut projected);
-        x.iter_mut().zip(&projected).for_each(|(x, p)| *x += p);
+        add_scaled(x, &projected, block.scale2.as_deref());
     }
 
-    /// The final-norm embedding of `token` for each of `count` images whose tokens went through every block.
+    /// The features of `token` (`count × token.dim(config)`) of `count` images whose tokens went through every
+    /// block: the final norm of the class or distillation token, the mean of the normed patch tokens, or both.
+    ///
+    /// # Panics
+    /// If the model does not have `token` (see [`Token::fits`], checked by callers up front).
     pub fn head_features(&self, x: &[f32], count: usize, token: Token) -> Vec<f32> {
-        let (d, tokens) = (self.config.embed_dim, self.config.tokens());
-        let index = match token {
-            Token::Cls => 0,
-            Token::Dist => 1,
-        };
-        let mut out = vec![0.0f32; count * d];
-        for (x, out) in x.chunks_exact(tokens * d).zip(out.chunks_exact_mut(d)) {
-            layers::layer_norm(&x[index * d..(index + 1) * d], &self.norm.gamma, &self.norm.beta, LN_EPS, out);
+        assert!(token.fits(self.config), "{} has no {token:?} token", self.config.name);
+        let (d, tokens, prefix) = (self.config.embed_dim, self.config.tokens(), self.config.prefix_tokens());
+        let width = token.dim(self.config);
+        let norm =
+            |row: &[f32], out: &mut [f32]| layers::layer_norm(row, &self.norm.gamma, &self.norm.beta, LN_EPS, out);
+        let mut out = vec![0.0f32; count * width];
+        let mut normed = vec![0.0f32; (tokens - prefix) * d];
+        for (x, out) in x.chunks_exact(tokens * d).zip(out.chunks_exact_mut(width)) {
+            let (head, mean) = out.split_at_mut(if token == Token::Mean { 0 } else { d });
+            match token {
+                Token::Cls | Token::Both => norm(&x[..d], head),
+                Token::Dist => norm(&x[d..2 * d], head),
+                Token::Mean => {}
+            }
+            if matches!(token, Token::Mean | Token::Both) {
+                norm(&x[prefix * d..], &mut normed);
+                for patch in normed.chunks_exact(d) {
+                    mean.iter_mut().zip(patch).for_each(|(m, &v)| *m += v);
+                }
+                let inv = 1.0 / (tokens - prefix) as f32;
+                mean.iter_mut().for_each(|m| *m *= inv);
+            }
         }
         out
     }
 
-    /// Feature vectors (`count × D`) of preprocessed images (`count × 3 × 224 × 224`).
+    /// Every token after the final norm (`count × tokens × D`, Hugging Face's `last_hidden_state`) of
+    /// preprocessed images (`count × 3 × 224 × 224`).
+    pub fn last_hidden_state(&self, images: &[f32], count: usize) -> Vec<f32> {
+        let mut x = self.embed(images, count);
+        for i in 0..self.config.depth {
+            self.block(i, &mut x, count);
+        }
+        let mut out = vec![0.0f32; x.len()];
+        layers::layer_norm(&x, &self.norm.gamma, &self.norm.beta, LN_EPS, &mut out);
+        out
+    }
+
+    /// Feature vectors (`count × token.dim(config)`) of preprocessed images (`count × 3 × 224 × 224`).
     ///
     /// # Panics
-    /// If `token` is [`Token::Dist`] on a model without a distillation token (checked by callers up front).
+    /// If the model does not have `token` (see [`Token::fits`], checked by callers up front).
     pub fn features(&self, images: &[f32], count: usize, token: Token) -> Vec<f32> {
-        assert!(token == Token::Cls || self.config.distilled, "the distillation token needs a distilled model");
         let mut x = self.embed(images, count);
         for i in 0..self.config.depth {
             self.block(i, &mut x, count);
         }
         self.head_features(&x, count, token)
     }
+}
+
+/// `x += γ ⊙ branch` row by row (`γ` of width `D`), or `x += branch` without LayerScale.
+fn add_scaled(x: &mut [f32], branch: &[f32], scale: Option<&[f32]>) {
+    match scale {
+        Some(gamma) => {
+            for (x, branch) in x.chunks_exact_mut(gamma.len()).zip(branch.chunks_exact(gamma.len())) {
+                x.iter_mut().zip(branch).zip(gamma).for_each(|((x, b), g)| *x += g * b);
+            }
+        }
+        None => x.iter_mut().zip(branch).for_each(|(x, b)| *x += b),
+    }
+}
+
+/// The stored position embeddings (`prefix + pos_grid² × D`) with the grid resized to the input's.
+fn resized_positions(config: Config, stored: &[f32]) -> Vec<f32> {
+    let split = config.prefix_tokens() * config.embed_dim;
+    let mut out = stored[..split].to_vec();
+    out.extend(position::resize_grid(&stored[split..], config.pos_grid, config.grid(), config.embed_dim));
+    out
 }
 
 /// Little-endian f32, f16 or bf16 bytes as f32.

@@ -2,7 +2,7 @@
 
 The DeiT graph is built here from the timm safetensors checkpoint with the `onnx` package (opset 17: Conv patch
 embedding, LayerNormalization, MatMul, Softmax, erf GELU), run with onnxruntime, and compared with the features
-of MedBlind's `deit_features` example on the same preprocessed images: agreement (largest error relative to each
+of MedBlind's `vit_features` example on the same preprocessed images: agreement (largest error relative to each
 image's largest feature) and images per second on 1 and 2 threads.
 
 Usage: benches/peers/deit_onnxruntime.sh [deit_tiny|deit_small] [IMAGES]
@@ -83,7 +83,7 @@ def main():
     count = int(sys.argv[2]) if len(sys.argv) > 2 else 32
     heads = {"deit_tiny": 3, "deit_small": 6, "deit_base": 12}[name]
     medblind = root / "target/release/medblind"
-    example = root / "target/release/examples/deit_features"
+    example = root / "target/release/examples/vit_features"
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         weights_file = tmp / "weights.safetensors"

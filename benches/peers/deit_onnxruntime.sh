@@ -10,5 +10,5 @@ if [ ! -x "$venv/bin/python" ]; then
   "${python:-python3}" -m venv "$venv"
   "$venv/bin/pip" install -q onnx onnxruntime numpy safetensors
 fi
-(cd "$root" && cargo build --release -q -p medblind && cargo build --release -q -p medblind-benches --example deit_features)
+(cd "$root" && cargo build --release -q -p medblind && cargo build --release -q -p medblind-benches --example vit_features)
 "$venv/bin/python" "$here/deit_onnxruntime.py" "$@"

@@ -6,13 +6,12 @@ use crate::features::Features;
 use crate::files::{self, FileError};
 use crate::keystore::{self, PARAMS_FILE, SECRET_KEY_FILE, Session};
 use crate::train::data::{self as dataset, Split};
-use crate::train::encrypted::{Batches, Plan, Trainer};
+use crate::train::encrypted::{Batches, Plan, Trainer, softmax_for};
 use crate::train::exchange::{self, RemoteKeyOwner};
 use crate::train::he::{Bootstrapping, CloudKeys, Ct, Engine, KeyOwner};
 use crate::train::layout::Layout;
 use crate::train::plain;
 use crate::train::schedule::Schedule;
-use crate::train::softmax::SoftmaxApprox;
 use crate::train::store::{self, BatchStore, Part};
 use anyhow::{Context as _, bail};
 use medblind_core::ckks::{Context, presets};
@@ -44,7 +43,7 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) 
     let split = standardized_split(features)?;
     let ctx = &session.ctx;
     let layout = Layout::new(ctx.degree() / 2, batch, split.train.classes, split.train.dim())?;
-    let approx = SoftmaxApprox::standard(split.train.classes);
+    let approx = softmax_for(split.train.classes, Some(ctx.params().literal()));
     let levels = Plan::for_params(&approx, ctx.params().literal())
         .with_context(|| keys.display().to_string())?
         .batch_levels(&approx);
@@ -113,7 +112,8 @@ impl CloudFolder {
     }
 
     fn trainer<'e>(&self, engine: &'e Engine<'e>) -> anyhow::Result<Trainer<'e>> {
-        Trainer::new(engine, self.store.layout, SoftmaxApprox::standard(self.store.layout.classes))
+        let literal = self.session.ctx.params().literal();
+        Trainer::new(engine, self.store.layout, softmax_for(self.store.layout.classes, Some(literal)))
     }
 }
 
@@ -221,7 +221,7 @@ pub fn refresh(keys: &Path, data: &Path, exchange_dir: &Path) -> anyhow::Result<
         &owner,
         &session.ctx,
         &store.layout,
-        SoftmaxApprox::standard(store.layout.classes),
+        softmax_for(store.layout.classes, Some(session.ctx.params().literal())),
         &mut progress,
     )?;
     progress(&format!("the cloud is done ({answered} requests answered)"));

@@ -3,7 +3,7 @@
 //! of each run's validation loss and accuracy per epoch.
 
 use super::data::{Dataset, Split};
-use super::encrypted::{BatchLevels, Batches, LocalKeyOwner, Plan, Trainer, encrypt_batches};
+use super::encrypted::{BatchLevels, Batches, LocalKeyOwner, Plan, Trainer, encrypt_batches, softmax_for};
 use super::he::{Bootstrapping, Ct, Engine, KeyOwner};
 use super::layout::Layout;
 use super::plain::{self, Softmax};
@@ -90,7 +90,7 @@ pub fn compare(
         );
     }
     let classes = split.train.classes;
-    let approx = SoftmaxApprox::standard(classes);
+    let approx = softmax_for(classes, preset);
     if let Some(literal) = preset {
         // Refuse up front what the encrypted run would refuse after the plaintext runs.
         Params::new(literal)?;
@@ -316,6 +316,7 @@ impl Comparison {
                 "squarings": self.approx.squarings,
                 "inverse_degree": self.approx.inverse_degree,
                 "headroom": self.approx.headroom,
+                "stages": self.approx.stages,
             },
             "runs": runs,
         });
@@ -335,7 +336,7 @@ impl Comparison {
         let mut out = format!(
             "### {} ({} train / {} validation / {} test rows, {} features + bias, {} classes)\n\n\
              {}Schedule: NAG, learning rate {} × {}^epoch, weight decay {}, momentum {}, batch {}, at most {} epochs, patience {}. \
-             Softmax approximation: B = {}, D = {}, k = {}, inverse of degree {}, h = {}.\n\n\
+             Softmax approximation: B = {}, D = {}, k = {}, inverse of degree {}, h = {}, {} widening stages.\n\n\
              | run | test accuracy | best epoch | steps | ciphertexts refreshed by the key owner | bootstraps | training time |\n| --- | --- | --- | --- | --- | --- | --- |\n",
             self.dataset,
             self.sizes[0],
@@ -355,7 +356,8 @@ impl Comparison {
             self.approx.domain,
             self.approx.squarings,
             self.approx.inverse_degree,
-            self.approx.headroom
+            self.approx.headroom,
+            self.approx.stages
         );
         for ((name, r), (_, acc)) in self.runs().into_iter().zip(self.test_accuracies(split)) {
             let _ = writeln!(

@@ -247,7 +247,7 @@ impl Plan {
         let packing = fresh - weights.min(fresh);
         // DiagABT and the exponential's polynomial; the inverse's polynomial and the renormalization; the
         // Goldschmidt factors and DiagATB (the update takes no level of its own).
-        let (head, renormalized) = (2 + 3, approx.inverse_levels() + 1);
+        let (head, renormalized) = (2 + 3, approx.normalization_levels());
         let tail = approx.goldschmidt_factors as usize + 2;
         let depth = head + k + renormalized + tail;
         let too_few = || {
@@ -283,10 +283,21 @@ impl Plan {
         let (k, f) = (approx.squarings as usize, approx.goldschmidt_factors as usize);
         let error = match (self.exp_refresh, self.renormalized_refresh) {
             (_, true) => self.fresh - f,
-            (Some(m), false) => self.fresh - (k - m as usize) - approx.inverse_levels() - 1 - f,
+            (Some(m), false) => self.fresh - (k - m as usize) - approx.normalization_levels() - f,
             (None, false) => self.weights - 2 - approx.depth(),
         };
         BatchLevels { shifted: self.weights, features: error - 1, labels: (error + 1).min(self.fresh) }
+    }
+}
+
+/// The softmax approximation both parties use under `literal`: [`SoftmaxApprox::wide`] when a step with it fits
+/// a [`Plan`] (with key-owner refreshes), [`SoftmaxApprox::standard`] otherwise (bootstrapping, whose steps cannot
+/// take the wide one's ten more levels yet); the wide one for plaintext-only runs (`None`).
+pub fn softmax_for(classes: usize, literal: Option<&ParamsLiteral>) -> SoftmaxApprox {
+    let wide = SoftmaxApprox::wide(classes);
+    match literal {
+        Some(literal) if Plan::for_params(&wide, literal).is_err() => SoftmaxApprox::standard(classes),
+        _ => wide,
     }
 }
 
@@ -484,6 +495,11 @@ impl<'e> Trainer<'e> {
         let inverse = e.polynomial(&shifted, a.inverse_polynomial())?;
         // e·y₀: read at scale Δ it is off by one factor, which the Goldschmidt factors correct with the rest.
         let mut p = e.mul(&exp, &inverse)?;
+        for _ in 0..a.stages {
+            let t = e.mul(&p, &p)?;
+            let shifted = e.add_scalar(&self.class_sum(&t)?, -a.stage_shift());
+            p = e.mul(&t, &e.polynomial(&shifted, a.stage_inverse_polynomial())?)?;
+        }
         if self.plan.renormalized_refresh {
             self.refresh(owner, std::slice::from_mut(&mut p))?;
         }
@@ -769,7 +785,7 @@ pub(crate) mod tests {
             Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b).unwrap(),
             None => Engine::new(&ctx, &encoder, &keys),
         };
-        let approx = SoftmaxApprox::standard(3);
+        let approx = softmax_for(3, Some(literal));
         let trainer = Trainer::new(&engine, layout, approx.clone()).unwrap();
         let train = encrypt_batches(&owner, &layout, trainer.batch_levels(), &data.train).unwrap();
         let val = encrypt_batches(&owner, &layout, trainer.batch_levels(), &data.val).unwrap();
@@ -877,8 +893,9 @@ pub(crate) mod tests {
 
     #[test]
     fn encrypted_training_with_key_owner_refreshes_follows_the_plaintext_approx_trainer() {
+        // The wide approximation: 30 levels, the whole step between two refreshes of the weights.
         let (plan, report) = follows_the_plaintext_approx_trainer(&test_literal(), 1e-5);
-        assert_eq!(plan, Plan { fresh: 30, weights: 20, exp_refresh: None, renormalized_refresh: false });
+        assert_eq!(plan, Plan { fresh: 30, weights: 30, exp_refresh: None, renormalized_refresh: false });
         assert_eq!(report.refreshes, 2 * report.steps, "w and y refreshed once per step");
         assert_eq!(report.bootstraps, 0);
     }

@@ -160,4 +160,28 @@ mod tests {
         // The exact softmax has no bound.
         assert!(Validation::of(outside.into_iter(), Softmax::Exact).loss.is_finite());
     }
+
+    #[test]
+    fn the_wide_approximation_trains_past_the_standard_bound_as_the_exact_softmax_does() {
+        // A schedule that drives the logits well past the standard approximation's bound of 8.
+        let split = crate::train::encrypted::tests::blobs();
+        let schedule = Schedule {
+            learning_rate: 8.0,
+            weight_decay: 0.0,
+            epochs: 12,
+            patience: 0,
+            ..crate::train::encrypted::tests::test_schedule()
+        };
+        let exact = train(&split.train, &split.val, &schedule, Softmax::Exact);
+        let wide = train(&split.train, &split.val, &schedule, Softmax::Approx(SoftmaxApprox::wide(3)));
+        let standard = train(&split.train, &split.val, &schedule, Softmax::Approx(SoftmaxApprox::standard(3)));
+        let largest = |r: &TrainReport| r.log.iter().filter_map(|l| l.val_max_abs_logit).fold(0.0, f64::max);
+        assert!(largest(&exact) > 10.0, "the schedule should push the logits past 8: {}", largest(&exact));
+        assert!(standard.log.len() < exact.log.len(), "the standard approximation stops on its range guard");
+        assert_eq!((wide.log.len(), wide.best_epoch), (exact.log.len(), exact.best_epoch), "no early stop");
+        for (a, b) in exact.log.iter().zip(&wide.log) {
+            assert!((a.val_loss - b.val_loss).abs() < 1e-3 * a.val_loss.max(1.0), "{} vs {}", a.val_loss, b.val_loss);
+            assert_eq!(a.val_accuracy, b.val_accuracy);
+        }
+    }
 }

@@ -18,6 +18,17 @@
 //!   `r ← r·(2 − Σ r)`, each squaring the relative error: `ε₀^(2^f) ≈ 2.8·10⁻⁵` at `f = 2` (depth 1 + f).
 //!   Degree 127 and two factors take the levels of degree 255 and one, for half the polynomial's work.
 //!
+//! - **Widening** (`m` stages, [`SoftmaxApprox::widened`]): the steps above compute `softmax(z/2^m)` — the
+//!   exponential's domain and the bound are `2^m` times the base's, `x = z/D` as before — and each stage squares
+//!   and renormalizes, `r ← t·P₁(Σt)` with `t = r²`, so `m` stages give `softmax(z)`: the ratio the inverse must
+//!   cover grows by one squaring of the logits' range per stage instead of exponentially with it. A per-row
+//!   factor `1 − q` left by a normalization cancels in the next one (`t` and `Σt` both take `(1 − q)²`), so only
+//!   the exponential's error matters before the last stage, doubled by each squaring (`4.4·10⁻⁴` relative after
+//!   two), and the Goldschmidt factors move after the last stage. `P₁` is the same minimax inverse on `[a₁, a₁ + 2]`
+//!   with `a₁ = 0.8/C`, which holds every `Σt` while the rows' sums are within 10 % of one (`Σt ≥ (Σr)²/C`):
+//!   degree 7 (3 levels) up to `C = 11`, where its relative error stays below 10 %, degree 15 beyond. Each stage
+//!   costs `2 + 3` levels; two stages on the standard base state the bound `B = 32` (`D = 40`, 26 levels).
+//!
 //! Beyond `B` the approximation holds while `Σ exp(z) < h·C·cosh B` (a top logit up to `B + ln h`, 9.39 for two
 //! classes at `B = 8, h = 4`) and `|z| ≤ D`; past the first the inverse diverges. The headroom is there for what
 //! the trainers cannot see: the rows of a step, under lookahead weights, reach further than the validation rows
@@ -43,6 +54,10 @@ pub struct SoftmaxApprox {
     pub headroom: f64,
     /// The number of (real) classes `C`.
     pub classes: usize,
+    /// `m`: the squaring-and-renormalizing stages that widen the base approximation's range `2^m` times.
+    pub stages: u32,
+    /// `P₁` in the Chebyshev basis of `Σt − a₁ − 1` on `[-1, 1]` (unused without stages).
+    stage_inverse: Chebyshev,
     /// `g` in the monomial basis of `x = z/D`: `g(x) = Σ c_i x^i`.
     exp_coefficients: [f64; 8],
     /// `P` in the Chebyshev basis of `S − a − 1` on `[-1, 1]`.
@@ -54,6 +69,26 @@ impl SoftmaxApprox {
     /// for the error bounds).
     pub fn standard(classes: usize) -> Self {
         Self::new(8.0, 10.0, 3, 127, 2, 4.0, classes)
+    }
+
+    /// The standard approximation widened by two stages: `B = 32`, `D = 40`, 26 levels.
+    pub fn wide(classes: usize) -> Self {
+        Self::standard(classes).widened(2)
+    }
+
+    /// This approximation with `stages` more squaring-and-renormalizing stages (see the module documentation):
+    /// bound and domain `2^stages` times larger, `stages·(2 + 3)` more levels (`2 + 4` past 11 classes).
+    pub fn widened(self, stages: u32) -> Self {
+        let factor = f64::from(1u32 << stages);
+        let smallest = Self::stage_smallest_sum(self.classes);
+        let degree = if stage_error(smallest, 8) <= 0.1 { 7 } else { 15 };
+        Self {
+            bound: self.bound * factor,
+            domain: self.domain * factor,
+            stages: self.stages + stages,
+            stage_inverse: relative_inverse(smallest, degree),
+            ..self
+        }
     }
 
     /// The approximation with these constants (see the module documentation).
@@ -71,19 +106,6 @@ impl SoftmaxApprox {
         let power = f64::from(1u32 << squarings);
         let root = normalizer.powf(-1.0 / power);
         let fitted = Chebyshev::interpolate(|x| (domain * x / power).exp() * root, -1.0, 1.0, 7);
-        let n = inverse_degree as f64 + 1.0;
-        let peak = (n * (smallest + 1.0).acosh()).cosh();
-        // P(S) = (1 − T_n(a + 1 − S)/T_n(a + 1))/S, in v = S − a − 1 (so a + 1 − S = −v): a polynomial, which
-        // interpolation at n nodes recovers.
-        let inverse = Chebyshev::interpolate(
-            |v| {
-                let s = v + smallest + 1.0;
-                (1.0 - (n * (-v).clamp(-1.0, 1.0).acos()).cos() / peak) / s
-            },
-            -1.0,
-            1.0,
-            inverse_degree,
-        );
         Self {
             bound,
             domain,
@@ -92,15 +114,23 @@ impl SoftmaxApprox {
             goldschmidt_factors,
             headroom,
             classes,
+            stages: 0,
+            stage_inverse: relative_inverse(Self::stage_smallest_sum(classes), 7),
             exp_coefficients: monomial(fitted.coefficients()),
-            inverse,
+            inverse: relative_inverse(smallest, inverse_degree),
         }
     }
 
-    /// The levels one evaluation consumes: the exponential (3 + k), the inverse (`log2 n`), the renormalization
-    /// and the Goldschmidt factors (1 + f).
+    /// The levels one evaluation consumes: the exponential (3 + k), the normalizations
+    /// ([`Self::normalization_levels`]) and the Goldschmidt factors (f).
     pub fn depth(&self) -> usize {
-        3 + self.squarings as usize + self.inverse_levels() + 1 + self.goldschmidt_factors as usize
+        3 + self.squarings as usize + self.normalization_levels() + self.goldschmidt_factors as usize
+    }
+
+    /// The levels from the class sum of the exponentials to the last stage's output: the inverse (`log2 n`) and
+    /// the renormalization (1), then per stage the square, the stage inverse and the product.
+    pub fn normalization_levels(&self) -> usize {
+        self.inverse_levels() + 1 + self.stages as usize * (2 + self.stage_inverse.levels_consumed())
     }
 
     /// The levels of the inverse's polynomial.
@@ -108,9 +138,11 @@ impl SoftmaxApprox {
         depth(self.inverse_degree)
     }
 
-    /// The smallest class sum `a` of a centred row within the bound (at `z = 0`).
+    /// The smallest class sum `a` of a centred row within the bound (at `z = 0`); the base approximation's bound
+    /// `B/2^m` decides it.
     pub fn smallest_sum(&self) -> f64 {
-        2.0 / (self.headroom * self.bound.cosh() - 1.0)
+        let base_bound = self.bound / f64::from(1u32 << self.stages);
+        2.0 / (self.headroom * base_bound.cosh() - 1.0)
     }
 
     /// Whether a row of logits lies within the bound the error bounds are stated for.
@@ -126,6 +158,21 @@ impl SoftmaxApprox {
     /// The inverse's polynomial `P`, in the Chebyshev basis of `S − a − 1`.
     pub fn inverse_polynomial(&self) -> &Chebyshev {
         &self.inverse
+    }
+
+    /// `a₁ = 0.8/C`: the smallest `Σt` a stage's inverse is fitted for.
+    fn stage_smallest_sum(classes: usize) -> f64 {
+        0.8 / classes as f64
+    }
+
+    /// The stages' inverse `P₁`, in the Chebyshev basis of `Σt − a₁ − 1`; `a₁` is [`Self::stage_shift`]` − 1`.
+    pub fn stage_inverse_polynomial(&self) -> &Chebyshev {
+        &self.stage_inverse
+    }
+
+    /// `a₁ + 1`, subtracted from a stage's class sum before its inverse.
+    pub fn stage_shift(&self) -> f64 {
+        Self::stage_smallest_sum(self.classes) + 1.0
     }
 
     /// `e(z) ≈ exp(z)/R` as the encrypted trainer computes it.
@@ -148,12 +195,36 @@ impl SoftmaxApprox {
         let e: Vec<f64> = z.iter().map(|&x| self.exp_scaled(x)).collect();
         let inv = self.inverse(e.iter().sum());
         let mut r: Vec<f64> = e.iter().map(|x| x * inv).collect();
+        for _ in 0..self.stages {
+            let t: Vec<f64> = r.iter().map(|x| x * x).collect();
+            let inv = self.stage_inverse.evaluate(t.iter().sum::<f64>() - self.stage_shift());
+            r = t.iter().map(|x| x * inv).collect();
+        }
         for _ in 0..self.goldschmidt_factors {
             let factor = 2.0 - r.iter().sum::<f64>();
             r.iter_mut().for_each(|x| *x *= factor);
         }
         r
     }
+}
+
+/// `P(S)` of degree `n − 1` with the least relative error `|1 − S·P(S)|` on `[a, a + 2]`,
+/// `1 − S·P(S) = T_n(a + 1 − S)/T_n(a + 1)`, in the Chebyshev basis of `v = S − a − 1`: a polynomial, which
+/// interpolation at `n` nodes recovers.
+fn relative_inverse(smallest: f64, degree: usize) -> Chebyshev {
+    let n = degree as f64 + 1.0;
+    let peak = (n * (smallest + 1.0).acosh()).cosh();
+    Chebyshev::interpolate(
+        |v| (1.0 - (n * (-v).clamp(-1.0, 1.0).acos()).cos() / peak) / (v + smallest + 1.0),
+        -1.0,
+        1.0,
+        degree,
+    )
+}
+
+/// `1/T_n(a + 1)`: the relative error of [`relative_inverse`] of degree `n − 1` on `[a, a + 2]`.
+fn stage_error(smallest: f64, n: usize) -> f64 {
+    1.0 / (n as f64 * (smallest + 1.0).acosh()).cosh()
 }
 
 /// The monomial coefficients of `Σ c_i T_i(x)` (degree ≤ 7), by `T_{i+1} = 2x·T_i − T_{i−1}` (`T_1 = x·T_0`).
@@ -241,5 +312,27 @@ mod tests {
         // ... and no longer past it.
         let p = approx.softmax(&[9.5, -9.5]);
         assert!(p[0].is_nan() || p[0].abs() >= 2.0, "the inverse should diverge: {p:?}");
+    }
+
+    #[test]
+    fn widened_approximation_meets_its_bounds_to_32_and_costs_its_stated_levels() {
+        for classes in [2, 3, 7, 8, 10, 11, 12, 16] {
+            let approx = SoftmaxApprox::wide(classes);
+            assert_eq!((approx.bound, approx.domain, approx.stages), (32.0, 40.0, 2));
+            // Degree-7 stage inverses up to 11 classes (3 levels each), degree 15 beyond.
+            let stage = if classes <= 11 { 3 } else { 4 };
+            assert_eq!(approx.stage_inverse_polynomial().levels_consumed(), stage);
+            assert_eq!(approx.depth(), 16 + 2 * (2 + stage));
+            assert!(stage_error(SoftmaxApprox::stage_smallest_sum(classes), 1 << stage) <= 0.1);
+            for seed in 0..300 {
+                let z = centred(seed, classes, approx.bound * (seed % 16 + 1) as f64 / 16.0);
+                let (want, have) = (softmax_exact(&z), approx.softmax(&z));
+                for (w, h) in want.iter().zip(&have) {
+                    // exp: ≤ 1.1e-4 relative, doubled by each of the two stages; the last normalization's
+                    // residual after two Goldschmidt factors: ≤ 0.1^4.
+                    assert!((w - h).abs() <= 6e-4 * w + 1e-9, "C={classes} z={z:?}: {w} vs {h}");
+                }
+            }
+        }
     }
 }

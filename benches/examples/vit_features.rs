@@ -1,7 +1,7 @@
-//! DeiT features of preprocessed images, for the side-by-side check and timing against onnxruntime
+//! ViT features (class token) of preprocessed images, for the side-by-side check and timing against onnxruntime
 //! (`benches/peers/deit_onnxruntime.py`).
 //!
-//! `deit_features WEIGHTS MODEL INPUT.npy OUTPUT.npy THREADS REPEATS`: reads `(n, 3, 224, 224)` f32 images, writes
+//! `vit_features WEIGHTS MODEL INPUT.npy OUTPUT.npy THREADS REPEATS`: reads `(n, 3, 224, 224)` f32 images, writes
 //! their `(n, D)` class-token features, then times `REPEATS` passes over all images on `THREADS` threads (groups of
 //! 8 images, as `medblind extract` runs) and prints `images_per_second=…`.
 
@@ -13,7 +13,7 @@ use std::time::Instant;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
     let [_, weights, model, input, output, threads, repeats] = &args[..] else {
-        return Err("usage: deit_features WEIGHTS MODEL INPUT.npy OUTPUT.npy THREADS REPEATS".into());
+        return Err("usage: vit_features WEIGHTS MODEL INPUT.npy OUTPUT.npy THREADS REPEATS".into());
     };
     let config = vit::model(model).ok_or("unknown model")?;
     let model = Vit::from_safetensors(&std::fs::read(weights)?, config)?;

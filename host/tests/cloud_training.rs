@@ -7,9 +7,9 @@
 use assert_cmd::Command;
 use medblind::features::{Features, Provenance};
 use medblind::train::data::standardize;
+use medblind::train::encrypted::softmax_for;
 use medblind::train::plain::{self, Softmax};
 use medblind::train::schedule::Schedule;
-use medblind::train::softmax::SoftmaxApprox;
 use std::path::Path;
 
 /// Key-owner refreshes: one training step fits its 30 levels.
@@ -196,7 +196,8 @@ fn train_as_separate_processes(preset: &str) -> String {
         patience: 0,
         seed: 5,
     };
-    let want = plain::train(&split.train, &split.val, &schedule, Softmax::Approx(SoftmaxApprox::standard(3)));
+    let literal = medblind_core::ckks::presets::ALL.iter().find(|l| l.name == preset).unwrap();
+    let want = plain::train(&split.train, &split.val, &schedule, Softmax::Approx(softmax_for(3, Some(literal))));
     let want = 100.0 * plain::accuracy(&want.weights, &split.test);
     assert!((accuracy - want).abs() < 0.01, "encrypted {accuracy} % vs plaintext-approx {want} %");
     assert!(want > 90.0, "the blobs are separable ({want} %)");

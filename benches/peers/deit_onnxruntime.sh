@@ -4,11 +4,6 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-venv="$here/.venv-ort"
-if [ ! -x "$venv/bin/python" ]; then
-  python=$(ls -d /root/.pyenv/versions/3.12*/bin/python 2>/dev/null | head -1 || true)
-  "${python:-python3}" -m venv "$venv"
-  "$venv/bin/pip" install -q onnx onnxruntime numpy safetensors
-fi
+source "$here/ort-venv.sh"
 (cd "$root" && cargo build --release -q -p medblind && cargo build --release -q -p medblind-benches --example vit_features)
 "$venv/bin/python" "$here/deit_onnxruntime.py" "$@"

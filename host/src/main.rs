@@ -277,21 +277,22 @@ struct FeatureSource {
 /// The training schedule shared by `compare` and `demo`.
 #[derive(clap::Args)]
 struct ScheduleArgs {
-    /// Rows per mini-batch (a power of two).
-    #[arg(long, default_value_t = 512)]
-    batch: usize,
+    /// Rows per mini-batch (a power of two) [default: 512; 64 for `demo`].
+    #[arg(long)]
+    batch: Option<usize>,
     /// The most epochs [default: 10; 3 for `demo`].
     #[arg(long)]
     epochs: Option<usize>,
-    /// The learning rate of the first epoch (larger rates can push logits out of the softmax approximation's range).
-    #[arg(long, default_value_t = 0.1)]
-    learning_rate: f64,
+    /// The learning rate of the first epoch (larger rates can push logits out of the softmax approximation's range)
+    /// [default: 0.1; 4 for `demo`].
+    #[arg(long)]
+    learning_rate: Option<f64>,
     /// The learning rate's factor per epoch.
     #[arg(long, default_value_t = 0.9)]
     decay: f64,
-    /// The weight decay λ (keeps the logits inside the softmax approximation's range).
-    #[arg(long, default_value_t = 0.01)]
-    weight_decay: f64,
+    /// The weight decay λ (keeps the logits inside the softmax approximation's range) [default: 0.01; 0 for `demo`].
+    #[arg(long)]
+    weight_decay: Option<f64>,
     /// The Nesterov momentum.
     #[arg(long, default_value_t = 0.9)]
     momentum: f64,
@@ -303,15 +304,30 @@ struct ScheduleArgs {
     seed: u64,
 }
 
+/// The defaults of the options `compare`, `train` and `demo` set differently: `demo` trains a few hundred
+/// pretrained-feature rows, so it takes smaller batches, a larger rate and no weight decay (its logits stay in
+/// the widened softmax approximation's range, |z| ≤ 32).
+struct ScheduleDefaults {
+    batch: usize,
+    epochs: usize,
+    learning_rate: f64,
+    weight_decay: f64,
+}
+
+const TRAINING_DEFAULTS: ScheduleDefaults =
+    ScheduleDefaults { batch: 512, epochs: 10, learning_rate: 0.1, weight_decay: 0.01 };
+const DEMO_DEFAULTS: ScheduleDefaults =
+    ScheduleDefaults { batch: 64, epochs: 3, learning_rate: 4.0, weight_decay: 0.0 };
+
 impl ScheduleArgs {
-    fn schedule(&self, default_epochs: usize) -> medblind::train::schedule::Schedule {
+    fn schedule(&self, defaults: ScheduleDefaults) -> medblind::train::schedule::Schedule {
         medblind::train::schedule::Schedule {
-            learning_rate: self.learning_rate,
+            learning_rate: self.learning_rate.unwrap_or(defaults.learning_rate),
             decay: self.decay,
-            weight_decay: self.weight_decay,
+            weight_decay: self.weight_decay.unwrap_or(defaults.weight_decay),
             momentum: self.momentum,
-            batch: self.batch,
-            epochs: self.epochs.unwrap_or(default_epochs),
+            batch: self.batch.unwrap_or(defaults.batch),
+            epochs: self.epochs.unwrap_or(defaults.epochs),
             patience: self.patience,
             seed: self.seed,
         }
@@ -381,7 +397,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             commands::device(&keys, &firmware, &weights, bias.as_deref(), &input, &out)
         }
         Command::Compare { data, out, preset, batch_dir, schedule } => {
-            commands::compare(&data, &out, &preset, batch_dir.as_deref(), &schedule.schedule(10))
+            commands::compare(&data, &out, &preset, batch_dir.as_deref(), &schedule.schedule(TRAINING_DEFAULTS))
         }
         Command::Demo {
             dataset,
@@ -399,7 +415,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             token,
             limit: (!all).then_some(limit),
             preset,
-            schedule: schedule.schedule(3),
+            schedule: schedule.schedule(DEMO_DEFAULTS),
             out,
         })
         .map(drop),
@@ -409,7 +425,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Train { data, exchange, schedule, timeout, out } => commands::training::train(
             &data,
             &exchange,
-            &schedule.schedule(10),
+            &schedule.schedule(TRAINING_DEFAULTS),
             std::time::Duration::from_secs(timeout),
             &out,
         ),

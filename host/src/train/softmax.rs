@@ -165,7 +165,7 @@ impl SoftmaxApprox {
         0.8 / classes as f64
     }
 
-    /// The stages' inverse `P₁`, in the Chebyshev basis of `Σt − a₁ − 1`; `a₁` is [`Self::stage_shift`]` − 1`.
+    /// The stages' inverse `P₁`, in the Chebyshev basis of `Σt − a₁ − 1` (see [`Self::stage_shift`]).
     pub fn stage_inverse_polynomial(&self) -> &Chebyshev {
         &self.stage_inverse
     }

@@ -228,8 +228,7 @@ impl Vit {
                 let k = View::columns(qkv, tokens, 3 * d, d + h * hd, hd);
                 let v = View::columns(qkv, tokens, 3 * d, 2 * d + h * hd, hd);
                 layers::matmul(q, k.t(), &mut scores, tokens, false);
-                scores.iter_mut().for_each(|s| *s *= scale);
-                layers::softmax_rows(&mut scores, tokens);
+                layers::softmax_rows(&mut scores, tokens, scale);
                 layers::matmul(View::dense(&scores, tokens, tokens), v, &mut out[h * hd..], d, false);
             }
         }

@@ -97,10 +97,12 @@ enum Command {
         /// The CKKS preset for the encrypted run (`none`: plaintext runs only).
         #[arg(long, default_value = "n65536-qp1626-s40")]
         preset: String,
-        /// Encrypt the batches into a temporary folder here and read them back one at a time while training
-        /// (memory bounded by one batch, for datasets too large to hold encrypted; the folder is removed after).
+        /// The encrypted run's working folder (new, empty, or an interrupted run's): the batches are encrypted
+        /// there and read back one at a time (memory bounded by one batch), the training state is saved after
+        /// every step, and the same command resumes an interrupted run; the folder holds the secret key and is
+        /// removed when the run ends.
         #[arg(long)]
-        batch_dir: Option<PathBuf>,
+        work_dir: Option<PathBuf>,
         #[command(flatten)]
         schedule: ScheduleArgs,
     },
@@ -157,6 +159,10 @@ enum Command {
         /// Seconds to wait for the hospital's answer before giving up.
         #[arg(long, default_value_t = 3600)]
         timeout: u64,
+        /// A checkpoint file: the training state is saved there after every step, and the same command with the
+        /// same file resumes an interrupted run after its last saved step (the file is removed when training ends)
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
         /// The encrypted weights to write.
         #[arg(long)]
         out: PathBuf,
@@ -396,8 +402,8 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Device { keys, firmware, weights, bias, input, out } => {
             commands::device(&keys, &firmware, &weights, bias.as_deref(), &input, &out)
         }
-        Command::Compare { data, out, preset, batch_dir, schedule } => {
-            commands::compare(&data, &out, &preset, batch_dir.as_deref(), &schedule.schedule(TRAINING_DEFAULTS))
+        Command::Compare { data, out, preset, work_dir, schedule } => {
+            commands::compare(&data, &out, &preset, work_dir.as_deref(), &schedule.schedule(TRAINING_DEFAULTS))
         }
         Command::Demo {
             dataset,
@@ -422,11 +428,12 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::EncryptFeatures { keys, features, batch, out } => {
             commands::training::encrypt_features(&keys, &features, batch, &out)
         }
-        Command::Train { data, exchange, schedule, timeout, out } => commands::training::train(
+        Command::Train { data, exchange, schedule, timeout, checkpoint, out } => commands::training::train(
             &data,
             &exchange,
             &schedule.schedule(TRAINING_DEFAULTS),
             std::time::Duration::from_secs(timeout),
+            checkpoint.as_deref(),
             &out,
         ),
         Command::Refresh { keys, data, exchange } => commands::training::refresh(&keys, &data, &exchange),

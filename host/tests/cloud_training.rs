@@ -76,22 +76,32 @@ fn hospital_setup(preset: &str, keys: &Path, data: &Path) -> std::path::PathBuf 
 
 #[test]
 fn the_cloud_trains_on_ciphertexts_while_the_hospital_refreshes_from_another_process() {
-    let cloud = train_as_separate_processes(PRESET);
+    let cloud = train_as_separate_processes(PRESET, None);
+    assert!(cloud.contains(" 12 ciphertexts refreshed by the key owner, 0 bootstrapped"), "{cloud}");
+}
+
+/// The cloud killed after its second step resumes from its checkpoint: six steps in all, one refresh of the
+/// weights per step (none twice), and the same accuracy.
+#[test]
+fn a_killed_cloud_resumes_from_its_checkpoint() {
+    let cloud = train_as_separate_processes(PRESET, Some(2));
+    assert!(cloud.contains("resuming at epoch 1 after 2 of its steps"), "{cloud}");
     assert!(cloud.contains(" 12 ciphertexts refreshed by the key owner, 0 bootstrapped"), "{cloud}");
 }
 
 #[test]
 fn the_bootstrapping_cloud_trains_without_refreshes_from_the_hospital_insecure_n4096() {
-    let cloud = train_as_separate_processes(BOOTSTRAP_PRESET);
+    let cloud = train_as_separate_processes(BOOTSTRAP_PRESET, None);
     // Two bootstraps per step (six steps), and the weights' when they fall below the first segment's 6 levels:
     // after the first step (they start there) and after the fifth; validation logits go to the hospital
     // unbootstrapped.
     assert!(cloud.contains(" 0 ciphertexts refreshed by the key owner, 14 bootstrapped"), "{cloud}");
 }
 
-/// The whole protocol as separate processes under `preset`; checks the encrypted test accuracy against the
-/// plaintext `approx` trainer's and returns the cloud's log.
-fn train_as_separate_processes(preset: &str) -> String {
+/// The whole protocol as separate processes under `preset`, the cloud saving a checkpoint after every step and,
+/// with `kill_after`, killed once it has saved that many steps and started again; checks the encrypted test
+/// accuracy against the plaintext `approx` trainer's and returns the cloud's log (of its last start).
+fn train_as_separate_processes(preset: &str, kill_after: Option<usize>) -> String {
     let dir = tempfile::tempdir().unwrap();
     let (keys, data, exchange) = (dir.path().join("keys"), dir.path().join("cloud"), dir.path().join("exchange"));
     let features = hospital_setup(preset, &keys, &data);
@@ -112,35 +122,32 @@ fn train_as_separate_processes(preset: &str) -> String {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    let weights = dir.path().join("weights.cts");
-    let cloud = medblind()
-        .args([
-            "train",
-            "--epochs",
-            "2",
-            "--learning-rate",
-            "2.0",
-            "--weight-decay",
-            "0.01",
-            "--momentum",
-            "0.8",
-            "--patience",
-            "0",
-            "--seed",
-            "5",
-        ])
-        .arg("--data")
-        .arg(&data)
-        .arg("--exchange")
-        .arg(&exchange)
-        .arg("--out")
-        .arg(&weights)
-        .assert()
-        .success()
-        .get_output()
-        .stderr
-        .clone();
+    let (weights, checkpoint) = (dir.path().join("weights.cts"), dir.path().join("checkpoint.mbl"));
+    let schedule = ["--epochs", "2", "--learning-rate", "2.0", "--weight-decay", "0.01", "--momentum", "0.8"];
+    let mut args: Vec<std::ffi::OsString> = ["train", "--patience", "0", "--seed", "5"].map(Into::into).to_vec();
+    args.extend(schedule.map(Into::into));
+    for (flag, path) in
+        [("--data", &data), ("--exchange", &exchange), ("--out", &weights), ("--checkpoint", &checkpoint)]
+    {
+        args.extend([flag.into(), path.into()]);
+    }
+    if let Some(steps) = kill_after {
+        let mut first = std::process::Command::new(assert_cmd::cargo::cargo_bin("medblind"))
+            .args(&args)
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let saved = format!("\nsteps={steps}\n");
+        while !std::fs::read(&checkpoint).is_ok_and(|b| b.windows(saved.len()).any(|w| w == saved.as_bytes())) {
+            assert!(first.try_wait().unwrap().is_none(), "the cloud ended before its step {steps}");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        first.kill().unwrap();
+        first.wait().unwrap();
+    }
+    let cloud = medblind().args(&args).assert().success().get_output().stderr.clone();
     let cloud = String::from_utf8(cloud).unwrap();
+    assert!(!checkpoint.exists(), "the checkpoint is removed when training ends");
     assert!(cloud.contains("6 steps") && cloud.contains("validation loss"), "{cloud}");
     let hospital = hospital.wait_with_output().unwrap();
     assert!(hospital.status.success(), "{}", String::from_utf8_lossy(&hospital.stderr));

@@ -347,7 +347,8 @@ fn read_head_rows(weights: &Path) -> anyhow::Result<Vec<Vec<f64>>> {
 /// encrypted — on a feature file's official splits, or a CSV split 60/20/20 by the schedule's seed — standardized
 /// on the training part; writes `NAME.json`, `NAME.md` and `NAME.svg` (each run's validation loss and accuracy per
 /// epoch, embedded in the Markdown) into `out` (NAME: the dataset, or the CSV's name without extensions). With
-/// `batch_dir` the encrypted batches are streamed from a temporary folder in it (see [`crate::train::compare`]).
+/// `work_dir` the encrypted run works in that folder and resumes there when interrupted (see
+/// [`crate::train::compare`]).
 ///
 /// # Errors
 /// On unreadable data, an unknown preset, or a schedule the packing cannot take.
@@ -355,7 +356,7 @@ pub fn compare(
     data: &Path,
     out: &Path,
     preset: &str,
-    batch_dir: Option<&Path>,
+    work_dir: Option<&Path>,
     schedule: &crate::train::schedule::Schedule,
 ) -> anyhow::Result<()> {
     use crate::train::data as dataset;
@@ -369,7 +370,7 @@ pub fn compare(
         let description = format!("`{}`, split 60/20/20 with seed {}", data.display(), schedule.seed);
         (name.to_string(), Source { description, backbone: String::new() }, split)
     };
-    compare_split(&name, &source, split, out, preset, batch_dir, schedule).map(drop)
+    compare_split(&name, &source, split, out, preset, work_dir, schedule).map(drop)
 }
 
 /// Where [`compare_split`] wrote its report.
@@ -399,7 +400,7 @@ pub fn compare_split(
     mut split: crate::train::data::Split,
     out: &Path,
     preset: &str,
-    batch_dir: Option<&Path>,
+    work_dir: Option<&Path>,
     schedule: &crate::train::schedule::Schedule,
 ) -> anyhow::Result<ReportFiles> {
     use crate::train::{compare, data as dataset};
@@ -412,7 +413,7 @@ pub fn compare_split(
     dataset::standardize(&mut split);
     let start = std::time::Instant::now();
     let mut progress = |message: &str| eprintln!("[{:>7.1} s] {name}: {message}", start.elapsed().as_secs_f64());
-    let mut result = compare::compare(name, &split, schedule, literal, batch_dir, &mut progress)?;
+    let mut result = compare::compare(name, &split, schedule, literal, work_dir, &mut progress)?;
     result.source.clone_from(&source.description);
     result.backbone.clone_from(&source.backbone);
     std::fs::create_dir_all(out).map_err(|e| FileError::Io { path: out.to_path_buf(), source: e })?;

@@ -5,8 +5,9 @@
 use crate::features::Features;
 use crate::files::{self, FileError};
 use crate::keystore::{self, PARAMS_FILE, SECRET_KEY_FILE, Session};
+use crate::train::checkpoint::{Checkpoint, TrainState};
 use crate::train::data::{self as dataset, Split};
-use crate::train::encrypted::{Batches, Plan, Trainer, softmax_for};
+use crate::train::encrypted::{Batches, Plan, TrainHooks, Trainer, softmax_for};
 use crate::train::exchange::{self, RemoteKeyOwner};
 use crate::train::he::{Bootstrapping, CloudKeys, Ct, Engine, KeyOwner};
 use crate::train::layout::Layout;
@@ -14,6 +15,7 @@ use crate::train::plain;
 use crate::train::schedule::Schedule;
 use crate::train::store::{self, BatchStore, Part};
 use anyhow::{Context as _, bail};
+use md5::{Digest, Md5};
 use medblind_core::ckks::{Context, presets};
 use medblind_core::wire;
 use std::path::Path;
@@ -136,21 +138,41 @@ pub fn train(
     exchange_dir: &Path,
     schedule: &Schedule,
     timeout: Duration,
+    checkpoint: Option<&Path>,
     out: &Path,
 ) -> anyhow::Result<()> {
     let cloud = CloudFolder::open(data)?;
     let schedule = &Schedule { batch: cloud.store.batch, ..*schedule };
     let ctx = &cloud.session.ctx;
+    let checkpoint = checkpoint.map(|path| -> anyhow::Result<Checkpoint<'_>> {
+        let manifest = files::read(&data.join(store::MANIFEST))?;
+        let run = [&manifest[..], format!("{schedule:?}").as_bytes()].concat();
+        Ok(Checkpoint { path: path.to_path_buf(), ctx, run: crate::medmnist::hex(&Md5::digest(&run)) })
+    });
+    let checkpoint = checkpoint.transpose()?;
+    let resume = checkpoint.as_ref().map(Checkpoint::load).transpose()?.flatten();
+    if let Some(state) = &resume {
+        eprintln!(
+            "cloud: resuming at epoch {} after {} of its steps ({} steps in all)",
+            state.epoch + 1,
+            state.done,
+            state.steps
+        );
+    }
     let engine = cloud.engine()?;
     let trainer = cloud.trainer(&engine)?;
     let mut owner = RemoteKeyOwner::new(exchange_dir, ctx, timeout)?;
     let start = Instant::now();
-    let mut progress = |m: &str| eprintln!("[{:>7.1} s] cloud: {m}", start.elapsed().as_secs_f64());
+    let progress = |m: &str| eprintln!("[{:>7.1} s] cloud: {m}", start.elapsed().as_secs_f64());
+    let mut hooks = CloudHooks { progress, checkpoint: checkpoint.as_ref() };
     let (train, val) = (cloud.store.part(ctx, Part::Train), cloud.store.part(ctx, Part::Val));
-    let result = trainer.train(&train, &val, schedule, &mut owner, &mut progress, &mut |_| Ok(()));
+    let result = trainer.train(&train, &val, schedule, &mut owner, &mut hooks, resume);
     owner.finish()?;
     let (weights, report) = result?;
     write_cts(ctx, &weights, out)?;
+    if let Some(checkpoint) = &checkpoint {
+        checkpoint.remove()?;
+    }
     eprintln!(
         "cloud: {} steps, best epoch {}, {} ciphertexts refreshed by the key owner, {} bootstrapped, {:.1} s; \
          encrypted weights in {}",
@@ -162,6 +184,22 @@ pub fn train(
         out.display()
     );
     Ok(())
+}
+
+/// The cloud's training hooks: progress lines, and a checkpoint after every step if asked for one.
+struct CloudHooks<'a, F: FnMut(&str)> {
+    progress: F,
+    checkpoint: Option<&'a Checkpoint<'a>>,
+}
+
+impl<F: FnMut(&str)> TrainHooks for CloudHooks<'_, F> {
+    fn progress(&mut self, line: &str) {
+        (self.progress)(line);
+    }
+
+    fn checkpoint(&mut self, state: &TrainState) -> anyhow::Result<()> {
+        self.checkpoint.map_or(Ok(()), |c| c.save(state))
+    }
 }
 
 /// `medblind predict`: encrypted inference in the cloud — the logits of every test batch of the folder under the

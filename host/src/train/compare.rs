@@ -2,17 +2,20 @@
 //! plaintext with the approximation, and encrypted — and the report: JSON, Markdown, and an SVG plot (plotters)
 //! of each run's validation loss and accuracy per epoch.
 
+use super::checkpoint::{Checkpoint, TrainState};
 use super::data::{Dataset, Split};
-use super::encrypted::{BatchLevels, Batches, LocalKeyOwner, Plan, Trainer, encrypt_batches, softmax_for};
+use super::encrypted::{BatchLevels, Batches, LocalKeyOwner, Plan, TrainHooks, Trainer, encrypt_batches, softmax_for};
 use super::he::{Bootstrapping, Ct, Engine, KeyOwner};
 use super::layout::Layout;
 use super::plain::{self, Softmax};
 use super::schedule::Schedule;
 use super::softmax::SoftmaxApprox;
-use super::store::{self, Part};
+use super::store::{self, BatchStore, Part};
+use super::workdir::WorkDir;
 use super::{EpochLog, TrainReport};
 use crate::files::FileError;
 use anyhow::Result;
+use md5::{Digest, Md5};
 use medblind_core::ckks::{Context, Encoder, Params, ParamsLiteral, presets};
 use plotters::prelude::*;
 use serde_json::{Value, json};
@@ -69,18 +72,19 @@ pub struct EncryptedRun {
 
 /// Trains `split` three ways (the encrypted run with `preset` unless `preset` is `None`; the cloud bootstraps if the
 /// preset has a bootstrapping configuration, [`presets::bootstrapping_for`], and the key owner refreshes otherwise).
-/// With `batch_dir` the encrypted batches go to a temporary folder in it and are read back one at a time, so that
-/// memory holds one batch rather than the encrypted dataset; the folder is removed afterwards. Without it they are
-/// held in memory.
+/// With `work_dir` the encrypted run works in that folder ([`WorkDir`]): the encrypted batches are on disk and read
+/// back one at a time, so that memory holds one batch rather than the encrypted dataset, and the trainer's state
+/// is saved after every step, so that the same call with the same folder resumes an interrupted run; the folder
+/// is removed when the run ends. Without it everything is held in memory.
 ///
 /// # Errors
-/// If the preset does not fit the packing or has too few levels.
+/// If the preset does not fit the packing or has too few levels, or the folder holds another run.
 pub fn compare(
     dataset: &str,
     split: &Split,
     schedule: &Schedule,
     preset: Option<&ParamsLiteral>,
-    batch_dir: Option<&Path>,
+    work_dir: Option<&Path>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<Comparison> {
     if !schedule.batch.is_power_of_two() {
@@ -91,19 +95,26 @@ pub fn compare(
     }
     let classes = split.train.classes;
     let approx = softmax_for(classes, preset);
-    if let Some(literal) = preset {
-        // Refuse up front what the encrypted run would refuse after the plaintext runs.
-        Params::new(literal)?;
-        Layout::new(1 << (literal.log_degree - 1), schedule.batch, classes, split.train.dim())?;
-        Plan::for_params(&approx, literal).map_err(|e| anyhow::anyhow!("preset {}: {e}", literal.name))?;
-    }
+    let work = match (preset, work_dir) {
+        (Some(literal), Some(dir)) => {
+            // Refuse up front what the encrypted run would refuse after the plaintext runs.
+            Params::new(literal)?;
+            Layout::new(1 << (literal.log_degree - 1), schedule.batch, classes, split.train.dim())?;
+            Plan::for_params(&approx, literal).map_err(|e| anyhow::anyhow!("preset {}: {e}", literal.name))?;
+            Some(WorkDir::open(dir, &run_description(dataset, split, schedule, literal, &approx))?)
+        }
+        _ => None,
+    };
     progress("plaintext training, exact softmax");
     let exact = plain::train(&split.train, &split.val, schedule, Softmax::Exact);
     progress("plaintext training, approximated softmax");
     let approximate = plain::train(&split.train, &split.val, schedule, Softmax::Approx(approx.clone()));
     let encrypted = preset
-        .map(|literal| encrypted_run(split, schedule, literal, approx.clone(), batch_dir, progress))
+        .map(|literal| encrypted_run(split, schedule, literal, approx.clone(), work.as_ref(), progress))
         .transpose()?;
+    if let Some(work) = work {
+        work.remove()?;
+    }
     Ok(Comparison {
         dataset: dataset.to_string(),
         source: String::new(),
@@ -119,12 +130,35 @@ pub fn compare(
     })
 }
 
+/// What an encrypted run is, for its working folder: the data (a digest of every training and validation value
+/// and label), the schedule, the parameters and the softmax approximation.
+fn run_description(
+    dataset: &str,
+    split: &Split,
+    schedule: &Schedule,
+    literal: &ParamsLiteral,
+    approx: &SoftmaxApprox,
+) -> String {
+    let mut digest = Md5::new();
+    for part in [&split.train, &split.val] {
+        part.features.iter().flatten().for_each(|v| digest.update(v.to_le_bytes()));
+        part.labels.iter().for_each(|&l| digest.update((l as u64).to_le_bytes()));
+    }
+    format!(
+        "dataset={dataset}\nrows={} {}\ndata_md5={}\nschedule={schedule:?}\npreset={}\nsoftmax={approx:?}\n",
+        split.train.len(),
+        split.val.len(),
+        crate::medmnist::hex(&digest.finalize()),
+        literal.name
+    )
+}
+
 fn encrypted_run(
     split: &Split,
     schedule: &Schedule,
     literal: &ParamsLiteral,
     approx: SoftmaxApprox,
-    batch_dir: Option<&Path>,
+    work: Option<&WorkDir>,
     progress: &mut dyn FnMut(&str),
 ) -> Result<EncryptedRun> {
     let params = Params::new(literal)?;
@@ -140,7 +174,18 @@ fn encrypted_run(
         })
         .transpose()?;
     let start = Instant::now();
-    let owner = KeyOwner::generate(&ctx, &encoder);
+    let saved = work.map(|w| w.secret_key(&ctx)).transpose()?.flatten();
+    let resumed = saved.is_some();
+    let owner = match saved {
+        Some(sk) => KeyOwner::from_secret(&ctx, &encoder, sk),
+        None => {
+            let owner = KeyOwner::generate(&ctx, &encoder);
+            if let Some(work) = work {
+                work.save_secret_key(&ctx, owner.secret_key())?;
+            }
+            owner
+        }
+    };
     let keys = match boot_literal {
         Some(b) => {
             progress(&format!("hospital: rotation, relinearization and bootstrapping keys ({})", literal.name));
@@ -152,41 +197,41 @@ fn encrypted_run(
         }
     };
     let keygen_seconds = start.elapsed().as_secs_f64();
-    let start = Instant::now();
-    progress("hospital: encrypting the training and validation sets");
     let engine = match &bootstrapping {
         Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b)?,
         None => Engine::new(&ctx, &encoder, &keys),
     };
     let trainer = Trainer::new(&engine, layout, approx.clone())?;
-    let scratch = batch_dir.map(temporary_folder).transpose()?;
-    let stored = scratch
-        .as_ref()
-        .map(|dir| {
-            let test = Dataset { features: Vec::new(), labels: Vec::new(), classes: split.train.classes };
-            let parts = [&split.train, &split.val, &test];
-            store::encrypt_parts(&ctx, &owner, layout, trainer.batch_levels(), parts, dir.path())
-        })
-        .transpose()?;
+    let start = Instant::now();
+    let stored = work.map(|work| stored_batches(&ctx, &owner, layout, trainer.batch_levels(), split, work, progress));
+    let stored = stored.transpose()?;
     let (train, val): (Box<dyn Batches + '_>, Box<dyn Batches + '_>) = match &stored {
-        Some(stored) => (Box::new(stored.part(&ctx, Part::Train)), Box::new(stored.part(&ctx, Part::Val))),
-        None => (
-            Box::new(encrypt_batches(&owner, &layout, trainer.batch_levels(), &split.train)?),
-            Box::new(encrypt_batches(&owner, &layout, BatchLevels::INFERENCE, &split.val)?),
-        ),
+        Some((stored, _)) => (Box::new(stored.part(&ctx, Part::Train)), Box::new(stored.part(&ctx, Part::Val))),
+        None => {
+            progress("hospital: encrypting the training and validation sets");
+            (
+                Box::new(encrypt_batches(&owner, &layout, trainer.batch_levels(), &split.train)?),
+                Box::new(encrypt_batches(&owner, &layout, BatchLevels::INFERENCE, &split.val)?),
+            )
+        }
     };
-    let encrypt_seconds = start.elapsed().as_secs_f64();
-    let mut service = LocalKeyOwner::new(&owner, &layout, approx);
-    progress("cloud: encrypted training");
-    let mut accuracies = Vec::new();
-    let (weights, mut report) = trainer.train(&*train, &*val, schedule, &mut service, progress, &mut |w| {
-        accuracies.push(plain::accuracy(&decrypt_weights(&owner, &layout, w)?, &split.val));
-        Ok(())
-    })?;
-    report.weights = decrypt_weights(&owner, &layout, &weights)?;
-    for (epoch, accuracy) in report.log.iter_mut().zip(accuracies) {
-        epoch.val_accuracy = Some(accuracy);
+    let encrypt_seconds = stored.as_ref().map_or_else(|| start.elapsed().as_secs_f64(), |(_, s)| *s);
+    let checkpoint = work.map(|work| Checkpoint { path: work.checkpoint(), ctx: &ctx, run: work.run() });
+    let resume = checkpoint.as_ref().map(Checkpoint::load).transpose()?.flatten();
+    match &resume {
+        Some(state) => progress(&format!(
+            "cloud: encrypted training, resumed at epoch {} after {} of its steps ({} steps in all)",
+            state.epoch + 1,
+            state.done,
+            state.steps
+        )),
+        None if resumed => progress("cloud: encrypted training, from the start (no step was saved)"),
+        None => progress("cloud: encrypted training"),
     }
+    let mut service = LocalKeyOwner::new(&owner, &layout, approx);
+    let mut hooks = InProcessHooks { progress, owner: &owner, layout: &layout, val: &split.val, checkpoint };
+    let (weights, mut report) = trainer.train(&*train, &*val, schedule, &mut service, &mut hooks, resume)?;
+    report.weights = decrypt_weights(&owner, &layout, &weights)?;
     Ok(EncryptedRun {
         report,
         preset: literal.name.to_string(),
@@ -197,11 +242,56 @@ fn encrypted_run(
     })
 }
 
-/// A new empty folder in `dir` (created if missing), removed with everything in it when dropped.
-fn temporary_folder(dir: &Path) -> Result<tempfile::TempDir, FileError> {
-    std::fs::create_dir_all(dir)
-        .and_then(|()| tempfile::Builder::new().prefix("medblind-batches-").tempdir_in(dir))
-        .map_err(|source| FileError::Io { path: dir.to_path_buf(), source })
+/// The training and validation sets encrypted into the working folder's batches (kept from an earlier run if it
+/// finished them), and the seconds their encryption took.
+fn stored_batches(
+    ctx: &Context<Vec<u64>>,
+    owner: &KeyOwner<'_>,
+    layout: Layout,
+    levels: BatchLevels,
+    split: &Split,
+    work: &WorkDir,
+    progress: &mut dyn FnMut(&str),
+) -> Result<(BatchStore, f64)> {
+    if let Some(seconds) = work.encryption_seconds() {
+        progress("hospital: the training and validation sets, encrypted by the interrupted run");
+        return Ok((BatchStore::open(&work.batches())?, seconds));
+    }
+    progress("hospital: encrypting the training and validation sets");
+    let start = Instant::now();
+    let dir = work.batches();
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(|source| FileError::Io { path: dir.clone(), source })?;
+    }
+    let test = Dataset { features: Vec::new(), labels: Vec::new(), classes: split.train.classes };
+    let store = store::encrypt_parts(ctx, owner, layout, levels, [&split.train, &split.val, &test], &dir)?;
+    let seconds = start.elapsed().as_secs_f64();
+    work.batches_done(seconds)?;
+    Ok((store, seconds))
+}
+
+/// The trainer's hooks when the key owner is in the same process: progress lines, each epoch's validation
+/// accuracy from its decrypted weights, and checkpoints into the working folder.
+struct InProcessHooks<'a, 'p> {
+    progress: &'p mut dyn FnMut(&str),
+    owner: &'a KeyOwner<'a>,
+    layout: &'a Layout,
+    val: &'a Dataset,
+    checkpoint: Option<Checkpoint<'a>>,
+}
+
+impl TrainHooks for InProcessHooks<'_, '_> {
+    fn progress(&mut self, line: &str) {
+        (self.progress)(line);
+    }
+
+    fn epoch_weights(&mut self, w: &[Ct]) -> Result<Option<f64>> {
+        Ok(Some(plain::accuracy(&decrypt_weights(self.owner, self.layout, w)?, self.val)))
+    }
+
+    fn checkpoint(&mut self, state: &TrainState) -> Result<()> {
+        self.checkpoint.as_ref().map_or(Ok(()), |c| c.save(state))
+    }
 }
 
 /// The key owner's reading of encrypted weight blocks: decrypted and unpacked into `classes × dim`.
@@ -491,30 +581,48 @@ mod tests {
         assert!(c.markdown(&split).contains("](blobs.svg)"));
     }
 
-    /// With a batch folder the encrypted batches are on disk while the cloud trains — every training and
-    /// validation batch, in one temporary folder — they train as the batches held in memory do, and nothing is
-    /// left behind.
+    /// With a working folder the encrypted batches are on disk while the cloud trains — every training and
+    /// validation batch — they train as the batches held in memory do, and the folder is removed at the end.
     #[test]
-    fn streamed_batches_train_like_held_ones_and_leave_nothing_behind() {
+    fn a_working_folder_holds_the_batches_trains_like_memory_and_is_removed() {
         let split = blobs();
-        let dir = tempfile::tempdir().unwrap();
+        let parent = tempfile::tempdir().unwrap();
+        let dir = parent.path().join("work");
         let mut on_disk = Vec::new();
         let mut progress = |message: &str| {
-            if message == "cloud: encrypted training" {
-                for folder in std::fs::read_dir(dir.path()).unwrap() {
-                    let folder = folder.unwrap().path();
-                    on_disk.push(
-                        store::BatchStore::open(&folder).map(|s| s.rows(Part::Train).len() + s.rows(Part::Val).len()),
-                    );
-                }
+            if message.starts_with("cloud: encrypted training") {
+                on_disk.push(
+                    BatchStore::open(&dir.join("batches")).map(|s| s.rows(Part::Train).len() + s.rows(Part::Val).len()),
+                );
             }
         };
-        let c =
-            compare("blobs", &split, &test_schedule(), Some(&test_literal()), Some(dir.path()), &mut progress).unwrap();
+        let c = compare("blobs", &split, &test_schedule(), Some(&test_literal()), Some(&dir), &mut progress).unwrap();
         let batches = |rows: usize| rows.div_ceil(test_schedule().batch);
         let want = batches(split.train.len()) + batches(split.val.len());
         assert_eq!(on_disk.into_iter().map(Result::unwrap).collect::<Vec<_>>(), [want]);
         assert_encrypted_follows_approx(&c, &split);
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0, "the batch folder is removed");
+        assert!(!dir.exists(), "the working folder is removed");
+    }
+
+    /// A working folder is refused, before any training, when it holds another run or files of its own.
+    #[test]
+    fn a_working_folder_of_another_run_or_with_other_files_is_refused() {
+        let split = blobs();
+        let parent = tempfile::tempdir().unwrap();
+        let work = |name: &str| parent.path().join(name);
+        let other = Schedule { epochs: 3, ..test_schedule() };
+        let literal = test_literal();
+        let description = run_description("blobs", &split, &other, &literal, &softmax_for(3, Some(&literal)));
+        WorkDir::open(&work("other"), &description).unwrap();
+        std::fs::create_dir(work("foreign")).unwrap();
+        std::fs::write(work("foreign").join("notes.txt"), "mine").unwrap();
+        for (name, expected) in [("other", "unfinished run of other data"), ("foreign", "not an encrypted run")] {
+            let mut progress = |message: &str| panic!("{name}: nothing should run, but: {message}");
+            let error = compare("blobs", &split, &test_schedule(), Some(&literal), Some(&work(name)), &mut progress)
+                .err()
+                .unwrap();
+            assert!(error.to_string().contains(expected), "{name}: {error}");
+        }
+        assert_eq!(std::fs::read_to_string(work("foreign").join("notes.txt")).unwrap(), "mine", "nothing touched");
     }
 }

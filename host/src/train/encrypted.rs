@@ -26,6 +26,7 @@
 //!   features). The refreshed values are the same numbers either way, so the plaintext `approx` trainer is
 //!   mirrored exactly. The key owner then only scores the validation logits.
 
+use super::checkpoint::TrainState;
 use super::he::{Ct, Engine, KeyOwner};
 use super::layout::Layout;
 use super::plain::{Softmax, Validation};
@@ -607,65 +608,90 @@ impl<'e> Trainer<'e> {
         self.logits(&batch.shifted, &self.engine.align_all(w, 2)?, 1.0)
     }
 
-    /// Trains from zero weights; the returned weights are those of the epoch with the lowest validation loss,
-    /// still encrypted. A progress bar on stderr (when it is a terminal) counts the steps of each epoch, with the
-    /// epoch in its message and an ETA; `progress` hears of every step and epoch, as log lines for when it is not.
-    /// `epoch_weights` is handed the encrypted weights at the end of every epoch, after the key owner's refresh:
-    /// a caller holding the secret key in the same process (the comparison in [`super::compare`]) decrypts them to
-    /// score the epoch's validation accuracy; the cloud passes a no-op. Nothing it does reaches the trainer.
+    /// Trains from zero weights, or from `resume` (a run's [`TrainState`] after a step, as
+    /// [`TrainHooks::checkpoint`] was handed it): the steps and epochs that follow are those the uninterrupted
+    /// run would have taken. Returns the weights of the epoch with the lowest validation loss, still encrypted. A
+    /// progress bar on stderr (when it is a terminal) counts the steps of each epoch, with the epoch in its message
+    /// and an ETA; `hooks` hears of every step and epoch.
     ///
     /// # Errors
-    /// As [`Self::step`] and the key-owner service.
+    /// As [`Self::step`], the key-owner service and the hooks; a `resume` state of another packing.
     pub fn train(
         &self,
         train: &dyn Batches,
         val: &dyn Batches,
         schedule: &Schedule,
         owner: &mut dyn KeyOwnerService,
-        progress: &mut dyn FnMut(&str),
-        epoch_weights: &mut dyn FnMut(&[Ct]) -> Result<()>,
+        hooks: &mut dyn TrainHooks,
+        resume: Option<TrainState>,
     ) -> Result<(Vec<Ct>, TrainReport)> {
         let start = Instant::now();
         let e = self.engine;
-        let bootstraps_before = e.bootstraps_done();
-        let mut w = vec![e.zero(self.plan.weights); self.layout.blocks];
-        let mut y = w.clone();
-        let mut best = w.clone();
+        let (bootstraps_before, refreshes_before) = (e.bootstraps_done(), owner.refreshes());
+        let zero = || vec![e.zero(self.plan.weights); self.layout.blocks];
+        let mut state = resume.unwrap_or_else(|| TrainState {
+            epoch: 0,
+            done: 0,
+            w: zero(),
+            y: zero(),
+            best: zero(),
+            log: Vec::new(),
+            steps: 0,
+            refreshes: 0,
+            bootstraps: 0,
+            seconds: 0.0,
+        });
+        if [&state.w, &state.y, &state.best].iter().any(|set| set.len() != self.layout.blocks) {
+            bail!("the saved training state has other than {} weight blocks", self.layout.blocks);
+        }
         let mut stop = EarlyStopping::new(schedule.patience);
-        let (mut log, mut steps) = (Vec::new(), 0);
+        for epoch in &state.log {
+            stop.record(epoch.epoch, epoch.val_loss);
+        }
+        let (refreshes, bootstraps, seconds) = (state.refreshes, state.bootstraps, state.seconds);
+        let save = |state: &mut TrainState, owner: &dyn KeyOwnerService, hooks: &mut dyn TrainHooks| {
+            state.refreshes = refreshes + owner.refreshes() - refreshes_before;
+            state.bootstraps = bootstraps + e.bootstraps_done() - bootstraps_before;
+            state.seconds = seconds + start.elapsed().as_secs_f64();
+            hooks.checkpoint(state)
+        };
         let bar = progress::slow_steps(train.count() as u64, "");
-        for epoch in 0..schedule.epochs {
+        let stopped = state.log.last().is_some_and(|last| stop.should_stop(last.epoch));
+        while state.epoch < schedule.epochs && !stopped {
+            let epoch = state.epoch;
             let rate = schedule.learning_rate_at(epoch);
             let epoch_name = format!("epoch {}/{}", epoch + 1, schedule.epochs);
             bar.reset();
             bar.set_message(epoch_name.clone());
-            for &b in &schedule.batch_order(train.count(), epoch) {
+            bar.inc(state.done as u64);
+            for &b in &schedule.batch_order(train.count(), epoch)[state.done..] {
                 let step_start = Instant::now();
-                if y[0].level() < self.plan.weights {
-                    self.refresh_weights(owner, &mut w, &mut y)?;
+                if state.y[0].level() < self.plan.weights {
+                    self.refresh_weights(owner, &mut state.w, &mut state.y)?;
                 }
                 let batch = train.batch(b)?;
-                (w, y) = self.step(&batch, &w, &y, rate, schedule, owner)?;
-                steps += 1;
+                (state.w, state.y) = self.step(&batch, &state.w, &state.y, rate, schedule, owner)?;
+                (state.steps, state.done) = (state.steps + 1, state.done + 1);
+                save(&mut state, owner, hooks)?;
                 bar.inc(1);
                 let seconds = step_start.elapsed().as_secs_f64();
-                bar.suspend(|| progress(&format!("epoch {} step {steps}: {seconds:.1} s", epoch + 1)));
+                bar.suspend(|| hooks.progress(&format!("epoch {} step {}: {seconds:.1} s", epoch + 1, state.steps)));
             }
             bar.set_message(format!("{epoch_name}: refresh and validation"));
-            if y[0].level() < self.plan.weights {
-                self.refresh_weights(owner, &mut w, &mut y)?;
+            if state.y[0].level() < self.plan.weights {
+                self.refresh_weights(owner, &mut state.w, &mut state.y)?;
             }
-            epoch_weights(&w)?;
+            let val_accuracy = hooks.epoch_weights(&state.w)?;
             let batches: Vec<ValidationBatch> = (0..val.count())
                 .map(|b| {
                     let batch = val.batch(b)?;
-                    let logits = self.predict(&batch, &w)?;
+                    let logits = self.predict(&batch, &state.w)?;
                     Ok(ValidationBatch { logits, labels: batch.labels.clone(), rows: batch.rows })
                 })
                 .collect::<Result<_>>()?;
             let validation = owner.validate(&batches)?;
             if stop.record(epoch, validation.loss) {
-                best = w.clone();
+                state.best = state.w.clone();
             }
             let logit = validation.max_abs_logit.map_or(String::new(), |m| format!(", largest |logit| {m:.2}"));
             let range = if validation.loss == f64::INFINITY {
@@ -677,18 +703,20 @@ impl<'e> Trainer<'e> {
                 String::new()
             };
             bar.suspend(|| {
-                progress(&format!(
+                hooks.progress(&format!(
                     "epoch {}: validation loss {:.4}{logit} (read by the key owner){range}",
                     epoch + 1,
                     validation.loss
                 ))
             });
-            log.push(EpochLog {
+            state.log.push(EpochLog {
                 epoch,
                 val_loss: validation.loss,
-                val_accuracy: None,
+                val_accuracy,
                 val_max_abs_logit: validation.max_abs_logit,
             });
+            (state.epoch, state.done) = (epoch + 1, 0);
+            save(&mut state, owner, hooks)?;
             if stop.should_stop(epoch) {
                 break;
             }
@@ -696,19 +724,54 @@ impl<'e> Trainer<'e> {
         let report = TrainReport {
             weights: Vec::new(),
             best_epoch: stop.best_epoch.unwrap_or(0),
-            log,
-            steps,
-            refreshes: owner.refreshes(),
-            bootstraps: e.bootstraps_done() - bootstraps_before,
-            seconds: start.elapsed().as_secs_f64(),
+            log: state.log,
+            steps: state.steps,
+            refreshes: refreshes + owner.refreshes() - refreshes_before,
+            bootstraps: bootstraps + e.bootstraps_done() - bootstraps_before,
+            seconds: seconds + start.elapsed().as_secs_f64(),
         };
-        Ok((best, report))
+        Ok((state.best, report))
+    }
+}
+
+/// What a training run tells its caller as it goes; every method does nothing unless overridden.
+pub trait TrainHooks {
+    /// A line of progress: one per step and per epoch.
+    fn progress(&mut self, _line: &str) {}
+
+    /// The weights at the end of an epoch, after the key owner's refresh. A caller holding the secret key in
+    /// the same process (the comparison in [`super::compare`]) decrypts them and returns the epoch's validation
+    /// accuracy; the cloud cannot, and returns `None`. Nothing it does reaches the trainer.
+    ///
+    /// # Errors
+    /// Whatever stops the caller from scoring the weights.
+    fn epoch_weights(&mut self, _w: &[Ct]) -> Result<Option<f64>> {
+        Ok(None)
+    }
+
+    /// The run's state after every step and after every epoch's validation: saved, it lets an interrupted run
+    /// resume ([`super::checkpoint`]).
+    ///
+    /// # Errors
+    /// Whatever stops the caller from keeping it (training stops: a run that cannot be saved is not continued).
+    fn checkpoint(&mut self, _state: &TrainState) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Progress lines to a closure, nothing else.
+pub struct Progress<F: FnMut(&str)>(pub F);
+
+impl<F: FnMut(&str)> TrainHooks for Progress<F> {
+    fn progress(&mut self, line: &str) {
+        (self.0)(line);
     }
 }
 
 #[cfg(test)]
 pub(crate) mod tests {
     use super::super::TrainReport;
+    use super::super::checkpoint::Checkpoint;
     use super::super::data::{Split, split, standardize};
     use super::super::he::Bootstrapping;
     use super::super::he::KeyOwner;
@@ -764,10 +827,30 @@ pub(crate) mod tests {
         }
     }
 
+    /// Stops a run (with an error) once it has saved `saves` checkpoints into `checkpoint`.
+    struct StopAfter<'a> {
+        saves: usize,
+        checkpoint: &'a Checkpoint<'a>,
+    }
+
+    impl TrainHooks for StopAfter<'_> {
+        fn checkpoint(&mut self, state: &TrainState) -> Result<()> {
+            self.checkpoint.save(state)?;
+            self.saves -= 1;
+            if self.saves == 0 { Err(anyhow!("interrupted")) } else { Ok(()) }
+        }
+    }
+
     /// Trains [`blobs`] by [`test_schedule`] encrypted under `literal` — the cloud bootstrapping if the preset has
     /// a bootstrapping configuration — and checks the decrypted weights against the plaintext `approx` trainer's
-    /// within `tolerance` of the largest weight, and every epoch's validation loss within `tolerance`.
-    fn follows_the_plaintext_approx_trainer(literal: &ParamsLiteral, tolerance: f64) -> (Plan, TrainReport) {
+    /// within `tolerance` of the largest weight, and every epoch's validation loss within `tolerance`. The run is
+    /// stopped after each of `interruptions` (counts of checkpoints saved, from the start of the run or of the last
+    /// resumption) and resumed from its checkpoint file.
+    fn follows_the_plaintext_approx_trainer(
+        literal: &ParamsLiteral,
+        tolerance: f64,
+        interruptions: &[usize],
+    ) -> (Plan, TrainReport) {
         let params = Params::new(literal).unwrap();
         let ctx = Context::new(&params).unwrap();
         let encoder = Encoder::new(ctx.log_degree()).unwrap();
@@ -790,8 +873,18 @@ pub(crate) mod tests {
         let train = encrypt_batches(&owner, &layout, trainer.batch_levels(), &data.train).unwrap();
         let val = encrypt_batches(&owner, &layout, trainer.batch_levels(), &data.val).unwrap();
         let mut service = LocalKeyOwner::new(&owner, &layout, approx.clone());
+        let dir = tempfile::tempdir().unwrap();
+        let checkpoint = Checkpoint { path: dir.path().join("checkpoint.mbl"), ctx: &ctx, run: "blobs".into() };
+        for &saves in interruptions {
+            let resume = checkpoint.load().unwrap();
+            let mut hooks = StopAfter { saves, checkpoint: &checkpoint };
+            let stopped = trainer.train(&train, &val, &schedule, &mut service, &mut hooks, resume);
+            assert_eq!(stopped.err().map(|e| e.to_string()).as_deref(), Some("interrupted"));
+        }
+        let resume = checkpoint.load().unwrap();
+        assert_eq!(resume.is_some(), !interruptions.is_empty());
         let (weights, report) =
-            trainer.train(&train, &val, &schedule, &mut service, &mut |_| {}, &mut |_| Ok(())).unwrap();
+            trainer.train(&train, &val, &schedule, &mut service, &mut Progress(|_| {}), resume).unwrap();
         let blocks: Vec<Vec<f64>> = weights.iter().map(|w| owner.decrypt(w).unwrap()).collect();
         let have = layout.unpack_weights(&blocks);
 
@@ -894,15 +987,25 @@ pub(crate) mod tests {
     #[test]
     fn encrypted_training_with_key_owner_refreshes_follows_the_plaintext_approx_trainer() {
         // The wide approximation: 30 levels, the whole step between two refreshes of the weights.
-        let (plan, report) = follows_the_plaintext_approx_trainer(&test_literal(), 1e-5);
+        let (plan, report) = follows_the_plaintext_approx_trainer(&test_literal(), 1e-5, &[]);
         assert_eq!(plan, Plan { fresh: 30, weights: 30, exp_refresh: None, renormalized_refresh: false });
         assert_eq!(report.refreshes, 2 * report.steps, "w and y refreshed once per step");
         assert_eq!(report.bootstraps, 0);
     }
 
+    /// Six steps and two epochs save 8 checkpoints: 3 steps and a validation per epoch. Stopped in the middle of
+    /// the first epoch, just before its validation, just after it and in the second, the run resumed each time
+    /// from its checkpoint file ends as the uninterrupted one does, with the same counts.
+    #[test]
+    fn training_resumed_from_checkpoints_follows_the_plaintext_approx_trainer() {
+        let (_, report) = follows_the_plaintext_approx_trainer(&test_literal(), 1e-5, &[2, 1, 1, 1]);
+        assert_eq!((report.steps, report.log.len()), (6, 2));
+        assert_eq!(report.refreshes, 2 * report.steps, "w and y refreshed once per step, none twice");
+    }
+
     #[test]
     fn bootstrapped_training_needs_no_key_owner_and_follows_the_plaintext_approx_trainer_insecure_n4096() {
-        let (plan, report) = follows_the_plaintext_approx_trainer(&presets::TEST_INSECURE_N4096_BOOT, 1e-4);
+        let (plan, report) = follows_the_plaintext_approx_trainer(&presets::TEST_INSECURE_N4096_BOOT, 1e-4, &[]);
         // 12 levels per bootstrap: the exponential after 1 of its 3 squarings, the renormalized probabilities, and
         // the packed weights (one ciphertext) when they are below the 6 levels the first segment needs: a step
         // leaves them at 8, then one lower each step.

@@ -59,16 +59,30 @@ pub struct RemoteKeyOwner<'a> {
 }
 
 impl<'a> RemoteKeyOwner<'a> {
-    /// A service through `dir` that gives up after `timeout` without a reply.
+    /// A service through `dir` that gives up after `timeout` without a reply. Requests are numbered past any an
+    /// earlier cloud process left (one that was stopped, say, and is being resumed), whose replies are removed:
+    /// a late reply to an old request can never be read as the answer to a new one.
     ///
     /// # Errors
-    /// If the folder cannot be created or a `done` file from an earlier run cannot be removed.
+    /// If the folder cannot be created or read, or a file from an earlier run cannot be removed.
     pub fn new(dir: &Path, ctx: &'a Context<Vec<u64>>, timeout: Duration) -> Result<Self> {
-        std::fs::create_dir_all(dir).map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?;
+        let io = |source| FileError::Io { path: dir.to_path_buf(), source };
+        std::fs::create_dir_all(dir).map_err(io)?;
         if dir.join(DONE).exists() {
             remove(&dir.join(DONE))?;
         }
-        Ok(Self { dir: dir.to_path_buf(), ctx, next: 0, refreshed: 0, timeout })
+        let mut next = 0;
+        for entry in std::fs::read_dir(dir).map_err(io)? {
+            let path = entry.map_err(io)?.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            if let Some(id) = name.split('.').next().and_then(|id| id.parse::<usize>().ok()) {
+                next = next.max(id + 1);
+                if name.ends_with(".reply") {
+                    remove(&path)?;
+                }
+            }
+        }
+        Ok(Self { dir: dir.to_path_buf(), ctx, next, refreshed: 0, timeout })
     }
 
     /// Sends a request (`extra` files first, then the request itself) and returns the reply's path.
@@ -242,5 +256,20 @@ mod tests {
             assert!(err.contains("000000.refresh.level"), "{why}: {err}");
             assert!(!dir.path().join("000000.refresh.reply").exists(), "{why}: answered anyway");
         }
+    }
+
+    /// A cloud process resumed on a folder where a stopped one left a request and its late reply numbers past
+    /// them and removes the reply, so it is never read as the answer to a new request.
+    #[test]
+    fn a_resumed_cloud_numbers_past_the_requests_of_a_stopped_one() {
+        let ctx = Context::new(&Params::new(&test_literal()).unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["000007.refresh", "000007.refresh.level", "000007.refresh.reply", "notes.txt"] {
+            files::write_atomic(&dir.path().join(name), b"old", false).unwrap();
+        }
+        let cloud = RemoteKeyOwner::new(dir.path(), &ctx, Duration::from_secs(1)).unwrap();
+        assert_eq!(cloud.next, 8);
+        assert!(!dir.path().join("000007.refresh.reply").exists());
+        assert!(dir.path().join("000007.refresh").exists() && dir.path().join("notes.txt").exists());
     }
 }

@@ -535,6 +535,11 @@ impl<'a> KeyOwner<'a> {
         Self { ctx, encoder, sk, rng: Mutex::new(ChaCha20Rng::from_os_rng()) }
     }
 
+    /// The secret key, for the hospital's own files.
+    pub fn secret_key(&self) -> &SecretKey<Vec<u64>> {
+        &self.sk
+    }
+
     /// The relinearization key, rotation keys for `steps` and the conjugation key.
     pub fn cloud_keys(&self, steps: &[i64]) -> CloudKeys {
         let elements = self.rotation_elements(steps);

@@ -1,6 +1,7 @@
 //! Fine-tuning a softmax-regression head: in plaintext (exact or approximated softmax) and on CKKS-encrypted
 //! features and labels (the cloud side), with the same schedule, so the three can be compared.
 
+pub mod checkpoint;
 pub mod compare;
 pub mod data;
 pub mod encrypted;
@@ -11,6 +12,7 @@ pub mod plain;
 pub mod schedule;
 pub mod softmax;
 pub mod store;
+pub mod workdir;
 
 /// One epoch of a training run.
 #[derive(Debug, Clone, PartialEq)]

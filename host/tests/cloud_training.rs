@@ -92,10 +92,10 @@ fn a_killed_cloud_resumes_from_its_checkpoint() {
 #[test]
 fn the_bootstrapping_cloud_trains_without_refreshes_from_the_hospital_insecure_n4096() {
     let cloud = train_as_separate_processes(BOOTSTRAP_PRESET, None);
-    // Two bootstraps per step (six steps), and the weights' when they fall below the first segment's 6 levels:
+    // Three bootstraps per step (six steps), and the weights' when they fall below the first segment's 6 levels:
     // after the first step (they start there) and after the fifth; validation logits go to the hospital
     // unbootstrapped.
-    assert!(cloud.contains(" 0 ciphertexts refreshed by the key owner, 14 bootstrapped"), "{cloud}");
+    assert!(cloud.contains(" 0 ciphertexts refreshed by the key owner, 20 bootstrapped"), "{cloud}");
 }
 
 /// The whole protocol as separate processes under `preset`, the cloud saving a checkpoint after every step and,

@@ -5,25 +5,26 @@
 //!    the mask: for each of the `c` diagonals `t`, the feature blocks with their rows shifted down by `t` (the
 //!    hospital encrypts them so) times `y`, a row sum (two doubly hoisted rotation sums), a mask and a shift to
 //!    row `i − t`, column `t`, two diagonals at a time as the real and imaginary parts of one product (2 levels);
-//! 2. probabilities `P` by [`SoftmaxApprox`] (16 levels with the standard constants);
+//! 2. probabilities `P` by [`SoftmaxApprox`] (16 levels with the standard constants, 26 with the wide ones);
 //! 3. the step `η/b·(P − Y)ᵀX` tiled like the weights (HETAL's DiagATB): for each `t`, column `t` of `P − Y`
 //!    (scaled by `η/b`) broadcast along its row and moved to the block row of its class, times the feature
 //!    blocks the hospital moved as far, then summed over the `rows/c` block rows, again two diagonals at a time
 //!    (2 levels);
 //! 4. `w' = y − step`, `y' = w' + μ(w' − w)`: the constants go into DiagATB's mask and the scales, so no level.
 //!
-//! 20 levels in all. Where they come from is a [`Plan`] fixed when the trainer is made, from the level of a
+//! 20 levels in all, 30 with the wide approximation. Where they come from is a [`Plan`] fixed when the trainer is made, from the level of a
 //! fresh ciphertext:
-//! - **Key-owner refreshes** (parameters with 20 levels or more): a step runs within one ciphertext's levels and
+//! - **Key-owner refreshes** (parameters with a step's levels or more): a step runs within one ciphertext's levels and
 //!   the weights are refreshed before the next by [`KeyOwnerService::refresh`] — the hospital decrypts them and
-//!   encrypts them again at the 20 levels a step needs, where DiagABT costs least.
+//!   encrypts them again at the levels a step needs, where DiagABT costs least.
 //! - **Bootstrapping** (the engine holds bootstrapping keys; 12 levels after each bootstrap): the cloud refreshes
-//!   twice per step, each where the values are in `[0, 1]` and well conditioned — the exponential's partial
-//!   power `g(z/D)^(2^m)` before its last two squarings, and the renormalized probabilities `e·y₀` (class sums
-//!   within `ε₀ = 7.3·10⁻²` of 1, so the Goldschmidt factors after them do not amplify bootstrapping's error) —
-//!   and the weights and lookahead weights when they fall below the levels the step's first segment needs,
-//!   packed into as few sparse ciphertexts as their distinct values fill (one for a 7-class head over 193
-//!   features). The refreshed values are the same numbers either way, so the plaintext `approx` trainer is
+//!   where the values are in `[0, 1]` and well conditioned — the exponential's partial power `g(z/D)^(2^m)`
+//!   before its last two squarings, and the probabilities after a normalization (the renormalized `e·y₀`, class
+//!   sums within `ε₀ = 7.3·10⁻²` of 1, and with the wide approximation those of its second stage, so the
+//!   Goldschmidt factors after them do not amplify bootstrapping's error): three times per step with the wide
+//!   approximation — and the weights and lookahead weights when they fall below the levels the step's first
+//!   segment needs, packed into as few sparse ciphertexts as their distinct values fill (one for a 7-class head
+//!   over 193 features). The refreshed values are the same numbers either way, so the plaintext `approx` trainer is
 //!   mirrored exactly. The key owner then only scores the validation logits.
 
 use super::checkpoint::TrainState;
@@ -217,8 +218,10 @@ pub struct Plan {
     pub weights: usize,
     /// The number of squarings after which the exponential's partial power is refreshed (`None`: never).
     pub exp_refresh: Option<u32>,
-    /// Whether the renormalized probabilities `e·y₀` are refreshed before the Goldschmidt factors.
-    pub renormalized_refresh: bool,
+    /// The normalizations after which the probabilities are refreshed, as bits: bit 0 for the renormalization
+    /// `e·y₀`, bit `s` for widening stage `s` ([`SoftmaxApprox::stages`]); each is followed by the next stage or,
+    /// after the last, by the Goldschmidt factors.
+    pub normalized_refreshes: u32,
 }
 
 impl Plan {
@@ -239,42 +242,50 @@ impl Plan {
 
     /// The plan for `approx` when a fresh ciphertext has `fresh` levels and refreshed weights start a step at
     /// `weights` (`fresh`, or one less when they are unpacked after bootstrapping: packing costs a level too,
-    /// which the weights must then still have at the end of a step).
+    /// which the weights must then still have at the end of a step). A step is cut into as few segments as fit:
+    /// the first as long as the weights' levels allow, each later one refreshed after the last normalization it
+    /// can still finish.
     ///
     /// # Errors
     /// If a step cannot be cut into segments that fit.
     pub fn new(approx: &SoftmaxApprox, fresh: usize, weights: usize) -> Result<Self> {
         let k = approx.squarings as usize;
         let packing = fresh - weights.min(fresh);
-        // DiagABT and the exponential's polynomial; the inverse's polynomial and the renormalization; the
-        // Goldschmidt factors and DiagATB (the update takes no level of its own).
-        let (head, renormalized) = (2 + 3, approx.normalization_levels());
-        let tail = approx.goldschmidt_factors as usize + 2;
-        let depth = head + k + renormalized + tail;
+        // DiagABT and the exponential's polynomial; each normalization (the inverse and the renormalization, then
+        // per stage the square, its inverse and the product); the Goldschmidt factors and DiagATB (the update
+        // takes no level of its own), and the packing.
+        let head = 2 + 3;
+        let normalizations = normalization_chunks(approx);
+        let end = approx.goldschmidt_factors as usize + 2 + packing;
+        let all: usize = normalizations.iter().sum();
         let too_few = || {
             anyhow!(
-                "one training step needs {depth} levels; with {fresh} levels per refresh it cannot be cut into \
-                 segments that fit"
+                "one training step needs {} levels; with {fresh} levels per refresh it cannot be cut into \
+                 segments that fit",
+                head + k + all + end - packing
             )
         };
-        if weights >= depth + packing {
-            return Ok(Self { fresh, weights: depth + packing, exp_refresh: None, renormalized_refresh: false });
+        if weights >= head + k + all + end {
+            return Ok(Self { fresh, weights: head + k + all + end, exp_refresh: None, normalized_refreshes: 0 });
         }
-        if fresh < tail + packing {
-            return Err(too_few());
-        }
-        if weights >= head + k + renormalized {
-            return Ok(Self { fresh, weights: head + k + renormalized, exp_refresh: None, renormalized_refresh: true });
+        // Refreshed after normalization `first` at the latest, then wherever the levels run out.
+        let reached =
+            (0..normalizations.len()).rev().find(|&j| weights >= head + k + normalizations[..=j].iter().sum::<usize>());
+        if let Some(first) = reached {
+            let later = refreshes_after(&normalizations[first + 1..], fresh, fresh, end).ok_or_else(too_few)?;
+            return Ok(Self {
+                fresh,
+                weights: head + k + normalizations[..=first].iter().sum::<usize>(),
+                exp_refresh: None,
+                normalized_refreshes: 1 << first | later << (first + 1),
+            });
         }
         // The exponential is refreshed as late as its level allows but before its last two squarings, which
         // multiply the refresh's relative error by 4 (by 2^(k−m) after m squarings).
         let m = k.saturating_sub(2).min(weights.checked_sub(head).ok_or_else(too_few)?);
-        let rest = k - m + renormalized;
-        if fresh < rest {
-            return Err(too_few());
-        }
-        let renormalized_refresh = fresh < rest + tail + packing;
-        Ok(Self { fresh, weights: head + m, exp_refresh: Some(m as u32), renormalized_refresh })
+        let level = fresh.checked_sub(k - m).ok_or_else(too_few)?;
+        let normalized_refreshes = refreshes_after(&normalizations, level, fresh, end).ok_or_else(too_few)?;
+        Ok(Self { fresh, weights: head + m, exp_refresh: Some(m as u32), normalized_refreshes })
     }
 
     /// Where a step under this plan (for `approx`) first uses each part of a batch: DiagABT at the weights'
@@ -282,18 +293,43 @@ impl Plan {
     /// below that.
     pub fn batch_levels(&self, approx: &SoftmaxApprox) -> BatchLevels {
         let (k, f) = (approx.squarings as usize, approx.goldschmidt_factors as usize);
-        let error = match (self.exp_refresh, self.renormalized_refresh) {
-            (_, true) => self.fresh - f,
-            (Some(m), false) => self.fresh - (k - m as usize) - approx.normalization_levels() - f,
-            (None, false) => self.weights - 2 - approx.depth(),
+        let normalizations = normalization_chunks(approx);
+        let error = match (self.exp_refresh, self.normalized_refreshes) {
+            (_, 1..) => {
+                let last = (u32::BITS - 1 - self.normalized_refreshes.leading_zeros()) as usize;
+                self.fresh - normalizations[last + 1..].iter().sum::<usize>() - f
+            }
+            (Some(m), 0) => self.fresh - (k - m as usize) - approx.normalization_levels() - f,
+            (None, 0) => self.weights - 2 - approx.depth(),
         };
         BatchLevels { shifted: self.weights, features: error - 1, labels: (error + 1).min(self.fresh) }
     }
 }
 
+/// The levels of each normalization of `approx`, in order: the inverse and the renormalization, then each stage.
+fn normalization_chunks(approx: &SoftmaxApprox) -> Vec<usize> {
+    let stage = 2 + approx.stage_inverse_polynomial().levels_consumed();
+    std::iter::once(approx.inverse_levels() + 1).chain(std::iter::repeat_n(stage, approx.stages as usize)).collect()
+}
+
+/// The refreshes (bits, one per normalization of `chunks`) of a segment that enters `chunks` at `level`, with
+/// `fresh` levels after each refresh and `end` levels needed after the last: a refresh after a normalization
+/// only when the next one (or the end) would not fit. `None` when a chunk or the end exceeds `fresh`.
+fn refreshes_after(chunks: &[usize], mut level: usize, fresh: usize, end: usize) -> Option<u32> {
+    let mut bits = 0;
+    for (i, &chunk) in chunks.iter().enumerate() {
+        level = level.checked_sub(chunk)?;
+        let next = chunks.get(i + 1).copied().unwrap_or(end);
+        if level < next {
+            (bits, level) = (bits | 1 << i, fresh);
+        }
+    }
+    (level >= end).then_some(bits)
+}
+
 /// The softmax approximation both parties use under `literal`: [`SoftmaxApprox::wide`] when a step with it fits
-/// a [`Plan`] (with key-owner refreshes), [`SoftmaxApprox::standard`] otherwise (bootstrapping, whose steps cannot
-/// take the wide one's ten more levels yet); the wide one for plaintext-only runs (`None`).
+/// a [`Plan`] (the training presets, with key-owner refreshes or bootstrapping), [`SoftmaxApprox::standard`]
+/// where its ten more levels do not fit; the wide one for plaintext-only runs (`None`).
 pub fn softmax_for(classes: usize, literal: Option<&ParamsLiteral>) -> SoftmaxApprox {
     let wide = SoftmaxApprox::wide(classes);
     match literal {
@@ -496,13 +532,15 @@ impl<'e> Trainer<'e> {
         let inverse = e.polynomial(&shifted, a.inverse_polynomial())?;
         // e·y₀: read at scale Δ it is off by one factor, which the Goldschmidt factors correct with the rest.
         let mut p = e.mul(&exp, &inverse)?;
-        for _ in 0..a.stages {
-            let t = e.mul(&p, &p)?;
-            let shifted = e.add_scalar(&self.class_sum(&t)?, -a.stage_shift());
-            p = e.mul(&t, &e.polynomial(&shifted, a.stage_inverse_polynomial())?)?;
-        }
-        if self.plan.renormalized_refresh {
-            self.refresh(owner, std::slice::from_mut(&mut p))?;
+        for stage in 0..=a.stages {
+            if stage > 0 {
+                let t = e.mul(&p, &p)?;
+                let shifted = e.add_scalar(&self.class_sum(&t)?, -a.stage_shift());
+                p = e.mul(&t, &e.polynomial(&shifted, a.stage_inverse_polynomial())?)?;
+            }
+            if self.plan.normalized_refreshes & 1 << stage != 0 {
+                self.refresh(owner, std::slice::from_mut(&mut p))?;
+            }
         }
         for _ in 0..a.goldschmidt_factors {
             p = e.mul_exact(&p, &e.scalar_minus(2.0, &self.class_sum(&p)?))?;
@@ -988,7 +1026,7 @@ pub(crate) mod tests {
     fn encrypted_training_with_key_owner_refreshes_follows_the_plaintext_approx_trainer() {
         // The wide approximation: 30 levels, the whole step between two refreshes of the weights.
         let (plan, report) = follows_the_plaintext_approx_trainer(&test_literal(), 1e-5, &[]);
-        assert_eq!(plan, Plan { fresh: 30, weights: 30, exp_refresh: None, renormalized_refresh: false });
+        assert_eq!(plan, Plan { fresh: 30, weights: 30, exp_refresh: None, normalized_refreshes: 0 });
         assert_eq!(report.refreshes, 2 * report.steps, "w and y refreshed once per step");
         assert_eq!(report.bootstraps, 0);
     }
@@ -1006,13 +1044,13 @@ pub(crate) mod tests {
     #[test]
     fn bootstrapped_training_needs_no_key_owner_and_follows_the_plaintext_approx_trainer_insecure_n4096() {
         let (plan, report) = follows_the_plaintext_approx_trainer(&presets::TEST_INSECURE_N4096_BOOT, 1e-4, &[]);
-        // 12 levels per bootstrap: the exponential after 1 of its 3 squarings, the renormalized probabilities, and
-        // the packed weights (one ciphertext) when they are below the 6 levels the first segment needs: a step
-        // leaves them at 8, then one lower each step.
-        assert_eq!(plan, Plan { fresh: 12, weights: 6, exp_refresh: Some(1), renormalized_refresh: true });
+        // 12 levels per bootstrap, the wide approximation: the exponential after 1 of its 3 squarings, the
+        // renormalized probabilities, those of the second stage, and the packed weights (one ciphertext) when they
+        // are below the 6 levels the first segment needs: a step leaves them at 8, then one lower each step.
+        assert_eq!(plan, Plan { fresh: 12, weights: 6, exp_refresh: Some(1), normalized_refreshes: 0b101 });
         assert_eq!(report.refreshes, 0, "the key owner refreshed nothing");
         // Validation logits go to the key owner: no bootstrap.
-        let weights = report.bootstraps - 2 * report.steps;
+        let weights = report.bootstraps - 3 * report.steps;
         assert!((report.steps / 4..=report.steps / 4 + report.log.len()).contains(&weights), "{report:?}");
     }
 
@@ -1066,21 +1104,21 @@ pub(crate) mod tests {
     #[test]
     fn plans_cut_a_step_where_levels_run_out_or_refuse() {
         let approx = SoftmaxApprox::standard(7);
-        let plan = |exp_refresh, renormalized_refresh, fresh, weights| Plan {
+        let plan = |exp_refresh, normalized_refreshes, fresh, weights| Plan {
             fresh,
             weights,
             exp_refresh,
-            renormalized_refresh,
+            normalized_refreshes,
         };
         // Key-owner refreshes with more levels than a step needs: the weights at 20 suffice.
-        assert_eq!(Plan::new(&approx, 31, 31).unwrap(), plan(None, false, 31, 20));
+        assert_eq!(Plan::new(&approx, 31, 31).unwrap(), plan(None, 0, 31, 20));
         // Bootstrapping with 16 levels: the exponential is refreshed after 1 of its 3 squarings, and the rest
         // (2 squarings, the inverse, the renormalization, the Goldschmidt factors, DiagATB, packing) fits.
-        assert_eq!(Plan::new(&approx, 16, 15).unwrap(), plan(Some(1), false, 16, 6));
+        assert_eq!(Plan::new(&approx, 16, 15).unwrap(), plan(Some(1), 0, 16, 6));
         // With 20: the first segment reaches the renormalization.
-        assert_eq!(Plan::new(&approx, 20, 19).unwrap(), plan(None, true, 20, 16));
+        assert_eq!(Plan::new(&approx, 20, 19).unwrap(), plan(None, 1, 20, 16));
         // With 24: no refresh within a step.
-        assert_eq!(Plan::new(&approx, 24, 23).unwrap(), plan(None, false, 24, 21));
+        assert_eq!(Plan::new(&approx, 24, 23).unwrap(), plan(None, 0, 24, 21));
         assert!(Plan::new(&approx, 9, 8).is_err(), "9 levels cannot hold the inverse");
         // Batches where a step first uses them: the shifted blocks at the weights' level, the labels one above
         // the error P − Y (after the last segment's 2 Goldschmidt factors), the feature blocks one below it.
@@ -1091,5 +1129,14 @@ pub(crate) mod tests {
         assert_eq!(levels(20, 19), batch(16, 17, 19));
         assert_eq!(levels(24, 23), batch(21, 2, 4));
         assert_eq!(levels(12, 11), batch(6, 9, 11));
+        // The wide approximation (normalizations of 8, 5 and 5 levels): with 30 levels no refresh; with 20 one
+        // after the base's renormalization; bootstrapped with 12, the exponential after 1 squaring, then after
+        // the base's renormalization and after the second stage.
+        let wide = SoftmaxApprox::wide(8);
+        assert_eq!(Plan::new(&wide, 30, 30).unwrap(), plan(None, 0, 30, 30));
+        assert_eq!(Plan::new(&wide, 20, 20).unwrap(), plan(None, 0b1, 20, 16));
+        assert_eq!(Plan::new(&wide, 12, 11).unwrap(), plan(Some(1), 0b101, 12, 6));
+        assert_eq!(Plan::new(&wide, 12, 11).unwrap().batch_levels(&wide), batch(6, 9, 11));
+        assert!(Plan::new(&wide, 7, 6).is_err(), "7 levels cannot hold the inverse");
     }
 }

@@ -88,7 +88,7 @@ enum Command {
     /// with the same split and schedule; writes NAME.json, NAME.md and NAME.svg (validation loss and accuracy per epoch).
     Compare {
         /// A feature file from `medblind extract` (.safetensors: its official train/val/test splits), or a CSV
-        /// (.csv or .csv.gz; the last column the class label; split 60/20/20 by --seed).
+        /// (.csv or .csv.gz; the last column the class label; split 60/15/25 by --seed, stratified).
         #[arg(long)]
         data: PathBuf,
         /// The report folder.

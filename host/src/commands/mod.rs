@@ -344,7 +344,8 @@ fn read_head_rows(weights: &Path) -> anyhow::Result<Vec<Vec<f64>>> {
 }
 
 /// `medblind compare`: one dataset trained plaintext-exact, plaintext-approx and (unless `preset` is `none`)
-/// encrypted — on a feature file's official splits, or a CSV split 60/20/20 by the schedule's seed — standardized
+/// encrypted — on a feature file's official splits, or a CSV split 60/15/25 (train / validation / test, stratified)
+/// by the schedule's seed — standardized
 /// on the training part; writes `NAME.json`, `NAME.md` and `NAME.svg` (each run's validation loss and accuracy per
 /// epoch, embedded in the Markdown) into `out` (NAME: the dataset, or the CSV's name without extensions). With
 /// `work_dir` the encrypted run works in that folder and resumes there when interrupted (see
@@ -366,8 +367,8 @@ pub fn compare(
         (features.provenance.dataset.clone(), source, features.split())
     } else {
         let name = data.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('.').next()).unwrap_or("data");
-        let split = dataset::split(&dataset::load_csv(data)?, 0.2, 0.2, schedule.seed);
-        let description = format!("`{}`, split 60/20/20 with seed {}", data.display(), schedule.seed);
+        let split = dataset::split(&dataset::load_csv(data)?, 0.15, 0.25, schedule.seed);
+        let description = format!("`{}`, stratified split 60/15/25 with seed {}", data.display(), schedule.seed);
         (name.to_string(), Source { description, backbone: String::new() }, split)
     };
     compare_split(&name, &source, split, out, preset, work_dir, schedule).map(drop)

@@ -96,18 +96,36 @@ pub fn load_csv(path: &Path) -> Result<Dataset, FileError> {
     Ok(Dataset { features, labels, classes })
 }
 
-/// A seeded shuffle split into `val_fraction` and `test_fraction` of the rows, the rest for training.
+/// A seeded, stratified split into `val_fraction` and `test_fraction` of the rows, the rest for training: the
+/// rows of each class are shuffled and spread evenly over one order (row `r` of a class of `n` at `(r + ½)/n`),
+/// validation and test take its first rows, so every class is in each part in proportion, within one row. Each
+/// part keeps the shuffled order.
 pub fn split(data: &Dataset, val_fraction: f64, test_fraction: f64, seed: u64) -> Split {
     let mut order: Vec<usize> = (0..data.len()).collect();
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     for i in (1..order.len()).rev() {
         order.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
     }
+    let mut by_class = vec![Vec::new(); data.classes];
+    for (position, &row) in order.iter().enumerate() {
+        by_class[data.labels[row]].push(position);
+    }
+    let mut spread: Vec<(f64, usize)> = by_class
+        .iter()
+        .flat_map(|positions| {
+            let n = positions.len() as f64;
+            positions.iter().enumerate().map(move |(r, &p)| ((r as f64 + 0.5) / n, p))
+        })
+        .collect();
+    spread.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
     let n_val = (data.len() as f64 * val_fraction).round() as usize;
     let n_test = (data.len() as f64 * test_fraction).round() as usize;
-    let (val, rest) = order.split_at(n_val);
-    let (test, train) = rest.split_at(n_test);
-    Split { train: data.select(train), val: data.select(val), test: data.select(test) }
+    let part = |range: std::ops::Range<usize>| {
+        let mut positions: Vec<usize> = spread[range].iter().map(|&(_, p)| p).collect();
+        positions.sort_unstable();
+        data.select(&positions.iter().map(|&p| order[p]).collect::<Vec<_>>())
+    };
+    Split { val: part(0..n_val), test: part(n_val..n_val + n_test), train: part(n_val + n_test..data.len()) }
 }
 
 /// Per-feature standardization fitted on `split.train` (zero mean, unit variance), then every row divided by
@@ -162,6 +180,18 @@ mod tests {
         let mean0: f64 = s.train.features.iter().map(|r| r[0]).sum::<f64>();
         assert!(mean0.abs() < 1e-12);
         assert!(s.test.features.iter().all(|r| r.len() == 3 && r[2] == 1.0));
+
+        // 100 rows of classes sized 10, 20, 30 and 40: each part holds every class in proportion.
+        let labels: Vec<usize> = (0..100).map(|i| [0, 1, 1, 2, 2, 2, 3, 3, 3, 3][i % 10]).collect();
+        let features = (0..100).map(|i| vec![i as f64]).collect();
+        let s = split(&Dataset { features, labels, classes: 4 }, 0.2, 0.25, 3);
+        for (part, size) in [(&s.val, 20.0), (&s.test, 25.0), (&s.train, 55.0)] {
+            assert_eq!(part.len() as f64, size);
+            for class in 0..4 {
+                let count = part.labels.iter().filter(|&&l| l == class).count() as f64;
+                assert!((count - size * (class + 1) as f64 / 10.0).abs() <= 1.0, "class {class}: {count} of {size}");
+            }
+        }
 
         std::fs::write(&plain, "1,2,0\n1,x,1\n").unwrap();
         assert!(load_csv(&plain).unwrap_err().to_string().contains("row 2"));

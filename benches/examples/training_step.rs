@@ -1,0 +1,101 @@
+//! Encrypted training steps timed with the standard and the widened softmax approximation back to back, with the
+//! same keys and batches: one epoch over `BATCHES` batches of 1024 rows (`DIM` features with the bias, `CLASSES`
+//! classes), the weights refreshed or bootstrapped when the plan says, as `medblind compare` trains. Prints one
+//! line per step and a JSON summary per approximation.
+//!
+//! `cargo run --release -p medblind-benches --example training_step -- PRESET [DIM] [CLASSES] [BATCHES]`
+//! (default 385 8 4): `n65536-boot-qp1762-s40` bootstraps, `n65536-qp1626-s40` asks the in-process key owner.
+#![allow(missing_docs)]
+
+use medblind::train::checkpoint::TrainState;
+use medblind::train::data::Dataset;
+use medblind::train::encrypted::{LocalKeyOwner, Plan, TrainHooks, Trainer, encrypt_batches};
+use medblind::train::he::{Bootstrapping, Ct, Engine, KeyOwner};
+use medblind::train::layout::Layout;
+use medblind::train::schedule::Schedule;
+use medblind::train::softmax::SoftmaxApprox;
+use medblind_core::ckks::{Context, Encoder, Params, presets};
+use std::time::Instant;
+
+const BATCH: usize = 1024;
+
+/// Records the time between checkpoints (one after every step, one after the validation).
+struct StepTimes {
+    last: Instant,
+    steps: Vec<f64>,
+}
+
+impl TrainHooks for StepTimes {
+    fn checkpoint(&mut self, state: &TrainState) -> anyhow::Result<()> {
+        let seconds = self.last.elapsed().as_secs_f64();
+        self.last = Instant::now();
+        if state.done > 0 {
+            eprintln!("step {}: {seconds:.2} s (bootstraps so far {})", state.steps, state.bootstraps);
+            self.steps.push(seconds);
+        }
+        Ok(())
+    }
+
+    fn epoch_weights(&mut self, _w: &[Ct]) -> anyhow::Result<Option<f64>> {
+        Ok(None)
+    }
+}
+
+fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let name = args.first().map_or("n65536-boot-qp1762-s40", String::as_str);
+    let number = |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
+    let (dim, classes, batches) = (number(1, 385), number(2, 8), number(3, 4));
+    let literal = presets::ALL.iter().find(|l| l.name == name).ok_or_else(|| anyhow::anyhow!("no preset {name}"))?;
+    let ctx = Context::new(&Params::new(literal)?)?;
+    let encoder = Encoder::new(ctx.log_degree())?;
+    let layout = Layout::new(ctx.degree() / 2, BATCH, classes, dim)?;
+    let owner = KeyOwner::generate(&ctx, &encoder);
+    let boot = presets::bootstrapping_for(literal);
+    let start = Instant::now();
+    let bootstrapping = boot.map(|b| Bootstrapping::new(&ctx, b)).transpose()?;
+    let keys = match boot {
+        Some(b) => owner.bootstrapping_keys(&layout.rotation_steps(), b)?,
+        None => owner.cloud_keys(&layout.rotation_steps()),
+    };
+    eprintln!("keys and precomputation: {:.1} s", start.elapsed().as_secs_f64());
+    let engine = match &bootstrapping {
+        Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b)?,
+        None => Engine::new(&ctx, &encoder, &keys),
+    };
+    let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract() * 2.0 / (dim as f64).sqrt();
+    let rows = batches * BATCH;
+    let train = Dataset {
+        features: (0..rows).map(|i| (0..dim - 1).map(|j| value(i * dim + j)).collect()).collect(),
+        labels: (0..rows).map(|i| i % classes).collect(),
+        classes,
+    };
+    let val = Dataset { features: train.features[..64].to_vec(), labels: train.labels[..64].to_vec(), classes };
+    let schedule = Schedule {
+        learning_rate: 1.0,
+        decay: 0.9,
+        weight_decay: 0.0,
+        momentum: 0.9,
+        batch: BATCH,
+        epochs: 1,
+        patience: 0,
+        seed: 1,
+    };
+    for approx in [SoftmaxApprox::standard(classes), SoftmaxApprox::wide(classes)] {
+        let trainer = Trainer::new(&engine, layout, approx.clone())?;
+        let plan: Plan = trainer.plan();
+        let encrypted = encrypt_batches(&owner, &layout, trainer.batch_levels(), &train)?;
+        let validation = encrypt_batches(&owner, &layout, trainer.batch_levels(), &val)?;
+        let mut service = LocalKeyOwner::new(&owner, &layout, approx.clone());
+        let mut times = StepTimes { last: Instant::now(), steps: Vec::new() };
+        let (_, report) = trainer.train(&encrypted, &validation, &schedule, &mut service, &mut times, None)?;
+        let mean = times.steps.iter().sum::<f64>() / times.steps.len() as f64;
+        println!(
+            "{{\"preset\": \"{name}\", \"softmax_bound\": {}, \"plan\": \"{plan:?}\", \"dim\": {dim}, \"classes\": \
+             {classes}, \"steps\": {}, \"step_seconds\": {:?}, \"mean_step_seconds\": {mean:.2}, \"bootstraps\": {}, \
+             \"refreshes\": {}}}",
+            approx.bound, report.steps, times.steps, report.bootstraps, report.refreshes
+        );
+    }
+    Ok(())
+}

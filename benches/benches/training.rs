@@ -4,9 +4,11 @@
 //! `cargo bench -p medblind-benches --bench training`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use medblind::train::batches::encrypt_batches;
 use medblind::train::data::Dataset;
-use medblind::train::encrypted::{LocalKeyOwner, Trainer, encrypt_batches};
+use medblind::train::encrypted::Trainer;
 use medblind::train::he::{Engine, KeyOwner};
+use medblind::train::key_owner::LocalKeyOwner;
 use medblind::train::layout::Layout;
 use medblind::train::schedule::Schedule;
 use medblind::train::softmax::SoftmaxApprox;

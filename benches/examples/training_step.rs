@@ -7,11 +7,14 @@
 //! (default 385 8 4): `n65536-boot-qp1762-s40` bootstraps, `n65536-qp1626-s40` asks the in-process key owner.
 #![allow(missing_docs)]
 
+use medblind::train::batches::encrypt_batches;
 use medblind::train::checkpoint::TrainState;
 use medblind::train::data::Dataset;
-use medblind::train::encrypted::{LocalKeyOwner, Plan, TrainHooks, Trainer, encrypt_batches};
+use medblind::train::encrypted::{TrainHooks, Trainer};
 use medblind::train::he::{Bootstrapping, Ct, Engine, KeyOwner};
+use medblind::train::key_owner::LocalKeyOwner;
 use medblind::train::layout::Layout;
+use medblind::train::plan::Plan;
 use medblind::train::schedule::Schedule;
 use medblind::train::softmax::SoftmaxApprox;
 use medblind_core::ckks::{Context, Encoder, Params, presets};

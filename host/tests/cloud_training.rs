@@ -7,8 +7,8 @@
 use assert_cmd::Command;
 use medblind::features::{Features, Provenance};
 use medblind::train::data::standardize;
-use medblind::train::encrypted::softmax_for;
 use medblind::train::plain::{self, Softmax};
+use medblind::train::plan::softmax_for;
 use medblind::train::schedule::Schedule;
 use std::path::Path;
 

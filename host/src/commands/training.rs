@@ -5,13 +5,15 @@
 use crate::features::Features;
 use crate::files::{self, FileError};
 use crate::keystore::{self, PARAMS_FILE, SECRET_KEY_FILE, Session};
+use crate::train::batches::Batches;
 use crate::train::checkpoint::{Checkpoint, TrainState};
 use crate::train::data::{self as dataset, Split};
-use crate::train::encrypted::{Batches, Plan, TrainHooks, Trainer, softmax_for};
+use crate::train::encrypted::{TrainHooks, Trainer};
 use crate::train::exchange::{self, RemoteKeyOwner};
 use crate::train::he::{Bootstrapping, CloudKeys, Ct, Engine, KeyOwner};
 use crate::train::layout::Layout;
 use crate::train::plain;
+use crate::train::plan::{Plan, softmax_for};
 use crate::train::schedule::Schedule;
 use crate::train::store::{self, BatchStore, Part};
 use anyhow::{Context as _, bail};

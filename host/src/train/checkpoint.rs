@@ -183,7 +183,7 @@ fn epoch_log(value: &str) -> Option<EpochLog> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::encrypted::tests::test_literal;
+    use super::super::fixtures::test_literal;
     use super::super::he::KeyOwner;
     use super::*;
     use medblind_core::ckks::{Encoder, Params};

@@ -2,12 +2,15 @@
 //! plaintext with the approximation, and encrypted — and the report: JSON, Markdown, and an SVG plot (plotters)
 //! of each run's validation loss and accuracy per epoch.
 
+use super::batches::{BatchLevels, Batches, encrypt_batches};
 use super::checkpoint::{Checkpoint, TrainState};
 use super::data::{Dataset, Split};
-use super::encrypted::{BatchLevels, Batches, LocalKeyOwner, Plan, TrainHooks, Trainer, encrypt_batches, softmax_for};
+use super::encrypted::{TrainHooks, Trainer};
 use super::he::{Bootstrapping, Ct, Engine, KeyOwner};
+use super::key_owner::LocalKeyOwner;
 use super::layout::Layout;
 use super::plain::{self, Softmax};
+use super::plan::{Plan, softmax_for};
 use super::schedule::Schedule;
 use super::softmax::SoftmaxApprox;
 use super::store::{self, BatchStore, Part};
@@ -538,7 +541,7 @@ impl Comparison {
 
 #[cfg(test)]
 mod tests {
-    use super::super::encrypted::tests::{blobs, test_literal, test_schedule};
+    use super::super::fixtures::{blobs, test_literal, test_schedule};
     use super::*;
 
     /// The encrypted run of `c` took every epoch the plaintext-approx run took, with its largest validation logit

@@ -27,316 +27,19 @@
 //!   over 193 features). The refreshed values are the same numbers either way, so the plaintext `approx` trainer is
 //!   mirrored exactly. The key owner then only scores the validation logits.
 
+use super::batches::{BatchLevels, Batches, EncryptedBatch};
 use super::checkpoint::TrainState;
-use super::he::{Ct, Engine, KeyOwner};
+use super::he::{Ct, Engine};
+use super::key_owner::{KeyOwnerService, ValidationBatch};
 use super::layout::Layout;
-use super::plain::{Softmax, Validation};
+use super::plan::Plan;
 use super::schedule::{EarlyStopping, Schedule};
 use super::softmax::SoftmaxApprox;
-use super::{EpochLog, TrainReport, data::Dataset};
+use super::{EpochLog, TrainReport};
 use crate::progress;
 use anyhow::{Result, anyhow, bail};
-use medblind_core::ckks::{ParamsLiteral, presets};
 use rayon::prelude::*;
-use std::borrow::Cow;
 use std::time::Instant;
-
-/// One encrypted mini-batch: its feature blocks, shifted feature blocks and labels (diagonal layout), and how
-/// many rows are real. Each part sits at the level the trainer first uses it at ([`Plan::batch_levels`]).
-#[derive(Clone)]
-pub struct EncryptedBatch {
-    /// `layout.blocks · c/2` ciphertexts, [`Layout::gradient_features`] (DiagATB's).
-    pub features: Vec<Ct>,
-    /// `layout.blocks · c/2` ciphertexts, [`Layout::shifted_features`] (DiagABT's).
-    pub shifted: Vec<Ct>,
-    /// One-hot labels in the diagonal layout.
-    pub labels: Ct,
-    /// Real rows (the rest are zero).
-    pub rows: usize,
-}
-
-/// Mini-batches the trainer fetches one at a time: in memory, or streamed from disk ([`super::store`]) so memory
-/// stays bounded by one batch whatever the dataset's size.
-pub trait Batches: Sync {
-    /// The number of batches.
-    fn count(&self) -> usize;
-
-    /// Batch `index` (`< count()`).
-    ///
-    /// # Errors
-    /// If a stored batch cannot be read.
-    fn batch(&self, index: usize) -> Result<Cow<'_, EncryptedBatch>>;
-}
-
-impl Batches for Vec<EncryptedBatch> {
-    fn count(&self) -> usize {
-        self.len()
-    }
-
-    fn batch(&self, index: usize) -> Result<Cow<'_, EncryptedBatch>> {
-        Ok(Cow::Borrowed(&self[index]))
-    }
-}
-
-/// What only the key owner can do for the cloud during training.
-pub trait KeyOwnerService {
-    /// Replaces `cts` with fresh encryptions of the same values at `level` (at most the fresh level: where the
-    /// cloud will use them first; never called when the cloud bootstraps).
-    ///
-    /// # Errors
-    /// On a ciphertext of other parameters or a level above the fresh one.
-    fn refresh(&mut self, cts: &mut [Ct], level: usize) -> Result<()>;
-
-    /// Scores an epoch from its validation batches' encrypted logits and labels: read by the key owner only, to
-    /// decide on early stopping.
-    ///
-    /// # Errors
-    /// On a ciphertext of other parameters.
-    fn validate(&mut self, batches: &[ValidationBatch]) -> Result<Validation>;
-
-    /// How many ciphertexts were refreshed so far.
-    fn refreshes(&self) -> usize;
-}
-
-/// One validation batch as the cloud hands it to the key owner: its logits (level 0) and one-hot labels (diagonal
-/// layout), and how many rows are real.
-pub struct ValidationBatch {
-    /// `X·Wᵀ` under the epoch's weights.
-    pub logits: Ct,
-    /// The batch's encrypted labels.
-    pub labels: Ct,
-    /// Real rows.
-    pub rows: usize,
-}
-
-/// The in-process hospital: refreshes by decryption and fresh encryption, scores validation logits with the
-/// trainer's softmax approximation in `f64` (the very computation of the plaintext `approx` trainer).
-pub struct LocalKeyOwner<'a> {
-    owner: &'a KeyOwner<'a>,
-    layout: Layout,
-    approx: SoftmaxApprox,
-    refreshed: usize,
-}
-
-impl<'a> LocalKeyOwner<'a> {
-    /// The service of `owner` for batches packed by `layout` and a trainer using `approx`.
-    pub fn new(owner: &'a KeyOwner<'a>, layout: &Layout, approx: SoftmaxApprox) -> Self {
-        Self { owner, layout: *layout, approx, refreshed: 0 }
-    }
-}
-
-impl KeyOwnerService for LocalKeyOwner<'_> {
-    fn refresh(&mut self, cts: &mut [Ct], level: usize) -> Result<()> {
-        cts.par_iter_mut().try_for_each(|ct| -> Result<()> {
-            *ct = self.owner.encrypt_at(&self.owner.decrypt(ct)?, &[], level)?;
-            Ok(())
-        })?;
-        self.refreshed += cts.len();
-        Ok(())
-    }
-
-    fn validate(&mut self, batches: &[ValidationBatch]) -> Result<Validation> {
-        let (mut logits, mut labels) = (Vec::new(), Vec::new());
-        for batch in batches {
-            logits.extend(self.layout.unpack_logits(&self.owner.decrypt(&batch.logits)?, batch.rows));
-            let one_hot = self.layout.unpack_logits(&self.owner.decrypt(&batch.labels)?, batch.rows);
-            labels.extend(one_hot.iter().map(|y| (0..y.len()).max_by(|&a, &b| y[a].total_cmp(&y[b])).unwrap_or(0)));
-        }
-        Ok(Validation::of(logits.iter().map(Vec::as_slice).zip(labels), Softmax::Approx(self.approx.clone())))
-    }
-
-    fn refreshes(&self) -> usize {
-        self.refreshed
-    }
-}
-
-/// The levels the parts of a batch are encrypted at: where a step first uses them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct BatchLevels {
-    /// The shifted feature blocks: DiagABT's, at the level a step's weights start at.
-    pub shifted: usize,
-    /// DiagATB's feature blocks, one below the error `P − Y`.
-    pub features: usize,
-    /// The labels: one above the error's, so that they can take the probabilities' exact scale (or at the
-    /// fresh level, where the probabilities come fresh).
-    pub labels: usize,
-}
-
-impl BatchLevels {
-    /// Validation and test batches: the cloud computes only their logits, at the 2 levels DiagABT consumes
-    /// ([`Trainer::predict`]), and never computes on their other parts.
-    pub const INFERENCE: Self = Self { shifted: 2, features: 0, labels: 0 };
-}
-
-/// The hospital's side of the packing: one batch of at most `layout.rows` rows, encrypted at `levels`, with
-/// their labels (an empty `labels` encrypts zeros: test batches keep their labels at the hospital).
-///
-/// # Errors
-/// On a layout that does not match the key owner's slots, or levels above the fresh one.
-pub fn encrypt_batch(
-    owner: &KeyOwner<'_>,
-    layout: &Layout,
-    levels: BatchLevels,
-    features: &[Vec<f64>],
-    labels: &[usize],
-) -> Result<EncryptedBatch> {
-    let rows = features.len();
-    let blocks = layout.features(features);
-    let shifted = layout.shifted_features(&blocks);
-    let shifted = shifted.par_iter().map(|(re, im)| owner.encrypt_at(re, im, levels.shifted)).collect::<Result<_>>()?;
-    let features = layout.gradient_features(&blocks);
-    let features = features.par_iter().map(|v| owner.encrypt_at(v, &[], levels.features)).collect::<Result<_>>()?;
-    let labels = owner.encrypt_at(&layout.labels(labels), &[], levels.labels)?;
-    Ok(EncryptedBatch { features, shifted, labels, rows })
-}
-
-/// Every batch of `data` (consecutive runs of `layout.rows` rows, as [`Schedule::batches`] cuts them), encrypted
-/// at `levels`.
-///
-/// # Errors
-/// As [`encrypt_batch`].
-pub fn encrypt_batches(
-    owner: &KeyOwner<'_>,
-    layout: &Layout,
-    levels: BatchLevels,
-    data: &Dataset,
-) -> Result<Vec<EncryptedBatch>> {
-    let bar = progress::items(data.len().div_ceil(layout.rows) as u64, "encrypting batches", "batches");
-    data.features
-        .par_chunks(layout.rows)
-        .zip(data.labels.par_chunks(layout.rows))
-        .map(|(x, y)| encrypt_batch(owner, layout, levels, x, y).inspect(|_| bar.inc(1)))
-        .collect()
-}
-
-/// Where one step takes fresh levels (see the module documentation); levels count down from a fresh ciphertext.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Plan {
-    /// The level of a fresh ciphertext: encrypted by the key owner, or bootstrapped.
-    pub fresh: usize,
-    /// The level the weights must have at the start of a step; they are refreshed when below.
-    pub weights: usize,
-    /// The number of squarings after which the exponential's partial power is refreshed (`None`: never).
-    pub exp_refresh: Option<u32>,
-    /// The normalizations after which the probabilities are refreshed, as bits: bit 0 for the renormalization
-    /// `e·y₀`, bit `s` for widening stage `s` ([`SoftmaxApprox::stages`]); each is followed by the next stage or,
-    /// after the last, by the Goldschmidt factors.
-    pub normalized_refreshes: u32,
-}
-
-impl Plan {
-    /// The plan for `approx` under a parameter set: with its bootstrapping configuration if it has one
-    /// ([`presets::bootstrapping_for`]), with key-owner refreshes otherwise.
-    ///
-    /// # Errors
-    /// As [`Self::new`].
-    pub fn for_params(approx: &SoftmaxApprox, literal: &ParamsLiteral) -> Result<Self> {
-        match presets::bootstrapping_for(literal) {
-            Some(b) => Self::new(approx, b.output_level(), b.output_level() - 1),
-            None => {
-                let top = literal.q.len() - 1;
-                Self::new(approx, top, top)
-            }
-        }
-    }
-
-    /// The plan for `approx` when a fresh ciphertext has `fresh` levels and refreshed weights start a step at
-    /// `weights` (`fresh`, or one less when they are unpacked after bootstrapping: packing costs a level too,
-    /// which the weights must then still have at the end of a step). A step is cut into as few segments as fit:
-    /// the first as long as the weights' levels allow, each later one refreshed after the last normalization it
-    /// can still finish.
-    ///
-    /// # Errors
-    /// If a step cannot be cut into segments that fit.
-    pub fn new(approx: &SoftmaxApprox, fresh: usize, weights: usize) -> Result<Self> {
-        let k = approx.squarings as usize;
-        let packing = fresh - weights.min(fresh);
-        // DiagABT and the exponential's polynomial; each normalization (the inverse and the renormalization, then
-        // per stage the square, its inverse and the product); the Goldschmidt factors and DiagATB (the update
-        // takes no level of its own), and the packing.
-        let head = 2 + 3;
-        let normalizations = normalization_chunks(approx);
-        let end = approx.goldschmidt_factors as usize + 2 + packing;
-        let all: usize = normalizations.iter().sum();
-        let too_few = || {
-            anyhow!(
-                "one training step needs {} levels; with {fresh} levels per refresh it cannot be cut into \
-                 segments that fit",
-                head + k + all + end - packing
-            )
-        };
-        if weights >= head + k + all + end {
-            return Ok(Self { fresh, weights: head + k + all + end, exp_refresh: None, normalized_refreshes: 0 });
-        }
-        // Refreshed after normalization `first` at the latest, then wherever the levels run out.
-        let reached =
-            (0..normalizations.len()).rev().find(|&j| weights >= head + k + normalizations[..=j].iter().sum::<usize>());
-        if let Some(first) = reached {
-            let later = refreshes_after(&normalizations[first + 1..], fresh, fresh, end).ok_or_else(too_few)?;
-            return Ok(Self {
-                fresh,
-                weights: head + k + normalizations[..=first].iter().sum::<usize>(),
-                exp_refresh: None,
-                normalized_refreshes: 1 << first | later << (first + 1),
-            });
-        }
-        // The exponential is refreshed as late as its level allows but before its last two squarings, which
-        // multiply the refresh's relative error by 4 (by 2^(k−m) after m squarings).
-        let m = k.saturating_sub(2).min(weights.checked_sub(head).ok_or_else(too_few)?);
-        let level = fresh.checked_sub(k - m).ok_or_else(too_few)?;
-        let normalized_refreshes = refreshes_after(&normalizations, level, fresh, end).ok_or_else(too_few)?;
-        Ok(Self { fresh, weights: head + m, exp_refresh: Some(m as u32), normalized_refreshes })
-    }
-
-    /// Where a step under this plan (for `approx`) first uses each part of a batch: DiagABT at the weights'
-    /// level, the labels just above where the probabilities come out of the last segment's softmax, DiagATB one
-    /// below that.
-    pub fn batch_levels(&self, approx: &SoftmaxApprox) -> BatchLevels {
-        let (k, f) = (approx.squarings as usize, approx.goldschmidt_factors as usize);
-        let normalizations = normalization_chunks(approx);
-        let error = match (self.exp_refresh, self.normalized_refreshes) {
-            (_, 1..) => {
-                let last = (u32::BITS - 1 - self.normalized_refreshes.leading_zeros()) as usize;
-                self.fresh - normalizations[last + 1..].iter().sum::<usize>() - f
-            }
-            (Some(m), 0) => self.fresh - (k - m as usize) - approx.normalization_levels() - f,
-            (None, 0) => self.weights - 2 - approx.depth(),
-        };
-        BatchLevels { shifted: self.weights, features: error - 1, labels: (error + 1).min(self.fresh) }
-    }
-}
-
-/// The levels of each normalization of `approx`, in order: the inverse and the renormalization, then each stage.
-fn normalization_chunks(approx: &SoftmaxApprox) -> Vec<usize> {
-    let stage = 2 + approx.stage_inverse_polynomial().levels_consumed();
-    std::iter::once(approx.inverse_levels() + 1).chain(std::iter::repeat_n(stage, approx.stages as usize)).collect()
-}
-
-/// The refreshes (bits, one per normalization of `chunks`) of a segment that enters `chunks` at `level`, with
-/// `fresh` levels after each refresh and `end` levels needed after the last: a refresh after a normalization
-/// only when the next one (or the end) would not fit. `None` when a chunk or the end exceeds `fresh`.
-fn refreshes_after(chunks: &[usize], mut level: usize, fresh: usize, end: usize) -> Option<u32> {
-    let mut bits = 0;
-    for (i, &chunk) in chunks.iter().enumerate() {
-        level = level.checked_sub(chunk)?;
-        let next = chunks.get(i + 1).copied().unwrap_or(end);
-        if level < next {
-            (bits, level) = (bits | 1 << i, fresh);
-        }
-    }
-    (level >= end).then_some(bits)
-}
-
-/// The softmax approximation both parties use under `literal`: [`SoftmaxApprox::wide`] when a step with it fits
-/// a [`Plan`] (the training presets, with key-owner refreshes or bootstrapping), [`SoftmaxApprox::standard`]
-/// where its ten more levels do not fit; the wide one for plaintext-only runs (`None`).
-pub fn softmax_for(classes: usize, literal: Option<&ParamsLiteral>) -> SoftmaxApprox {
-    let wide = SoftmaxApprox::wide(classes);
-    match literal {
-        Some(literal) if Plan::for_params(&wide, literal).is_err() => SoftmaxApprox::standard(classes),
-        _ => wide,
-    }
-}
 
 /// The encrypted trainer (cloud side: an [`Engine`] holds no secret key).
 pub struct Trainer<'e> {
@@ -807,20 +510,17 @@ impl<F: FnMut(&str)> TrainHooks for Progress<F> {
 }
 
 #[cfg(test)]
-pub(crate) mod tests {
+mod tests {
     use super::super::TrainReport;
+    use super::super::batches::{encrypt_batch, encrypt_batches};
     use super::super::checkpoint::Checkpoint;
-    use super::super::data::{Split, split, standardize};
-    use super::super::he::Bootstrapping;
-    use super::super::he::KeyOwner;
+    use super::super::fixtures::{blobs, test_literal, test_schedule};
+    use super::super::he::{Bootstrapping, KeyOwner};
+    use super::super::key_owner::LocalKeyOwner;
     use super::super::plain::{self, Softmax};
+    use super::super::plan::softmax_for;
     use super::*;
-    use medblind_core::ckks::{Context, Encoder, Params};
-
-    /// **Insecure, for tests only**: N = 2^11 with 30 levels (one training step).
-    pub(crate) fn test_literal() -> ParamsLiteral {
-        presets::TEST_INSECURE_N2048_DEPTH30
-    }
+    use medblind_core::ckks::{Context, Encoder, Params, ParamsLiteral, presets};
 
     /// The context and encoder of [`test_literal`].
     fn test_context() -> (Context<Vec<u64>>, Encoder<Vec<f64>>) {
@@ -833,36 +533,6 @@ pub(crate) mod tests {
     fn scattered(rows: usize, cols: usize, seed: usize) -> Vec<Vec<f64>> {
         let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs() - 0.5;
         (0..rows).map(|i| (0..cols).map(|j| value(7919 * seed + cols * i + j)).collect()).collect()
-    }
-
-    /// 48 rows of 11 features (+ bias), 3 classes: Gaussian blobs, deterministic.
-    pub(crate) fn blobs() -> Split {
-        let features: Vec<Vec<f64>> = (0..60)
-            .map(|i| {
-                let class = i % 3;
-                (0..11)
-                    .map(|j| ((i * 31 + j * 17) as f64 * 0.7).sin() + if j % 3 == class { 2.0 } else { 0.0 })
-                    .collect()
-            })
-            .collect();
-        let data = Dataset { labels: (0..60).map(|i| i % 3).collect(), features, classes: 3 };
-        let mut s = split(&data, 0.1, 0.1, 3);
-        standardize(&mut s);
-        s
-    }
-
-    /// Two epochs of three batches of 16 rows on [`blobs`]: six steps, each needing a refresh.
-    pub(crate) fn test_schedule() -> Schedule {
-        Schedule {
-            learning_rate: 2.0,
-            decay: 0.9,
-            weight_decay: 0.01,
-            momentum: 0.8,
-            batch: 16,
-            epochs: 2,
-            patience: 0,
-            seed: 5,
-        }
     }
 
     /// Stops a run (with an error) once it has saved `saves` checkpoints into `checkpoint`.
@@ -1099,44 +769,5 @@ pub(crate) mod tests {
                 .fold(0.0, f64::max);
             assert!(worst < 1e-5, "packed weights off by {worst} after bootstrapping");
         }
-    }
-
-    #[test]
-    fn plans_cut_a_step_where_levels_run_out_or_refuse() {
-        let approx = SoftmaxApprox::standard(7);
-        let plan = |exp_refresh, normalized_refreshes, fresh, weights| Plan {
-            fresh,
-            weights,
-            exp_refresh,
-            normalized_refreshes,
-        };
-        // Key-owner refreshes with more levels than a step needs: the weights at 20 suffice.
-        assert_eq!(Plan::new(&approx, 31, 31).unwrap(), plan(None, 0, 31, 20));
-        // Bootstrapping with 16 levels: the exponential is refreshed after 1 of its 3 squarings, and the rest
-        // (2 squarings, the inverse, the renormalization, the Goldschmidt factors, DiagATB, packing) fits.
-        assert_eq!(Plan::new(&approx, 16, 15).unwrap(), plan(Some(1), 0, 16, 6));
-        // With 20: the first segment reaches the renormalization.
-        assert_eq!(Plan::new(&approx, 20, 19).unwrap(), plan(None, 1, 20, 16));
-        // With 24: no refresh within a step.
-        assert_eq!(Plan::new(&approx, 24, 23).unwrap(), plan(None, 0, 24, 21));
-        assert!(Plan::new(&approx, 9, 8).is_err(), "9 levels cannot hold the inverse");
-        // Batches where a step first uses them: the shifted blocks at the weights' level, the labels one above
-        // the error P − Y (after the last segment's 2 Goldschmidt factors), the feature blocks one below it.
-        let levels = |fresh, weights| Plan::new(&approx, fresh, weights).unwrap().batch_levels(&approx);
-        let batch = |shifted, features, labels| BatchLevels { shifted, features, labels };
-        assert_eq!(levels(31, 31), batch(20, 1, 3));
-        assert_eq!(levels(16, 15), batch(6, 3, 5));
-        assert_eq!(levels(20, 19), batch(16, 17, 19));
-        assert_eq!(levels(24, 23), batch(21, 2, 4));
-        assert_eq!(levels(12, 11), batch(6, 9, 11));
-        // The wide approximation (normalizations of 8, 5 and 5 levels): with 30 levels no refresh; with 20 one
-        // after the base's renormalization; bootstrapped with 12, the exponential after 1 squaring, then after
-        // the base's renormalization and after the second stage.
-        let wide = SoftmaxApprox::wide(8);
-        assert_eq!(Plan::new(&wide, 30, 30).unwrap(), plan(None, 0, 30, 30));
-        assert_eq!(Plan::new(&wide, 20, 20).unwrap(), plan(None, 0b1, 20, 16));
-        assert_eq!(Plan::new(&wide, 12, 11).unwrap(), plan(Some(1), 0b101, 12, 6));
-        assert_eq!(Plan::new(&wide, 12, 11).unwrap().batch_levels(&wide), batch(6, 9, 11));
-        assert!(Plan::new(&wide, 7, 6).is_err(), "7 levels cannot hold the inverse");
     }
 }

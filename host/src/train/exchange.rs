@@ -11,8 +11,8 @@
 //! the hospital. The cloud writes `done` when it has finished. Every file is written atomically and removed once
 //! answered.
 
-use super::encrypted::{KeyOwnerService, LocalKeyOwner, ValidationBatch};
 use super::he::{Ct, KeyOwner, fresh_level};
+use super::key_owner::{KeyOwnerService, LocalKeyOwner, ValidationBatch};
 use super::layout::Layout;
 use super::plain::Validation;
 use super::softmax::SoftmaxApprox;
@@ -229,7 +229,7 @@ pub fn serve(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::encrypted::tests::test_literal;
+    use crate::train::fixtures::test_literal;
     use medblind_core::ckks::{Encoder, Params};
 
     #[test]

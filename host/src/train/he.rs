@@ -651,7 +651,7 @@ mod tests {
 
     #[test]
     fn every_operation_matches_f64_and_levels_align() {
-        let params = Params::new(&super::super::encrypted::tests::test_literal()).unwrap();
+        let params = Params::new(&super::super::fixtures::test_literal()).unwrap();
         let ctx = Context::new(&params).unwrap();
         let encoder = Encoder::new(ctx.log_degree()).unwrap();
         let owner = KeyOwner::generate(&ctx, &encoder);

@@ -1,14 +1,19 @@
 //! Fine-tuning a softmax-regression head: in plaintext (exact or approximated softmax) and on CKKS-encrypted
 //! features and labels (the cloud side), with the same schedule, so the three can be compared.
 
+pub mod batches;
 pub mod checkpoint;
 pub mod compare;
 pub mod data;
 pub mod encrypted;
 pub mod exchange;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod he;
+pub mod key_owner;
 pub mod layout;
 pub mod plain;
+pub mod plan;
 pub mod schedule;
 pub mod softmax;
 pub mod store;

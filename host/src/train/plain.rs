@@ -164,13 +164,13 @@ mod tests {
     #[test]
     fn the_wide_approximation_trains_past_the_standard_bound_as_the_exact_softmax_does() {
         // A schedule that drives the logits well past the standard approximation's bound of 8.
-        let split = crate::train::encrypted::tests::blobs();
+        let split = crate::train::fixtures::blobs();
         let schedule = Schedule {
             learning_rate: 8.0,
             weight_decay: 0.0,
             epochs: 12,
             patience: 0,
-            ..crate::train::encrypted::tests::test_schedule()
+            ..crate::train::fixtures::test_schedule()
         };
         let exact = train(&split.train, &split.val, &schedule, Softmax::Exact);
         let wide = train(&split.train, &split.val, &schedule, Softmax::Approx(SoftmaxApprox::wide(3)));

@@ -6,12 +6,12 @@
 //! `test-NNNN.cts`: the batch's `blocks · c/2` feature ciphertexts, its `blocks · c/2` shifted feature ciphertexts,
 //! then its label ciphertext (all zero for test batches: their labels stay at the hospital), in the wire format,
 //! each at the level the trainer first uses it at (at most the fresh level; validation and test batches at
-//! [`BatchLevels::INFERENCE`](super::encrypted::BatchLevels::INFERENCE)). `manifest.txt` is `key=value` lines:
+//! [`BatchLevels::INFERENCE`](super::batches::BatchLevels::INFERENCE)). `manifest.txt` is `key=value` lines:
 //! `format=medblind-encrypted-batches/2`, `slots`, `batch`, `classes`, `dim` (with the bias column), `train`, `val`
 //! and `test` (the real rows of each batch, comma-separated). No secret material.
 
+use super::batches::{BatchLevels, Batches, EncryptedBatch, encrypt_batch};
 use super::data::Dataset;
-use super::encrypted::{BatchLevels, Batches, EncryptedBatch, encrypt_batch};
 use super::he::{KeyOwner, fresh_level};
 use super::layout::Layout;
 use crate::files::{self, FileError};

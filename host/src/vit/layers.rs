@@ -1,5 +1,6 @@
-//! The transformer's building blocks on row-major `f32` matrices: linear layers (through `matrixmultiply`'s
-//! strided SGEMM, so transposes and per-head slices cost no copies), layer norm, exact GELU, row softmax.
+//! The transformer's building blocks on row-major `f32` matrices: attention's products (through
+//! `matrixmultiply`'s strided SGEMM, so transposes and per-head slices cost no copies), layer norm, exact GELU,
+//! row softmax. Linear layers with packed weights are in [`super::gemm`].
 
 /// A read-only matrix view: element `(r, c)` is `data[r * row_stride + c * col_stride]`.
 #[derive(Clone, Copy)]
@@ -73,36 +74,30 @@ pub fn matmul(a: View, b: View, out: &mut [f32], out_stride: usize, accumulate: 
     }
 }
 
-/// `out = x · wᵀ + bias` for `x` (`rows × in`) and a PyTorch linear weight `w` (`out × in`).
-pub fn linear(x: &[f32], rows: usize, weight: &[f32], bias: &[f32], out: &mut [f32]) {
-    let (outs, ins) = (bias.len(), weight.len() / bias.len());
-    for row in out.chunks_exact_mut(outs).take(rows) {
-        row.copy_from_slice(bias);
-    }
-    matmul(View::dense(x, rows, ins), View::dense(weight, outs, ins).t(), out, outs, true);
-}
-
 /// Layer norm of every row of width `gamma.len()`: `(x − mean) / sqrt(var + eps) · gamma + beta`
-/// (biased variance, as PyTorch).
+/// (biased variance, as PyTorch; mean and variance in two passes over 8 interleaved `f32` lanes).
 pub fn layer_norm(x: &[f32], gamma: &[f32], beta: &[f32], eps: f32, out: &mut [f32]) {
     let width = gamma.len();
-    for (row, out) in x.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
-        let mean = row.iter().map(|&v| f64::from(v)).sum::<f64>() / width as f64;
-        let var = row.iter().map(|&v| (f64::from(v) - mean).powi(2)).sum::<f64>() / width as f64;
-        let inv = (1.0 / (var + f64::from(eps)).sqrt()) as f32;
-        let mean = mean as f32;
-        for (((o, &v), &g), &b) in out.iter_mut().zip(row).zip(gamma).zip(beta) {
-            *o = (v - mean) * inv * g + b;
-        }
-    }
+    with_simd(
+        #[inline(always)]
+        || {
+            for (row, out) in x.chunks_exact(width).zip(out.chunks_exact_mut(width)) {
+                let mean = lanes(row, 0.0, |v| v, |a, b| a + b) / width as f32;
+                let var = lanes(row, 0.0, |v| (v - mean) * (v - mean), |a, b| a + b) / width as f32;
+                let inv = 1.0 / (var + eps).sqrt();
+                for (((o, &v), &g), &b) in out.iter_mut().zip(row).zip(gamma).zip(beta) {
+                    *o = (v - mean) * inv * g + b;
+                }
+            }
+        },
+    );
 }
 
 /// GELU in place, the exact (erf) form: `x · Φ(x) = x/2 · (1 + erf(x/√2))`.
 pub fn gelu(x: &mut [f32]) {
     with_simd(
-        x,
         #[inline(always)]
-        |x| {
+        || {
             for v in x {
                 *v = 0.5 * *v * (1.0 + erf(*v * core::f32::consts::FRAC_1_SQRT_2));
             }
@@ -146,46 +141,45 @@ pub fn exp(x: f32) -> f32 {
 /// Softmax of every row of width `width`, in place (max-subtracted), after scaling the row by `scale`.
 pub fn softmax_rows(x: &mut [f32], width: usize, scale: f32) {
     with_simd(
-        x,
         #[inline(always)]
-        |x| {
+        || {
             for row in x.chunks_exact_mut(width) {
-                let max = lanes(row, f32::NEG_INFINITY, f32::max);
+                let max = lanes(row, f32::NEG_INFINITY, |v| v, f32::max);
                 row.iter_mut().for_each(|v| *v = exp((*v - max) * scale));
-                let inv = 1.0 / lanes(row, 0.0, |a, b| a + b);
+                let inv = 1.0 / lanes(row, 0.0, |v| v, |a, b| a + b);
                 row.iter_mut().for_each(|v| *v *= inv);
             }
         },
     );
 }
 
-/// Reduces `values` with `op` over 8 interleaved lanes (an order that vectorizes), then across the lanes.
+/// Reduces `map` of every value with `op`, over 8 interleaved lanes (an order that vectorizes), then across the
+/// lanes.
 #[inline(always)]
-fn lanes(values: &[f32], init: f32, op: impl Fn(f32, f32) -> f32) -> f32 {
+fn lanes(values: &[f32], init: f32, map: impl Fn(f32) -> f32, op: impl Fn(f32, f32) -> f32) -> f32 {
     let mut acc = [init; 8];
     let chunks = values.chunks_exact(8);
-    let tail = chunks.remainder().iter().fold(init, |a, &v| op(a, v));
+    let tail = chunks.remainder().iter().fold(init, |a, &v| op(a, map(v)));
     for chunk in chunks {
-        acc.iter_mut().zip(chunk).for_each(|(a, &v)| *a = op(*a, v));
+        acc.iter_mut().zip(chunk).for_each(|(a, &v)| *a = op(*a, map(v)));
     }
     acc.into_iter().fold(tail, op)
 }
 
-/// Runs `kernel` on `x` compiled for AVX2 and FMA when the processor has them, else for the baseline target
-/// (`kernel` must be `#[inline(always)]` for the features to reach it).
+/// Runs `kernel` compiled for AVX2 and FMA when the processor has them, else for the baseline target (`kernel`
+/// must be `#[inline(always)]` for the features to reach it).
 #[inline(always)]
-fn with_simd(x: &mut [f32], kernel: impl Fn(&mut [f32])) {
+fn with_simd<R>(kernel: impl FnOnce() -> R) -> R {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
         #[target_feature(enable = "avx2,fma")]
-        fn wide(x: &mut [f32], kernel: impl Fn(&mut [f32])) {
-            kernel(x);
+        fn wide<R>(kernel: impl FnOnce() -> R) -> R {
+            kernel()
         }
         // SAFETY: the processor has the features `wide` is compiled for.
-        unsafe { wide(x, kernel) };
-        return;
+        return unsafe { wide(kernel) };
     }
-    kernel(x);
+    kernel()
 }
 
 #[cfg(test)]

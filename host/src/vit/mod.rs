@@ -3,6 +3,7 @@
 
 pub mod checkpoint;
 pub mod config;
+mod gemm;
 pub mod layers;
 pub mod model;
 mod position;

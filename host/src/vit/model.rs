@@ -7,6 +7,7 @@
 //! matrix products.
 
 use super::config::{CHANNELS, Config, Family, IMAGE, LN_EPS, MLP_RATIO};
+use super::gemm::Linear;
 use super::layers::{self, View};
 use super::position;
 use safetensors::{Dtype, SafeTensors};
@@ -73,11 +74,6 @@ pub enum WeightsError {
     },
 }
 
-struct Linear {
-    weight: Vec<f32>,
-    bias: Vec<f32>,
-}
-
 struct Norm {
     gamma: Vec<f32>,
     beta: Vec<f32>,
@@ -134,9 +130,12 @@ impl Vit {
         if config.distilled {
             prefix.extend(take("dist_token"));
         }
-        let linear = |take: &mut dyn FnMut(&str) -> Vec<f32>, name: &str| Linear {
-            weight: take(&format!("{name}.weight")),
-            bias: take(&format!("{name}.bias")),
+        let raw = |take: &mut dyn FnMut(&str) -> Vec<f32>, name: &str| {
+            (take(&format!("{name}.weight")), take(&format!("{name}.bias")))
+        };
+        let linear = |take: &mut dyn FnMut(&str) -> Vec<f32>, name: &str| {
+            let (weight, bias) = raw(take, name);
+            Linear::new(&weight, bias)
         };
         let norm = |take: &mut dyn FnMut(&str) -> Vec<f32>, name: &str| Norm {
             gamma: take(&format!("{name}.weight")),
@@ -150,11 +149,9 @@ impl Vit {
                     Family::DeiT => linear(&mut take, &names.block(i, "attn.qkv")),
                     Family::Dinov2 => {
                         let parts = ["query", "key", "value"]
-                            .map(|part| linear(&mut take, &names.block(i, &format!("attention.attention.{part}"))));
-                        Linear {
-                            weight: parts.iter().flat_map(|p| p.weight.iter().copied()).collect(),
-                            bias: parts.iter().flat_map(|p| p.bias.iter().copied()).collect(),
-                        }
+                            .map(|part| raw(&mut take, &names.block(i, &format!("attention.attention.{part}"))));
+                        let weight: Vec<f32> = parts.iter().flat_map(|p| p.0.iter().copied()).collect();
+                        Linear::new(&weight, parts.iter().flat_map(|p| p.1.iter().copied()).collect())
                     }
                 };
                 Block {
@@ -199,7 +196,7 @@ impl Vit {
             }
         }
         let mut projected = vec![0.0f32; count * patches * d];
-        layers::linear(&flat, count * patches, &self.patch.weight, &self.patch.bias, &mut projected);
+        self.patch.apply(&flat, count * patches, &mut projected);
         let mut x = vec![0.0f32; count * tokens * d];
         for (x, projected) in x.chunks_exact_mut(tokens * d).zip(projected.chunks_exact(patches * d)) {
             x[..prefix * d].copy_from_slice(&self.prefix);
@@ -218,7 +215,7 @@ impl Vit {
         let mut normed = vec![0.0f32; rows * d];
         layers::layer_norm(x, &block.norm1.gamma, &block.norm1.beta, LN_EPS, &mut normed);
         let mut qkv = vec![0.0f32; rows * 3 * d];
-        layers::linear(&normed, rows, &block.qkv.weight, &block.qkv.bias, &mut qkv);
+        block.qkv.apply(&normed, rows, &mut qkv);
         let scale = 1.0 / (hd as f32).sqrt();
         let mut scores = vec![0.0f32; tokens * tokens];
         // `normed` is reused for the heads' outputs, laid out as timm's (tokens, heads·hd).
@@ -233,13 +230,13 @@ impl Vit {
             }
         }
         let mut projected = vec![0.0f32; rows * d];
-        layers::linear(&normed, rows, &block.proj.weight, &block.proj.bias, &mut projected);
+        block.proj.apply(&normed, rows, &mut projected);
         add_scaled(x, &projected, block.scale1.as_deref());
         layers::layer_norm(x, &block.norm2.gamma, &block.norm2.beta, LN_EPS, &mut normed);
         let mut hidden = vec![0.0f32; rows * MLP_RATIO * d];
-        layers::linear(&normed, rows, &block.fc1.weight, &block.fc1.bias, &mut hidden);
+        block.fc1.apply(&normed, rows, &mut hidden);
         layers::gelu(&mut hidden);
-        layers::linear(&hidden, rows, &block.fc2.weight, &block.fc2.bias, &mut projected);
+        block.fc2.apply(&hidden, rows, &mut projected);
         add_scaled(x, &projected, block.scale2.as_deref());
     }
 

@@ -1,6 +1,6 @@
 //! The transformer's building blocks on row-major `f32` matrices: attention's products (through
 //! `matrixmultiply`'s strided SGEMM, so transposes and per-head slices cost no copies), layer norm, exact GELU,
-//! row softmax. Linear layers with packed weights are in [`super::gemm`].
+//! row softmax. Linear layers with packed weights are in `vit/gemm.rs`.
 
 /// A read-only matrix view: element `(r, c)` is `data[r * row_stride + c * col_stride]`.
 #[derive(Clone, Copy)]

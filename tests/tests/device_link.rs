@@ -26,14 +26,17 @@ fn firmware_elf() -> PathBuf {
             Command::new("sh").args(["-c", &format!("command -v {tool}")]).output().is_ok_and(|o| o.status.success());
         assert!(found, "{tool} is not installed: run scripts/test (it installs qemu-system-arm and defmt-print)");
     }
+    // The firmware's own target folder, whatever CARGO_TARGET_DIR says, so the binary is where this test looks.
+    let target = dir.join("target");
     let status = Command::new("cargo")
-        .args(["build", "--release", "--locked", "--bin", "medblind-firmware"])
+        .args(["build", "--release", "--locked", "--bin", "medblind-firmware", "--target-dir"])
+        .arg(&target)
         .current_dir(&dir)
         .env_remove("RUSTFLAGS")
         .status()
         .expect("cargo runs");
     assert!(status.success(), "building the firmware failed");
-    dir.join("target/thumbv7em-none-eabihf/release/medblind-firmware")
+    target.join("thumbv7em-none-eabihf/release/medblind-firmware")
 }
 
 fn value(i: usize) -> f64 {

@@ -212,12 +212,16 @@ impl Features {
         let (_, header) =
             SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
         let meta = header.metadata().clone().unwrap_or_default();
-        let field = |k: &str| {
-            meta.get(k).cloned().ok_or_else(|| bad(format!("no `{k}` in the metadata; not a MedBlind feature file")))
-        };
-        if field("format")? != FORMAT {
-            return Err(bad(format!("format {:?}, expected {FORMAT}", meta["format"])));
+        let format =
+            meta.get("format").ok_or_else(|| bad("no `format` in the metadata; not a MedBlind feature file".into()))?;
+        if format != FORMAT {
+            return Err(bad(format!("format {format:?}, expected {FORMAT}")));
         }
+        let field = |k: &str| {
+            meta.get(k).cloned().ok_or_else(|| {
+                bad(format!("no `{k}` in the metadata: written by an earlier MedBlind; extract the features again"))
+            })
+        };
         let number = |k: &str| field(k)?.parse::<usize>().map_err(|_| bad(format!("`{k}` is not a number")));
         let provenance = Provenance {
             dataset: field("dataset")?,
@@ -302,4 +306,30 @@ impl Features {
 /// The feature cache folder.
 pub fn cache_dir() -> PathBuf {
     crate::medmnist::fetch::cache_dir().join("features")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A safetensors file whose metadata lacks a MedBlind field says which, and what to do.
+    #[test]
+    fn a_file_from_elsewhere_or_from_an_earlier_medblind_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let data = 1.0f32.to_le_bytes();
+        let view = TensorView::new(Dtype::F32, vec![1], &data).unwrap();
+        for (metadata, expected) in [
+            (vec![], "not a MedBlind feature file"),
+            (
+                vec![("format", FORMAT), ("dataset", "bloodmnist")],
+                "no `dataset_md5` in the metadata: written by an earlier",
+            ),
+        ] {
+            let path = dir.path().join("f.safetensors");
+            let metadata = metadata.into_iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            std::fs::write(&path, safetensors::serialize([("x", view.clone())], Some(metadata)).unwrap()).unwrap();
+            let error = Features::load(&path).err().unwrap().to_string();
+            assert!(error.contains(expected), "{error}");
+        }
+    }
 }

@@ -18,6 +18,11 @@
 
 use anyhow::{Result, bail};
 
+/// The most slots of any parameter set (N = 2^17).
+const MAX_SLOTS: usize = 1 << 16;
+/// The most features a packing takes (a ViT-L's class and mean tokens fit many times over).
+const MAX_DIM: usize = 1 << 16;
+
 /// A packing (see the module documentation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Layout {
@@ -41,13 +46,20 @@ impl Layout {
     /// The packing of batches of `batch` rows of `dim` features into `slots` slots.
     ///
     /// # Errors
-    /// If `batch` is not a power of two or the classes do not fit.
+    /// If `slots` or `batch` is not a power of two, `dim` is out of range, or the classes do not fit.
     pub fn new(slots: usize, batch: usize, classes: usize, dim: usize) -> Result<Self> {
+        if !slots.is_power_of_two() || slots > MAX_SLOTS {
+            bail!("{slots} slots: the parameters have a power of two of at most {MAX_SLOTS}");
+        }
         if !batch.is_power_of_two() || batch > slots {
             bail!("the batch size ({batch}) must be a power of two of at most {slots} (the slots)");
         }
-        let (rows, cols, class_slots) = (batch, slots / batch, classes.next_power_of_two());
-        if class_slots > rows || 2 * class_slots > cols {
+        if dim == 0 || dim > MAX_DIM {
+            bail!("{dim} features (with the bias): the packing takes 1 to {MAX_DIM}");
+        }
+        let (rows, cols) = (batch, slots / batch);
+        let class_slots = classes.checked_next_power_of_two().filter(|_| classes >= 1).unwrap_or(usize::MAX);
+        if class_slots > rows || class_slots > cols / 2 {
             bail!(
                 "{classes} classes need a batch of at least {class_slots} and at most {} rows with {slots} slots",
                 slots / (2 * class_slots)
@@ -198,6 +210,23 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts from a damaged manifest or feature file are refused, not divided by or allocated.
+    #[test]
+    fn impossible_shapes_are_refused() {
+        for (slots, batch, classes, dim) in [
+            (usize::MAX, 4, 3, 10),
+            (3 << 20, 4, 3, 10),
+            (64, 4, usize::MAX, 10),
+            (64, 4, (1 << 63) + 1, 10),
+            (64, 4, 0, 10),
+            (64, 4, 3, 0),
+            (64, 4, 3, usize::MAX),
+            (64, 16, 9, 10),
+        ] {
+            assert!(Layout::new(slots, batch, classes, dim).is_err(), "{slots} {batch} {classes} {dim}");
+        }
+    }
 
     #[test]
     fn packing_round_trips_and_diagonal_labels() {

@@ -57,6 +57,7 @@ impl Session {
     }
 
     fn new(literal: &medblind_core::ckks::ParamsLiteral) -> anyhow::Result<Self> {
+        warn_if_insecure(literal);
         let params = Params::new(literal)?;
         Ok(Self { ctx: Context::new(&params)?, encoder: Encoder::new(literal.log_degree)? })
     }
@@ -89,6 +90,16 @@ impl Session {
             ),
             other => FileError::content(path, other),
         })
+    }
+}
+
+/// Says on stderr, every time a command uses one, that a parameter set claims no security.
+pub fn warn_if_insecure(literal: &medblind_core::ckks::ParamsLiteral) {
+    if literal.security != medblind_core::ckks::Security::Bits128 {
+        eprintln!(
+            "medblind: warning: parameter set {} is INSECURE, for tests only; never use it for real data",
+            literal.name
+        );
     }
 }
 

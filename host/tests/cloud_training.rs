@@ -78,6 +78,10 @@ fn hospital_setup(preset: &str, keys: &Path, data: &Path) -> std::path::PathBuf 
 fn the_cloud_trains_on_ciphertexts_while_the_hospital_refreshes_from_another_process() {
     let cloud = train_as_separate_processes(PRESET, None);
     assert!(cloud.contains(" 12 ciphertexts refreshed by the key owner, 0 bootstrapped"), "{cloud}");
+    assert!(
+        cloud.contains("parameter set test-insecure-n2048-depth30 is INSECURE"),
+        "the test preset announces itself"
+    );
 }
 
 /// The cloud killed after its second step resumes from its checkpoint: six steps in all, one refresh of the

@@ -411,6 +411,9 @@ pub fn compare_split(
             anyhow::anyhow!("unknown preset `{name}` (see `medblind params`, or `none` for plaintext runs only)")
         })?),
     };
+    if let Some(literal) = &literal {
+        keystore::warn_if_insecure(literal);
+    }
     dataset::standardize(&mut split);
     let start = std::time::Instant::now();
     let mut progress = |message: &str| eprintln!("[{:>7.1} s] {name}: {message}", start.elapsed().as_secs_f64());

@@ -57,9 +57,11 @@ impl Layout {
         if dim == 0 || dim > MAX_DIM {
             bail!("{dim} features (with the bias): the packing takes 1 to {MAX_DIM}");
         }
-        let (rows, cols) = (batch, slots / batch);
-        let class_slots = classes.checked_next_power_of_two().filter(|_| classes >= 1).unwrap_or(usize::MAX);
-        if class_slots > rows || class_slots > cols / 2 {
+        if classes == 0 || classes > slots / 2 {
+            bail!("{classes} classes: the packing takes 1 to {} with {slots} slots", slots / 2);
+        }
+        let (rows, cols, class_slots) = (batch, slots / batch, classes.next_power_of_two());
+        if class_slots > rows || 2 * class_slots > cols {
             bail!(
                 "{classes} classes need a batch of at least {class_slots} and at most {} rows with {slots} slots",
                 slots / (2 * class_slots)

@@ -98,12 +98,14 @@ pub fn compare(
     }
     let classes = split.train.classes;
     let approx = softmax_for(classes, preset);
+    if let Some(literal) = preset {
+        // Refuse up front what the encrypted run would refuse after the plaintext runs.
+        Params::new(literal)?;
+        Layout::new(1 << (literal.log_degree - 1), schedule.batch, classes, split.train.dim())?;
+        Plan::for_params(&approx, literal).map_err(|e| anyhow::anyhow!("preset {}: {e}", literal.name))?;
+    }
     let work = match (preset, work_dir) {
         (Some(literal), Some(dir)) => {
-            // Refuse up front what the encrypted run would refuse after the plaintext runs.
-            Params::new(literal)?;
-            Layout::new(1 << (literal.log_degree - 1), schedule.batch, classes, split.train.dim())?;
-            Plan::for_params(&approx, literal).map_err(|e| anyhow::anyhow!("preset {}: {e}", literal.name))?;
             Some(WorkDir::open(dir, &run_description(dataset, split, schedule, literal, &approx))?)
         }
         _ => None,

@@ -54,6 +54,8 @@ pub struct RemoteKeyOwner<'a> {
     dir: PathBuf,
     ctx: &'a Context<Vec<u64>>,
     next: usize,
+    /// The first request of this process (those below were a stopped process's).
+    first: usize,
     refreshed: usize,
     timeout: Duration,
 }
@@ -71,18 +73,8 @@ impl<'a> RemoteKeyOwner<'a> {
         if dir.join(DONE).exists() {
             remove(&dir.join(DONE))?;
         }
-        let mut next = 0;
-        for entry in std::fs::read_dir(dir).map_err(io)? {
-            let path = entry.map_err(io)?.path();
-            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
-            if let Some(id) = name.split('.').next().and_then(|id| id.parse::<usize>().ok()) {
-                next = next.max(id + 1);
-                if name.ends_with(".reply") {
-                    remove(&path)?;
-                }
-            }
-        }
-        Ok(Self { dir: dir.to_path_buf(), ctx, next, refreshed: 0, timeout })
+        let next = remove_replies_before(dir, usize::MAX)?.map_or(0, |last| last + 1);
+        Ok(Self { dir: dir.to_path_buf(), ctx, next, first: next, refreshed: 0, timeout })
     }
 
     /// Sends a request (`extra` files first, then the request itself) and returns the reply's path.
@@ -113,8 +105,27 @@ impl<'a> RemoteKeyOwner<'a> {
     /// # Errors
     /// If the file cannot be written.
     pub fn finish(&self) -> Result<()> {
+        // The hospital has answered, by now, whatever a stopped cloud process had asked last.
+        remove_replies_before(&self.dir, self.first)?;
         Ok(files::write_atomic(&self.dir.join(DONE), b"", false)?)
     }
+}
+
+/// Removes the replies to requests numbered below `limit` from `dir`; returns the highest request number found.
+fn remove_replies_before(dir: &Path, limit: usize) -> Result<Option<usize>> {
+    let io = |source| FileError::Io { path: dir.to_path_buf(), source };
+    let mut last = None;
+    for entry in std::fs::read_dir(dir).map_err(io)? {
+        let path = entry.map_err(io)?.path();
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+        if let Some(id) = name.split('.').next().and_then(|id| id.parse::<usize>().ok()) {
+            last = last.max(Some(id));
+            if id < limit && name.ends_with(".reply") {
+                remove(&path)?;
+            }
+        }
+    }
+    Ok(last)
 }
 
 impl KeyOwnerService for RemoteKeyOwner<'_> {

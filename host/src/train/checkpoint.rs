@@ -16,7 +16,7 @@ use anyhow::Result;
 use medblind_core::ckks::Context;
 use medblind_core::wire;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// The format tag on the first line.
 pub const FORMAT: &str = "medblind-checkpoint/1";
@@ -62,7 +62,29 @@ impl Checkpoint<'_> {
     /// # Errors
     /// On an encoding or write failure, naming the file.
     pub fn save(&self, state: &TrainState) -> Result<()> {
-        save(&self.path, self.ctx, &self.run, state)
+        let s = state;
+        let mut text = format!(
+            "format={FORMAT}\nrun={}\nepoch={}\ndone={}\nsteps={}\nrefreshes={}\nbootstraps={}\nseconds={}\nblocks={}\n",
+            self.run,
+            s.epoch,
+            s.done,
+            s.steps,
+            s.refreshes,
+            s.bootstraps,
+            s.seconds,
+            s.w.len()
+        );
+        let known = |v: Option<f64>| v.map_or("-".to_string(), |v| v.to_string());
+        for e in &s.log {
+            let (logit, accuracy) = (known(e.val_max_abs_logit), known(e.val_accuracy));
+            writeln!(text, "log={} {} {logit} {accuracy}", e.epoch, e.val_loss)?;
+        }
+        text.push('\n');
+        let mut bytes = text.into_bytes();
+        for ct in s.w.iter().chain(&s.y).chain(&s.best) {
+            bytes.extend(wire::ciphertext_to_vec(self.ctx, ct)?);
+        }
+        Ok(files::write_atomic(&self.path, &bytes, false)?)
     }
 
     /// The saved state, or `None` when there is no file.
@@ -70,7 +92,60 @@ impl Checkpoint<'_> {
     /// # Errors
     /// [`FileError`] naming the file if it belongs to another run or is damaged.
     pub fn load(&self) -> Result<Option<TrainState>, FileError> {
-        load(&self.path, self.ctx, &self.run)
+        let (path, ctx, run) = (&self.path, self.ctx, self.run.as_str());
+        if !path.exists() {
+            return Ok(None);
+        }
+        let bytes = files::read(path)?;
+        let bad = |message: &str| FileError::content(path, format!("not a usable training checkpoint: {message}"));
+        let split = bytes.windows(2).position(|w| w == b"\n\n").ok_or_else(|| bad("no header"))?;
+        let text = std::str::from_utf8(&bytes[..split]).map_err(|_| bad("the header is not text"))?;
+        let mut fields = std::collections::HashMap::new();
+        let mut log = Vec::new();
+        for line in text.lines() {
+            let (key, value) = line.split_once('=').ok_or_else(|| bad("a header line without `=`"))?;
+            if key == "log" {
+                log.push(epoch_log(value).ok_or_else(|| bad("a malformed log line"))?);
+            } else {
+                fields.insert(key, value);
+            }
+        }
+        if fields.get("format") != Some(&FORMAT) {
+            return Err(bad(&format!("expected format {FORMAT}")));
+        }
+        if fields.get("run") != Some(&run) {
+            return Err(FileError::content(
+                path,
+                "this checkpoint belongs to another run (other data, schedule or parameters); remove it to start over",
+            ));
+        }
+        let number = |key: &str| -> Result<usize, FileError> {
+            fields.get(key).and_then(|v| v.parse().ok()).ok_or_else(|| bad(&format!("no number `{key}`")))
+        };
+        let seconds = fields.get("seconds").and_then(|v| v.parse().ok()).ok_or_else(|| bad("no number `seconds`"))?;
+        let blocks = number("blocks")?;
+        let objects = files::split_objects(path, &bytes[split + 2..])?;
+        if blocks.checked_mul(3) != Some(objects.len()) {
+            return Err(bad(&format!("{} ciphertexts, expected 3 × {blocks}", objects.len())));
+        }
+        let mut cts = objects
+            .iter()
+            .map(|o| wire::decode_ciphertext(ctx, o).map_err(|e| FileError::content(path, e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let best = cts.split_off(2 * blocks);
+        let y = cts.split_off(blocks);
+        Ok(Some(TrainState {
+            epoch: number("epoch")?,
+            done: number("done")?,
+            w: cts,
+            y,
+            best,
+            log,
+            steps: number("steps")?,
+            refreshes: number("refreshes")?,
+            bootstraps: number("bootstraps")?,
+            seconds,
+        }))
     }
 
     /// Removes the file, if there is one: the run is over.
@@ -85,87 +160,6 @@ impl Checkpoint<'_> {
             _ => Ok(()),
         }
     }
-}
-
-fn save(path: &Path, ctx: &Context<Vec<u64>>, run: &str, state: &TrainState) -> Result<()> {
-    let s = state;
-    let mut text = format!(
-        "format={FORMAT}\nrun={run}\nepoch={}\ndone={}\nsteps={}\nrefreshes={}\nbootstraps={}\nseconds={}\nblocks={}\n",
-        s.epoch,
-        s.done,
-        s.steps,
-        s.refreshes,
-        s.bootstraps,
-        s.seconds,
-        s.w.len()
-    );
-    let known = |v: Option<f64>| v.map_or("-".to_string(), |v| v.to_string());
-    for e in &s.log {
-        let (logit, accuracy) = (known(e.val_max_abs_logit), known(e.val_accuracy));
-        writeln!(text, "log={} {} {logit} {accuracy}", e.epoch, e.val_loss)?;
-    }
-    text.push('\n');
-    let mut bytes = text.into_bytes();
-    for ct in s.w.iter().chain(&s.y).chain(&s.best) {
-        bytes.extend(wire::ciphertext_to_vec(ctx, ct)?);
-    }
-    Ok(files::write_atomic(path, &bytes, false)?)
-}
-
-fn load(path: &Path, ctx: &Context<Vec<u64>>, run: &str) -> Result<Option<TrainState>, FileError> {
-    if !path.exists() {
-        return Ok(None);
-    }
-    let bytes = files::read(path)?;
-    let bad = |message: &str| FileError::content(path, format!("not a usable training checkpoint: {message}"));
-    let split = bytes.windows(2).position(|w| w == b"\n\n").ok_or_else(|| bad("no header"))?;
-    let text = std::str::from_utf8(&bytes[..split]).map_err(|_| bad("the header is not text"))?;
-    let mut fields = std::collections::HashMap::new();
-    let mut log = Vec::new();
-    for line in text.lines() {
-        let (key, value) = line.split_once('=').ok_or_else(|| bad("a header line without `=`"))?;
-        if key == "log" {
-            log.push(epoch_log(value).ok_or_else(|| bad("a malformed log line"))?);
-        } else {
-            fields.insert(key, value);
-        }
-    }
-    if fields.get("format") != Some(&FORMAT) {
-        return Err(bad(&format!("expected format {FORMAT}")));
-    }
-    if fields.get("run") != Some(&run) {
-        return Err(FileError::content(
-            path,
-            "this checkpoint belongs to another run (other data, schedule or parameters); remove it to start over",
-        ));
-    }
-    let number = |key: &str| -> Result<usize, FileError> {
-        fields.get(key).and_then(|v| v.parse().ok()).ok_or_else(|| bad(&format!("no number `{key}`")))
-    };
-    let seconds = fields.get("seconds").and_then(|v| v.parse().ok()).ok_or_else(|| bad("no number `seconds`"))?;
-    let blocks = number("blocks")?;
-    let objects = files::split_objects(path, &bytes[split + 2..])?;
-    if objects.len() != 3 * blocks {
-        return Err(bad(&format!("{} ciphertexts, expected 3 × {blocks}", objects.len())));
-    }
-    let mut cts = objects
-        .iter()
-        .map(|o| wire::decode_ciphertext(ctx, o).map_err(|e| FileError::content(path, e)))
-        .collect::<Result<Vec<_>, _>>()?;
-    let best = cts.split_off(2 * blocks);
-    let y = cts.split_off(blocks);
-    Ok(Some(TrainState {
-        epoch: number("epoch")?,
-        done: number("done")?,
-        w: cts,
-        y,
-        best,
-        log,
-        steps: number("steps")?,
-        refreshes: number("refreshes")?,
-        bootstraps: number("bootstraps")?,
-        seconds,
-    }))
 }
 
 /// A `log` line's value: `epoch loss logit accuracy`, `-` for the unknown.

@@ -346,12 +346,13 @@ impl<'e> Trainer<'e> {
     /// # Errors
     /// If `w` has fewer than 2 levels, or a key is missing.
     pub fn predict(&self, batch: &EncryptedBatch, w: &[Ct]) -> Result<Ct> {
-        self.logits(&batch.shifted, &self.engine.align_all(w, 2)?, 1.0)
+        self.logits(&batch.shifted, &self.engine.align_all(w, BatchLevels::INFERENCE.shifted)?, 1.0)
     }
 
     /// Trains from zero weights, or from `resume` (a run's [`TrainState`] after a step, as
     /// [`TrainHooks::checkpoint`] was handed it): the steps and epochs that follow are those the uninterrupted
-    /// run would have taken. Returns the weights of the epoch with the lowest validation loss, still encrypted. A
+    /// run would have taken. Returns the weights of the epoch with the lowest validation loss, still encrypted, at the
+    /// levels inference needs ([`BatchLevels::INFERENCE`]). A
     /// progress bar on stderr (when it is a terminal) counts the steps of each epoch, with the epoch in its message
     /// and an ETA; `hooks` hears of every step and epoch.
     ///
@@ -369,13 +370,13 @@ impl<'e> Trainer<'e> {
         let start = Instant::now();
         let e = self.engine;
         let (bootstraps_before, refreshes_before) = (e.bootstraps_done(), owner.refreshes());
-        let zero = || vec![e.zero(self.plan.weights); self.layout.blocks];
+        let zero = |level| vec![e.zero(level); self.layout.blocks];
         let mut state = resume.unwrap_or_else(|| TrainState {
             epoch: 0,
             done: 0,
-            w: zero(),
-            y: zero(),
-            best: zero(),
+            w: zero(self.plan.weights),
+            y: zero(self.plan.weights),
+            best: zero(BatchLevels::INFERENCE.shifted),
             log: Vec::new(),
             steps: 0,
             refreshes: 0,
@@ -384,6 +385,9 @@ impl<'e> Trainer<'e> {
         });
         if [&state.w, &state.y, &state.best].iter().any(|set| set.len() != self.layout.blocks) {
             bail!("the saved training state has other than {} weight blocks", self.layout.blocks);
+        }
+        if state.done > train.count() {
+            bail!("the saved training state is {} batches into an epoch of {}", state.done, train.count());
         }
         let mut stop = EarlyStopping::new(schedule.patience);
         for epoch in &state.log {
@@ -432,7 +436,8 @@ impl<'e> Trainer<'e> {
                 .collect::<Result<_>>()?;
             let validation = owner.validate(&batches)?;
             if stop.record(epoch, validation.loss) {
-                state.best = state.w.clone();
+                // Dropping levels is exact, and inference needs no more: the checkpoints stay small.
+                state.best = e.align_all(&state.w, BatchLevels::INFERENCE.shifted)?;
             }
             let logit = validation.max_abs_logit.map_or(String::new(), |m| format!(", largest |logit| {m:.2}"));
             let range = if validation.loss == f64::INFINITY {
@@ -500,15 +505,6 @@ pub trait TrainHooks {
     }
 }
 
-/// Progress lines to a closure, nothing else.
-pub struct Progress<F: FnMut(&str)>(pub F);
-
-impl<F: FnMut(&str)> TrainHooks for Progress<F> {
-    fn progress(&mut self, line: &str) {
-        (self.0)(line);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::super::TrainReport;
@@ -534,6 +530,11 @@ mod tests {
         let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract().abs() - 0.5;
         (0..rows).map(|i| (0..cols).map(|j| value(7919 * seed + cols * i + j)).collect()).collect()
     }
+
+    /// Hooks that do nothing.
+    struct Silent;
+
+    impl TrainHooks for Silent {}
 
     /// Stops a run (with an error) once it has saved `saves` checkpoints into `checkpoint`.
     struct StopAfter<'a> {
@@ -591,8 +592,12 @@ mod tests {
         }
         let resume = checkpoint.load().unwrap();
         assert_eq!(resume.is_some(), !interruptions.is_empty());
-        let (weights, report) =
-            trainer.train(&train, &val, &schedule, &mut service, &mut Progress(|_| {}), resume).unwrap();
+        if let Some(state) = &resume {
+            let beyond = TrainState { done: 99, ..state.clone() };
+            let refused = trainer.train(&train, &val, &schedule, &mut service, &mut Silent, Some(beyond));
+            assert!(refused.err().unwrap().to_string().contains("99 batches into an epoch of 3"));
+        }
+        let (weights, report) = trainer.train(&train, &val, &schedule, &mut service, &mut Silent, resume).unwrap();
         let blocks: Vec<Vec<f64>> = weights.iter().map(|w| owner.decrypt(w).unwrap()).collect();
         let have = layout.unpack_weights(&blocks);
 

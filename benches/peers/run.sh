@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side: MedBlind vs OpenFHE (PyPI wheel `openfhe`, Python 3.10) on the same machine, same ring degree,
 # same modulus sizes (60-bit base, 40-bit scaling primes, 60/61-bit special primes), same dnum, single-threaded.
-# Usage: benches/peers/run.sh [LOG_N ...]   (default: 14 16). Writes benches/peers/results-<date>.md.
+# Usage: benches/peers/run.sh [LOG_N ...]   (default: 14 16). Writes results/ckks-ops/<date>.md (with the time
+# appended when that day's file exists: a written-up campaign is never overwritten).
 set -euo pipefail
 cd "$(dirname "$0")"
 root=$(cd ../.. && pwd)
@@ -12,7 +13,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 (cd "$root" && cargo build --release -q -p medblind-benches --example ops)
 degrees=("${@:-14 16}")
-out="results-$(date +%F).md"
+mkdir -p "$root/results/ckks-ops"
+out="$root/results/ckks-ops/$(date +%F).md"
+[ -e "$out" ] && out="$root/results/ckks-ops/$(date +%F)-$(date +%H%M%S).md"
 tmp=$(mktemp)
 for log_n in ${degrees[@]}; do
   "$root/target/release/examples/ops" "$log_n" >>"$tmp"

@@ -5,7 +5,7 @@
 //! - `secret.key` — the secret key, mode 0600: **hospital only**, never sent anywhere;
 //! - `public.key` — the public key (hospital and devices encrypt with it);
 //! - `eval.keys` — the relinearization key then the Galois keys: what the cloud needs to compute (an encrypted
-//!   batch folder's `keys.mbl` has the same layout, plus bootstrapping's two switching keys when the cloud
+//!   batch folder's `train.keys` has the same layout, plus bootstrapping's two switching keys when the cloud
 //!   bootstraps).
 //!
 //! The cloud-side loaders refuse any file that holds a secret key.

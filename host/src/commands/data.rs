@@ -188,6 +188,17 @@ pub fn extract(request: &ExtractRequest) -> anyhow::Result<PathBuf> {
         token: format!("{:?}", request.token).to_lowercase(),
         limit: request.limit,
     };
+    eprintln!(
+        "{}: {} (MD5 {}); {} {} weights {} (MD5 {}), {:?} token",
+        data.dataset.name,
+        data.path.display(),
+        provenance.dataset_md5,
+        model.name,
+        provenance.weights_origin,
+        weights.display(),
+        provenance.weights_md5,
+        request.token
+    );
     let out = request.out.map_or_else(|| features::cache_dir().join(provenance.cache_name()), Path::to_path_buf);
     if out.is_file() && Features::load(&out).is_ok_and(|f| f.provenance == provenance) {
         eprintln!("features already extracted: {}", out.display());
@@ -197,16 +208,7 @@ pub fn extract(request: &ExtractRequest) -> anyhow::Result<PathBuf> {
         std::fs::create_dir_all(dir).map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?;
     }
     let total: usize = data.splits.iter().map(|s| request.limit.map_or(s.len(), |l| l.min(s.len()))).sum();
-    eprintln!(
-        "extracting {} features ({:?} token) of {total} {} images from {} ({} weights {}, MD5 {})",
-        model.name,
-        request.token,
-        data.dataset.name,
-        data.path.display(),
-        provenance.weights_origin,
-        weights.display(),
-        provenance.weights_md5
-    );
+    eprintln!("extracting the features of {total} images into {}", out.display());
     let bar = progress::items(total as u64, format!("{} {}", model.name, data.dataset.name), "img");
     let log = progress::Log::new(total, "images");
     let (start, computed) = (Instant::now(), AtomicU64::new(0));

@@ -100,9 +100,11 @@ pub fn demo(options: &DemoOptions) -> anyhow::Result<PathBuf> {
         &options.schedule,
     )?;
     eprintln!(
-        "demo: report {} (validation loss and accuracy per epoch: {})",
+        "demo: done. Report: {} (the table above), {} (its plot of validation loss and accuracy per epoch), {} \
+         (the figures as JSON)",
         report.markdown.display(),
-        report.plot.display()
+        report.plot.display(),
+        report.json.display()
     );
     Ok(report.markdown)
 }

@@ -381,6 +381,8 @@ pub struct ReportFiles {
     pub markdown: PathBuf,
     /// Its plot of validation loss and accuracy per epoch, `NAME.svg`.
     pub plot: PathBuf,
+    /// The same figures for programs, `NAME.json`.
+    pub json: PathBuf,
 }
 
 /// Where a comparison's data came from, for its reports.
@@ -422,8 +424,12 @@ pub fn compare_split(
     result.backbone.clone_from(&source.backbone);
     std::fs::create_dir_all(out).map_err(|e| FileError::Io { path: out.to_path_buf(), source: e })?;
     let markdown = result.markdown(&split);
-    let written = ReportFiles { markdown: out.join(format!("{name}.md")), plot: out.join(result.plot_file()) };
-    files::write_atomic(&out.join(format!("{name}.json")), result.json(&split).as_bytes(), false)?;
+    let written = ReportFiles {
+        markdown: out.join(format!("{name}.md")),
+        plot: out.join(result.plot_file()),
+        json: out.join(format!("{name}.json")),
+    };
+    files::write_atomic(&written.json, result.json(&split).as_bytes(), false)?;
     files::write_atomic(&written.markdown, markdown.as_bytes(), false)?;
     files::write_atomic(&written.plot, result.svg()?.as_bytes(), false)?;
     crate::output::write(format_args!("{markdown}"))?;

@@ -331,22 +331,19 @@ impl Curve {
         .filter(|v| v.is_finite())
     }
 
-    /// The value axis for `values`: the loss from 0, the accuracy around its values within 0–100 %.
+    /// The value axis for `values`: their span with a margin, so that the change shows (the accuracy within
+    /// 0–100 %, the loss above 0).
     fn range(self, values: impl Iterator<Item = f64> + Clone) -> std::ops::Range<f64> {
         let high = values.clone().fold(f64::NEG_INFINITY, f64::max);
         let low = values.fold(f64::INFINITY, f64::min);
-        match self {
-            _ if !high.is_finite() => 0.0..1.0,
-            Curve::Loss => 0.0..(1.1 * high).max(1e-9),
-            Curve::Accuracy => (low - 2.0).max(0.0)..(high + 2.0).min(100.0),
+        if !high.is_finite() {
+            return 0.0..1.0;
         }
-    }
-
-    /// Where the legend hides the fewest points: losses fall, accuracies rise.
-    fn legend(self) -> SeriesLabelPosition {
+        let margin = (0.1 * (high - low)).max(0.02 * high.abs()).max(1e-6);
+        let (low, high) = ((low - margin).max(0.0), high + margin);
         match self {
-            Curve::Loss => SeriesLabelPosition::UpperRight,
-            Curve::Accuracy => SeriesLabelPosition::LowerRight,
+            Curve::Loss => low..high,
+            Curve::Accuracy => low..high.min(100.0),
         }
     }
 }
@@ -365,7 +362,8 @@ impl Comparison {
         self.runs().into_iter().map(|(name, r)| (name, plain::accuracy(&r.weights, &split.test))).collect()
     }
 
-    /// The report as JSON (a loss that is not finite, after the approximation left its range, is `null`).
+    /// The report as JSON. Epochs are numbered from 1, as in the Markdown; a run that stopped because a
+    /// validation logit left the approximation's range says so (`range_guard_stop`), and its last loss is `null`.
     pub fn json(&self, split: &Split) -> String {
         let s = &self.schedule;
         let runs: Vec<Value> = self
@@ -376,11 +374,13 @@ impl Comparison {
                 json!({
                     "name": name,
                     "test_accuracy": accuracy,
-                    "best_epoch": r.best_epoch,
+                    "best_epoch": r.best_epoch + 1,
+                    "range_guard_stop": r.stopped_on_range_guard(),
                     "steps": r.steps,
                     "refreshes": r.refreshes,
                     "bootstraps": r.bootstraps,
                     "seconds": r.seconds,
+                    "epoch": r.log.iter().map(|l| l.epoch + 1).collect::<Vec<_>>(),
                     "val_loss": r.log.iter().map(|l| l.val_loss).collect::<Vec<_>>(),
                     "val_accuracy": r.log.iter().map(|l| l.val_accuracy).collect::<Vec<_>>(),
                     "val_max_abs_logit": r.log.iter().map(|l| l.val_max_abs_logit).collect::<Vec<_>>(),
@@ -432,7 +432,7 @@ impl Comparison {
             "### {} ({} train / {} validation / {} test rows, {} features + bias, {} classes)\n\n\
              {}Schedule: NAG, learning rate {} × {}^epoch, weight decay {}, momentum {}, batch {}, at most {} epochs, patience {}. \
              Softmax approximation: B = {}, D = {}, k = {}, inverse of degree {}, h = {}, {} widening stages.\n\n\
-             | run | test accuracy | best epoch | steps | ciphertexts refreshed by the key owner | bootstraps | training time |\n| --- | --- | --- | --- | --- | --- | --- |\n",
+             | run | test accuracy | best epoch (epochs from 1) | steps | ciphertexts refreshed by the key owner | bootstraps | training time |\n| --- | --- | --- | --- | --- | --- | --- |\n",
             self.dataset,
             self.sizes[0],
             self.sizes[1],
@@ -457,9 +457,14 @@ impl Comparison {
         for ((name, r), (_, acc)) in self.runs().into_iter().zip(self.test_accuracies(split)) {
             let _ = writeln!(
                 out,
-                "| {name} | {:.2} % | {} | {} | {} | {} | {:.2} s |",
+                "| {name} | {:.2} % | {}{} | {} | {} | {} | {:.2} s |",
                 acc * 100.0,
                 r.best_epoch + 1,
+                if r.stopped_on_range_guard() {
+                    ", then stopped: a validation logit left the approximation's range"
+                } else {
+                    ""
+                },
                 r.steps,
                 r.refreshes,
                 r.bootstraps,
@@ -468,15 +473,27 @@ impl Comparison {
         }
         if let Some(e) = &self.encrypted {
             let plain_seconds = self.exact.seconds.max(1e-9);
+            let steps = e.report.steps.max(1);
             let _ = write!(
                 out,
-                "\nEncrypted with preset `{}` ({}): {} Galois keys generated in {:.1} s, data encrypted in {:.1} s; \
-                 encrypted / plaintext-exact training time = {:.0}×.\n",
+                "\nEncrypted with preset `{}` ({}): {} Galois keys generated in {:.1} s, data encrypted in {:.1} s. \
+                 Encrypted training took {:.1} s, {:.1} s per step (validation included) for {} steps of homomorphic \
+                 products, rotations and {}, against {:.3} s for plaintext-exact training of the same schedule: \
+                 {:.0}× its time.\n",
                 e.preset,
                 if e.bootstrapped { "the cloud bootstraps" } else { "the key owner refreshes the weights" },
                 e.rotation_keys,
                 e.keygen_seconds,
                 e.encrypt_seconds,
+                e.report.seconds,
+                e.report.seconds / steps as f64,
+                e.report.steps,
+                if e.bootstrapped {
+                    format!("{} bootstraps", e.report.bootstraps)
+                } else {
+                    format!("{} ciphertexts refreshed", e.report.refreshes)
+                },
+                self.exact.seconds,
                 e.report.seconds / plain_seconds
             );
         }
@@ -489,9 +506,9 @@ impl Comparison {
         format!("{}.svg", self.dataset)
     }
 
-    /// Each run's validation loss and validation accuracy per epoch, as an SVG drawn by plotters: two panels,
-    /// one line per run, each narrower than the one before so that runs that agree stay visible on top of each
-    /// other.
+    /// Each run's validation loss and validation accuracy per epoch, as an SVG drawn by plotters: a title naming
+    /// the dataset, the features' backbone and the preset; the legend in its own row above two panels; one line per
+    /// run, each narrower than the one before so that runs that agree stay visible on top of each other.
     ///
     /// # Errors
     /// If plotters fails to draw (it draws into memory, so only on a bug).
@@ -502,42 +519,46 @@ impl Comparison {
         let epochs = runs.iter().map(|(_, r)| r.log.len()).max().unwrap_or(0);
         let mut svg = String::new();
         {
-            let root = SVGBackend::with_string(&mut svg, (1000, 400)).into_drawing_area();
+            let root = SVGBackend::with_string(&mut svg, (1000, 430)).into_drawing_area();
             root.fill(&WHITE)?;
-            let features = if self.backbone.is_empty() { String::new() } else { format!(" ({})", self.backbone) };
-            let root = root.titled(&format!("{}{features}: validation per epoch", self.dataset), ("sans-serif", 14))?;
-            for (panel, curve) in root.split_evenly((1, 2)).iter().zip([Curve::Loss, Curve::Accuracy]) {
-                let series: Vec<(&str, Vec<(usize, f64)>)> = runs
+            let root = root.titled(&self.plot_title(), ("sans-serif", 15))?;
+            let (legend, panels) = root.split_vertically(30);
+            for ((name, _), ((colour, width), x)) in runs.iter().zip(LINES.into_iter().zip([300, 470, 640])) {
+                legend.draw(&PathElement::new([(x, 15), (x + 30, 15)], colour.stroke_width(width)))?;
+                legend.draw(&Text::new(*name, (x + 38, 8), ("sans-serif", 13)))?;
+            }
+            for (panel, curve) in panels.split_evenly((1, 2)).iter().zip([Curve::Loss, Curve::Accuracy]) {
+                let series: Vec<Vec<(usize, f64)>> = runs
                     .iter()
-                    .map(|(name, r)| {
-                        (*name, r.log.iter().filter_map(|l| Some((l.epoch + 1, curve.value(l)?))).collect())
-                    })
+                    .map(|(_, r)| r.log.iter().filter_map(|l| Some((l.epoch + 1, curve.value(l)?))).collect())
                     .collect();
-                let range = curve.range(series.iter().flat_map(|(_, points)| points.iter().map(|&(_, v)| v)));
+                let range = curve.range(series.iter().flat_map(|points| points.iter().map(|&(_, v)| v)));
                 let mut chart = ChartBuilder::on(panel)
                     .caption(curve.title(), ("sans-serif", 14))
                     .margin(12)
                     .x_label_area_size(36)
-                    .y_label_area_size(40)
+                    .y_label_area_size(48)
                     .build_cartesian_2d(0..epochs + 1, range)?;
                 chart.configure_mesh().x_desc("epoch").draw()?;
-                for ((name, points), (colour, width)) in series.into_iter().zip(LINES) {
-                    let style = colour.stroke_width(width);
-                    chart
-                        .draw_series(LineSeries::new(points, style).point_size(width + 1))?
-                        .label(name)
-                        .legend(move |(x, y)| PathElement::new([(x, y), (x + 20, y)], style));
+                for (points, (colour, width)) in series.into_iter().zip(LINES) {
+                    chart.draw_series(LineSeries::new(points, colour.stroke_width(width)).point_size(width + 1))?;
                 }
-                chart
-                    .configure_series_labels()
-                    .position(curve.legend())
-                    .background_style(WHITE.mix(0.8))
-                    .border_style(BLACK)
-                    .draw()?;
             }
             root.present()?;
         }
         Ok(svg)
+    }
+
+    /// "DATASET, BACKBONE, preset PRESET: validation per epoch", leaving out what is not known.
+    fn plot_title(&self) -> String {
+        let mut title = self.dataset.clone();
+        if !self.backbone.is_empty() {
+            let _ = write!(title, ", {}", self.backbone);
+        }
+        if let Some(e) = &self.encrypted {
+            let _ = write!(title, ", preset {}", e.preset);
+        }
+        title + ": validation per epoch"
     }
 }
 
@@ -577,12 +598,27 @@ mod tests {
         let parsed: Value = serde_json::from_str(&diverged.json(&split)).unwrap();
         assert_eq!(parsed["runs"][1]["val_loss"][1], Value::Null);
         assert_eq!(parsed["runs"][1]["val_loss"].as_array().map(Vec::len), Some(2));
-        assert!(!json.contains("null"), "{json}");
+        assert_eq!(parsed["runs"][1]["range_guard_stop"], Value::Bool(true));
+        assert!(diverged.markdown(&split).contains("then stopped: a validation logit left"));
+        assert!(!json.contains("null") && !json.contains("\"range_guard_stop\":true"), "{json}");
+        // One epoch numbering, from 1, in the JSON and the Markdown.
+        let parsed: Value = serde_json::from_str(&json).unwrap();
+        let best = c.exact.best_epoch + 1;
+        assert_eq!(parsed["runs"][0]["best_epoch"], Value::from(best));
+        assert_eq!(parsed["runs"][0]["epoch"][0], Value::from(1));
+        assert!(
+            c.markdown(&split)
+                .contains(&format!("| plaintext-exact | {:.2} % | {best} |", 100.0 * c.test_accuracies(&split)[0].1))
+        );
         let svg = c.svg().unwrap();
         assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-        for text in ["validation loss", "validation accuracy", "plaintext-exact", "plaintext-approx", "encrypted"] {
+        for text in
+            ["validation loss", "validation accuracy", "plaintext-exact", "plaintext-approx", "encrypted", "blobs"]
+        {
             assert!(svg.contains(text), "{text} missing from the plot");
         }
+        let preset = &c.encrypted.as_ref().unwrap().preset;
+        assert!(svg.contains(&format!("preset {preset}")), "the plot's title names the preset");
         assert!(c.markdown(&split).contains("](blobs.svg)"));
     }
 

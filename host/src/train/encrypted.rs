@@ -23,9 +23,9 @@
 //!   sums within `ε₀ = 7.3·10⁻²` of 1, and with the wide approximation those of its second stage, so the
 //!   Goldschmidt factors after them do not amplify bootstrapping's error): three times per step with the wide
 //!   approximation — and the weights and lookahead weights when they fall below the levels the step's first
-//!   segment needs, packed into as few sparse ciphertexts as their distinct values fill (one for a 7-class head
-//!   over 193 features). The refreshed values are the same numbers either way, so the plaintext `approx` trainer is
-//!   mirrored exactly. The key owner then only scores the validation logits.
+//!   segment needs, packed by masks into as few full-slot ciphertexts as their distinct values fill (one for a
+//!   7-class head over 193 features). The refreshed values are the same numbers either way, so the plaintext
+//!   `approx` trainer is mirrored exactly. The key owner then only scores the validation logits.
 
 use super::batches::{BatchLevels, Batches, EncryptedBatch};
 use super::checkpoint::TrainState;

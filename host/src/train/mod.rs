@@ -53,3 +53,11 @@ pub struct TrainReport {
     /// Wall time of the training, seconds.
     pub seconds: f64,
 }
+
+impl TrainReport {
+    /// Whether training stopped on an infinite validation loss: a validation logit left the softmax
+    /// approximation's range (or a probability left [0, 1]).
+    pub fn stopped_on_range_guard(&self) -> bool {
+        self.log.last().is_some_and(|l| !l.val_loss.is_finite())
+    }
+}

@@ -1,6 +1,5 @@
 //! The device path (no allocator: static-style buffers, `*_in` functions) and the host path (owned types) of the
 //! core produce and accept the very same bytes.
-#![allow(missing_docs)]
 
 use medblind_core::ckks::ciphertext::{ciphertext_words, plaintext_words};
 use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};

@@ -4,7 +4,6 @@
 //! derived from the same seed, decrypts them, and the logits match plaintext within 1e-3 with the same argmax.
 //!
 //! Needs `qemu-system-arm`, `defmt-print` and the `thumbv7em-none-eabihf` target, which `scripts/test` installs.
-#![allow(missing_docs)]
 
 use medblind::device::{DeviceError, DeviceLink};
 use medblind_core::ckks::encryption::{decrypt, plaintext_to_coefficients};

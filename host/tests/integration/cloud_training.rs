@@ -2,8 +2,8 @@
 //! (hospital), `train` (cloud, evaluation keys only) with `refresh` (hospital) answering through a shared folder,
 //! then `evaluate` (hospital) — on insecure small test parameters so it runs in seconds, once with key-owner
 //! refreshes and once with the cloud bootstrapping — and the refusals.
-#![allow(missing_docs)]
 
+use crate::medblind;
 use assert_cmd::Command;
 use medblind::features::{Features, Provenance};
 use medblind::train::data::standardize;
@@ -16,10 +16,6 @@ use std::path::Path;
 const PRESET: &str = "test-insecure-n2048-depth30";
 /// Bootstrapping: 12 levels after each bootstrap.
 const BOOTSTRAP_PRESET: &str = "test-insecure-n4096-boot";
-
-fn medblind() -> Command {
-    Command::cargo_bin("medblind").unwrap()
-}
 
 /// Three Gaussian-like blobs in 12 dimensions: 48 / 16 / 16 rows.
 fn write_features(path: &Path) {

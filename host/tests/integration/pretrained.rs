@@ -8,7 +8,6 @@
 //! normalization), and every token of every image lies within [`TOKEN_TOLERANCE`] of the reference: f32
 //! arithmetic summed in another order than onnxruntime's, on outputs up to about 10 in magnitude (the converter's
 //! own f32 NumPy pass agrees with onnxruntime within 5.2e-5).
-#![allow(missing_docs)]
 
 use medblind::medmnist::{npy, read_array};
 use medblind::vit::{self, Vit, config::CHANNELS, config::IMAGE, preprocess};

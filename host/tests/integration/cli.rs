@@ -1,14 +1,10 @@
 //! The `medblind` binary end to end: the hospital → cloud → hospital flow, and every bad-input path exiting 2
 //! with a one-line error that names the file, without touching what is already on disk.
-#![allow(missing_docs)]
 
+use crate::medblind;
 use assert_cmd::Command;
 use std::fs;
 use std::path::Path;
-
-fn medblind() -> Command {
-    Command::cargo_bin("medblind").unwrap()
-}
 
 fn write_csv(path: &Path, rows: &[Vec<f64>]) {
     let text: String =

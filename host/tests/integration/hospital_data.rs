@@ -1,17 +1,13 @@
 //! The hospital's data commands end to end: `data info`, `weights init`, `extract` (feature file with
 //! provenance, cache reuse) and `compare` on the extracted features, plus their bad-input paths (exit 2, one line).
-#![allow(missing_docs)]
 
+use crate::medblind;
 use assert_cmd::Command;
 use medblind::features::Features;
 use medblind::medmnist::{md5_file, npy};
 use medblind::vit::{self, Token, Vit, config::CHANNELS, config::IMAGE, preprocess};
 use std::io::Write;
 use std::path::Path;
-
-fn medblind() -> Command {
-    Command::cargo_bin("medblind").unwrap()
-}
 
 fn fails_with(cmd: &mut Command) -> String {
     let out = cmd.assert().failure().code(2).get_output().clone();

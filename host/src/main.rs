@@ -146,7 +146,7 @@ enum Command {
         out: PathBuf,
     },
     /// Cloud: train the softmax head on an encrypted batch folder with evaluation keys only; the hospital answers
-    /// refresh and validation-loss requests in the exchange folder (`medblind refresh`).
+    /// refresh and validation requests in the exchange folder (`medblind refresh`), and decides early stopping.
     Train {
         /// The batch folder (from `encrypt-features`).
         #[arg(long)]
@@ -167,7 +167,7 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
-    /// Hospital: answer the cloud's refresh and validation-loss requests until its training is done.
+    /// Hospital: answer the cloud's refresh and validation requests, as far as the agreed schedule asks, until its training is done.
     Refresh {
         /// The key folder (needs secret.key).
         #[arg(long)]
@@ -178,6 +178,12 @@ enum Command {
         /// The folder shared with the cloud's `medblind train`.
         #[arg(long)]
         exchange: PathBuf,
+        /// The epochs agreed with the cloud: no epoch beyond them is judged.
+        #[arg(long, default_value_t = 10)]
+        epochs: usize,
+        /// Early stopping, the hospital's: stop after this many epochs without a lower validation loss (0: never).
+        #[arg(long, default_value_t = 3)]
+        patience: usize,
     },
     /// Hospital: decrypt trained weights and print their validation and test accuracy.
     Evaluate {
@@ -302,7 +308,8 @@ struct ScheduleArgs {
     /// The Nesterov momentum.
     #[arg(long, default_value_t = 0.9)]
     momentum: f64,
-    /// Stop after this many epochs without a lower validation loss (0: never).
+    /// Stop after this many epochs without a lower validation loss (0: never; for `train`, the hospital's
+    /// `refresh --patience` decides).
     #[arg(long, default_value_t = 3)]
     patience: usize,
     /// Seeds the split and the batch order.
@@ -436,7 +443,9 @@ fn run(command: Command) -> anyhow::Result<()> {
             checkpoint.as_deref(),
             &out,
         ),
-        Command::Refresh { keys, data, exchange } => commands::training::refresh(&keys, &data, &exchange),
+        Command::Refresh { keys, data, exchange, epochs, patience } => {
+            commands::training::refresh(&keys, &data, &exchange, epochs, patience)
+        }
         Command::Evaluate { keys, data, weights, features, logits } => {
             commands::training::evaluate(&keys, &data, &weights, &features, logits.as_deref())
         }

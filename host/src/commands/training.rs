@@ -244,26 +244,36 @@ pub fn predict(data: &Path, weights: &Path, out: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `medblind refresh`: the hospital answers the cloud's refresh and validation-loss requests in `exchange` until
-/// the cloud is done.
+/// `medblind refresh`: the hospital answers the cloud's refresh and validation requests in `exchange` until the
+/// cloud is done, as far as the agreed `epochs` and `patience` imply ([`exchange::serve`]); its ledger lives in the
+/// key folder while the run lasts.
 ///
 /// # Errors
-/// Unreadable keys or requests, or file trouble.
-pub fn refresh(keys: &Path, data: &Path, exchange_dir: &Path) -> anyhow::Result<()> {
+/// Unreadable keys or requests, a request outside the agreement, or file trouble.
+pub fn refresh(keys: &Path, data: &Path, exchange_dir: &Path, epochs: usize, patience: usize) -> anyhow::Result<()> {
     let (session, sk) = hospital(keys)?;
     let store = BatchStore::open(data)?;
     let owner = KeyOwner::from_secret(&session.ctx, &session.encoder, sk);
+    let literal = session.ctx.params().literal();
+    let approx = softmax_for(store.layout.classes, Some(literal));
+    let agreement = exchange::Agreement {
+        epochs,
+        patience,
+        layout: store.layout,
+        plan: Plan::for_params(&approx, literal)?,
+        approx,
+        train_batches: store.rows(Part::Train).len(),
+        val_rows: store.rows(Part::Val).to_vec(),
+    };
+    let manifest = files::read(&data.join(store::MANIFEST))?;
+    let ledger = keys.join(format!("refresh-{}.ledger", &crate::medmnist::hex(&Md5::digest(&manifest))[..12]));
     let start = Instant::now();
     let mut progress = |m: &str| eprintln!("[{:>7.1} s] hospital: {m}", start.elapsed().as_secs_f64());
-    progress(&format!("answering the cloud's requests in {}", exchange_dir.display()));
-    let answered = exchange::serve(
-        exchange_dir,
-        &owner,
-        &session.ctx,
-        &store.layout,
-        softmax_for(store.layout.classes, Some(session.ctx.params().literal())),
-        &mut progress,
-    )?;
+    progress(&format!(
+        "answering the cloud's requests in {} for at most {epochs} epochs (patience {patience})",
+        exchange_dir.display()
+    ));
+    let answered = exchange::serve(exchange_dir, &owner, &session.ctx, &agreement, &ledger, &mut progress)?;
     progress(&format!("the cloud is done ({answered} requests answered)"));
     Ok(())
 }

@@ -11,6 +11,7 @@
 
 use super::EpochLog;
 use super::he::Ct;
+use super::schedule::Verdict;
 use crate::files::{self, FileError};
 use anyhow::Result;
 use medblind_core::ckks::Context;
@@ -19,7 +20,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 /// The format tag on the first line.
-pub const FORMAT: &str = "medblind-checkpoint/1";
+pub const FORMAT: &str = "medblind-checkpoint/2";
 
 /// Where a training run stands after a step, or at the start of an epoch.
 #[derive(Clone, Debug)]
@@ -76,8 +77,8 @@ impl Checkpoint<'_> {
         );
         let known = |v: Option<f64>| v.map_or("-".to_string(), |v| v.to_string());
         for e in &s.log {
-            let (logit, accuracy) = (known(e.val_max_abs_logit), known(e.val_accuracy));
-            writeln!(text, "log={} {} {logit} {accuracy}", e.epoch, e.val_loss)?;
+            let (loss, logit, accuracy) = (known(e.val_loss), known(e.val_max_abs_logit), known(e.val_accuracy));
+            writeln!(text, "log={} {} {loss} {logit} {accuracy}", e.epoch, e.verdict.word())?;
         }
         text.push('\n');
         let mut bytes = text.into_bytes();
@@ -101,11 +102,11 @@ impl Checkpoint<'_> {
         let split = bytes.windows(2).position(|w| w == b"\n\n").ok_or_else(|| bad("no header"))?;
         let text = std::str::from_utf8(&bytes[..split]).map_err(|_| bad("the header is not text"))?;
         let mut fields = std::collections::HashMap::new();
-        let mut log = Vec::new();
+        let mut log_lines = Vec::new();
         for line in text.lines() {
             let (key, value) = line.split_once('=').ok_or_else(|| bad("a header line without `=`"))?;
             if key == "log" {
-                log.push(epoch_log(value).ok_or_else(|| bad("a malformed log line"))?);
+                log_lines.push(value);
             } else {
                 fields.insert(key, value);
             }
@@ -113,6 +114,10 @@ impl Checkpoint<'_> {
         if fields.get("format") != Some(&FORMAT) {
             return Err(bad(&format!("expected format {FORMAT}")));
         }
+        let log = log_lines
+            .into_iter()
+            .map(|value| epoch_log(value).ok_or_else(|| bad("a malformed log line")))
+            .collect::<Result<Vec<_>, _>>()?;
         if fields.get("run") != Some(&run) {
             return Err(FileError::content(
                 path,
@@ -162,14 +167,15 @@ impl Checkpoint<'_> {
     }
 }
 
-/// A `log` line's value: `epoch loss logit accuracy`, `-` for the unknown.
+/// A `log` line's value: `epoch verdict loss logit accuracy`, `-` for the unknown.
 fn epoch_log(value: &str) -> Option<EpochLog> {
     let parts: Vec<&str> = value.split(' ').collect();
-    let [epoch, loss, logit, accuracy] = parts[..] else { return None };
+    let [epoch, verdict, loss, logit, accuracy] = parts[..] else { return None };
     let known = |v: &str| if v == "-" { Some(None) } else { v.parse().ok().map(Some) };
     Some(EpochLog {
         epoch: epoch.parse().ok()?,
-        val_loss: loss.parse().ok()?,
+        verdict: Verdict::from_word(verdict)?,
+        val_loss: known(loss)?,
         val_max_abs_logit: known(logit)?,
         val_accuracy: known(accuracy)?,
     })
@@ -192,8 +198,27 @@ mod tests {
         let checkpoint = Checkpoint { path: dir.path().join("c.mbl"), ctx: &ctx, run: "run-a".into() };
         assert!(checkpoint.load().unwrap().is_none(), "no file, no state");
         let log = vec![
-            EpochLog { epoch: 0, val_loss: 0.25, val_accuracy: Some(0.875), val_max_abs_logit: Some(3.5) },
-            EpochLog { epoch: 1, val_loss: f64::INFINITY, val_accuracy: None, val_max_abs_logit: None },
+            EpochLog {
+                epoch: 0,
+                val_loss: Some(0.25),
+                verdict: Verdict::Improved,
+                val_accuracy: Some(0.875),
+                val_max_abs_logit: Some(3.5),
+            },
+            EpochLog {
+                epoch: 1,
+                val_loss: Some(f64::INFINITY),
+                verdict: Verdict::Stop,
+                val_accuracy: None,
+                val_max_abs_logit: None,
+            },
+            EpochLog {
+                epoch: 2,
+                val_loss: None,
+                verdict: Verdict::Continue,
+                val_accuracy: None,
+                val_max_abs_logit: None,
+            },
         ];
         let state = TrainState {
             epoch: 2,

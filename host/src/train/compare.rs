@@ -233,7 +233,11 @@ fn encrypted_run(
         None if resumed => progress("cloud: encrypted training, from the start (no step was saved)"),
         None => progress("cloud: encrypted training"),
     }
-    let mut service = LocalKeyOwner::new(&owner, &layout, approx);
+    let mut service = LocalKeyOwner::new(&owner, &layout, approx, schedule.epochs, schedule.patience);
+    if let Some(state) = &resume {
+        // The key owner is in this process: its early stopping takes up the saved losses.
+        service.resume(state.log.iter().map(|e| e.val_loss.unwrap_or(f64::INFINITY)));
+    }
     let mut hooks = InProcessHooks { progress, owner: &owner, layout: &layout, val: &split.val, checkpoint };
     let (weights, mut report) = trainer.train(&*train, &*val, schedule, &mut service, &mut hooks, resume)?;
     report.weights = decrypt_weights(&owner, &layout, &weights)?;
@@ -325,7 +329,7 @@ impl Curve {
     /// `epoch`'s value, if recorded and finite (a diverging run's loss may not be).
     fn value(self, epoch: &EpochLog) -> Option<f64> {
         match self {
-            Curve::Loss => Some(epoch.val_loss),
+            Curve::Loss => epoch.val_loss,
             Curve::Accuracy => epoch.val_accuracy.map(|a| 100.0 * a),
         }
         .filter(|v| v.is_finite())
@@ -594,7 +598,7 @@ mod tests {
         assert_eq!(json.matches("\"val_max_abs_logit\":[").count(), 3, "{json}");
         // A diverged epoch's infinite loss is null, and the report still parses.
         let mut diverged = c.clone();
-        diverged.approximate.log[1].val_loss = f64::INFINITY;
+        diverged.approximate.log[1].val_loss = Some(f64::INFINITY);
         let parsed: Value = serde_json::from_str(&diverged.json(&split)).unwrap();
         assert_eq!(parsed["runs"][1]["val_loss"][1], Value::Null);
         assert_eq!(parsed["runs"][1]["val_loss"].as_array().map(Vec::len), Some(2));

@@ -33,12 +33,13 @@ use super::he::{Ct, Engine};
 use super::key_owner::{KeyOwnerService, ValidationBatch};
 use super::layout::Layout;
 use super::plan::Plan;
-use super::schedule::{EarlyStopping, Schedule};
+use super::schedule::{Schedule, Verdict};
 use super::softmax::SoftmaxApprox;
 use super::{EpochLog, TrainReport};
 use crate::progress;
 use anyhow::{Result, anyhow, bail};
 use rayon::prelude::*;
+use std::fmt::Write as _;
 use std::time::Instant;
 
 /// The encrypted trainer (cloud side: an [`Engine`] holds no secret key).
@@ -389,10 +390,7 @@ impl<'e> Trainer<'e> {
         if state.done > train.count() {
             bail!("the saved training state is {} batches into an epoch of {}", state.done, train.count());
         }
-        let mut stop = EarlyStopping::new(schedule.patience);
-        for epoch in &state.log {
-            stop.record(epoch.epoch, epoch.val_loss);
-        }
+        let mut best_epoch = state.log.iter().rposition(|e| e.verdict == Verdict::Improved);
         let (refreshes, bootstraps, seconds) = (state.refreshes, state.bootstraps, state.seconds);
         let save = |state: &mut TrainState, owner: &dyn KeyOwnerService, hooks: &mut dyn TrainHooks| {
             state.refreshes = refreshes + owner.refreshes() - refreshes_before;
@@ -401,7 +399,7 @@ impl<'e> Trainer<'e> {
             hooks.checkpoint(state)
         };
         let bar = progress::slow_steps(train.count() as u64, "");
-        let stopped = state.log.last().is_some_and(|last| stop.should_stop(last.epoch));
+        let stopped = state.log.last().is_some_and(|last| last.verdict == Verdict::Stop);
         while state.epoch < schedule.epochs && !stopped {
             let epoch = state.epoch;
             let rate = schedule.learning_rate_at(epoch);
@@ -434,42 +432,32 @@ impl<'e> Trainer<'e> {
                     Ok(ValidationBatch { logits, labels: batch.labels.clone(), rows: batch.rows })
                 })
                 .collect::<Result<_>>()?;
-            let validation = owner.validate(&batches)?;
-            if stop.record(epoch, validation.loss) {
+            let judgement = owner.validate(epoch, &batches)?;
+            if judgement.verdict == Verdict::Improved {
+                best_epoch = Some(epoch);
                 // Dropping levels is exact, and inference needs no more: the checkpoints stay small.
                 state.best = e.align_all(&state.w, BatchLevels::INFERENCE.shifted)?;
             }
-            let logit = validation.max_abs_logit.map_or(String::new(), |m| format!(", largest |logit| {m:.2}"));
-            let range = if validation.loss == f64::INFINITY {
-                format!(
-                    "; the logits left the softmax approximation's range |z| ≤ {}: training stops here",
-                    self.approx.bound
-                )
-            } else {
-                String::new()
-            };
+            let (loss, max_abs_logit) = judgement.validation.map_or((None, None), |v| (Some(v.loss), v.max_abs_logit));
             bar.suspend(|| {
-                hooks.progress(&format!(
-                    "epoch {}: validation loss {:.4}{logit} (read by the key owner){range}",
-                    epoch + 1,
-                    validation.loss
-                ))
+                hooks.progress(&epoch_line(epoch, judgement.verdict, loss, max_abs_logit, self.approx.bound))
             });
             state.log.push(EpochLog {
                 epoch,
-                val_loss: validation.loss,
+                val_loss: loss,
+                verdict: judgement.verdict,
                 val_accuracy,
-                val_max_abs_logit: validation.max_abs_logit,
+                val_max_abs_logit: max_abs_logit,
             });
             (state.epoch, state.done) = (epoch + 1, 0);
             save(&mut state, owner, hooks)?;
-            if stop.should_stop(epoch) {
+            if judgement.verdict == Verdict::Stop {
                 break;
             }
         }
         let report = TrainReport {
             weights: Vec::new(),
-            best_epoch: stop.best_epoch.unwrap_or(0),
+            best_epoch: best_epoch.unwrap_or(0),
             log: state.log,
             steps: state.steps,
             refreshes: refreshes + owner.refreshes() - refreshes_before,
@@ -503,6 +491,23 @@ pub trait TrainHooks {
     fn checkpoint(&mut self, _state: &TrainState) -> Result<()> {
         Ok(())
     }
+}
+
+/// The progress line after an epoch: the key owner's verdict, with the loss and largest logit behind it where they
+/// are known (an in-process key owner).
+fn epoch_line(epoch: usize, verdict: Verdict, loss: Option<f64>, max_abs_logit: Option<f64>, bound: f64) -> String {
+    let mut line = format!("epoch {}: {} (the key owner's verdict", epoch + 1, verdict.word());
+    if let Some(loss) = loss {
+        let _ = write!(line, "; validation loss {loss:.4}");
+    }
+    if let Some(logit) = max_abs_logit {
+        let _ = write!(line, ", largest |logit| {logit:.2}");
+    }
+    line.push(')');
+    if loss == Some(f64::INFINITY) {
+        let _ = write!(line, "; the logits left the softmax approximation's range |z| ≤ {bound}: training stops here");
+    }
+    line
 }
 
 #[cfg(test)]
@@ -581,23 +586,31 @@ mod tests {
         let trainer = Trainer::new(&engine, layout, approx.clone()).unwrap();
         let train = encrypt_batches(&owner, &layout, trainer.batch_levels(), &data.train).unwrap();
         let val = encrypt_batches(&owner, &layout, trainer.batch_levels(), &data.val).unwrap();
-        let mut service = LocalKeyOwner::new(&owner, &layout, approx.clone());
+        // A key owner in the trainer's process, started again with it: it takes up the saved losses.
+        let service = |resume: &Option<TrainState>| {
+            let mut service = LocalKeyOwner::new(&owner, &layout, approx.clone(), schedule.epochs, schedule.patience);
+            if let Some(state) = resume {
+                service.resume(state.log.iter().map(|e| e.val_loss.unwrap()));
+            }
+            service
+        };
         let dir = tempfile::tempdir().unwrap();
         let checkpoint = Checkpoint { path: dir.path().join("checkpoint.mbl"), ctx: &ctx, run: "blobs".into() };
         for &saves in interruptions {
             let resume = checkpoint.load().unwrap();
             let mut hooks = StopAfter { saves, checkpoint: &checkpoint };
-            let stopped = trainer.train(&train, &val, &schedule, &mut service, &mut hooks, resume);
+            let stopped = trainer.train(&train, &val, &schedule, &mut service(&resume), &mut hooks, resume);
             assert_eq!(stopped.err().map(|e| e.to_string()).as_deref(), Some("interrupted"));
         }
         let resume = checkpoint.load().unwrap();
         assert_eq!(resume.is_some(), !interruptions.is_empty());
         if let Some(state) = &resume {
             let beyond = TrainState { done: 99, ..state.clone() };
-            let refused = trainer.train(&train, &val, &schedule, &mut service, &mut Silent, Some(beyond));
+            let refused = trainer.train(&train, &val, &schedule, &mut service(&resume), &mut Silent, Some(beyond));
             assert!(refused.err().unwrap().to_string().contains("99 batches into an epoch of 3"));
         }
-        let (weights, report) = trainer.train(&train, &val, &schedule, &mut service, &mut Silent, resume).unwrap();
+        let (weights, report) =
+            trainer.train(&train, &val, &schedule, &mut service(&resume), &mut Silent, resume.clone()).unwrap();
         let blocks: Vec<Vec<f64>> = weights.iter().map(|w| owner.decrypt(w).unwrap()).collect();
         let have = layout.unpack_weights(&blocks);
 
@@ -609,7 +622,9 @@ mod tests {
         assert!(size > 0.1, "the model moved ({size})");
         assert!(worst < tolerance * size.max(1.0), "encrypted weights off by {worst} (largest weight {size})");
         for (a, b) in want.log.iter().zip(&report.log) {
-            assert!((a.val_loss - b.val_loss).abs() < tolerance, "validation loss {} vs {}", a.val_loss, b.val_loss);
+            let (want, have) = (a.val_loss.unwrap(), b.val_loss.unwrap());
+            assert!((want - have).abs() < tolerance, "validation loss {want} vs {have}");
+            assert_eq!(a.verdict, b.verdict);
         }
         // The padded class row (3) of the packed weights stays zero.
         let padding = blocks[0][3 * layout.cols..4 * layout.cols].iter().fold(0.0f64, |m, v| m.max(v.abs()));

@@ -19,13 +19,19 @@ pub mod softmax;
 pub mod store;
 pub mod workdir;
 
+use schedule::Verdict;
+
 /// One epoch of a training run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EpochLog {
     /// From 0.
     pub epoch: usize,
-    /// The mean validation cross-entropy after the epoch (under the trainer's softmax).
-    pub val_loss: f64,
+    /// The mean validation cross-entropy after the epoch (under the trainer's softmax), where it can be seen: the
+    /// plaintext trainers and an in-process key owner know it; a remote key owner keeps it (the cloud learns only
+    /// the verdict).
+    pub val_loss: Option<f64>,
+    /// What early stopping made of the epoch.
+    pub verdict: Verdict,
     /// The validation accuracy after the epoch, where it can be seen: the plaintext trainers record it; for an
     /// encrypted run only a key owner can score it, which [`compare`] does in-process (the cloud's trainer leaves it
     /// `None`).
@@ -58,6 +64,6 @@ impl TrainReport {
     /// Whether training stopped on an infinite validation loss: a validation logit left the softmax
     /// approximation's range (or a probability left [0, 1]).
     pub fn stopped_on_range_guard(&self) -> bool {
-        self.log.last().is_some_and(|l| !l.val_loss.is_finite())
+        self.log.last().and_then(|l| l.val_loss).is_some_and(|loss| !loss.is_finite())
     }
 }

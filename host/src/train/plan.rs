@@ -85,6 +85,11 @@ impl Plan {
         Ok(Self { fresh, weights: head + m, exp_refresh: Some(m as u32), normalized_refreshes })
     }
 
+    /// How many times a step takes fresh levels within itself (the weights' own refresh aside).
+    pub fn refreshes_within_step(&self) -> usize {
+        usize::from(self.exp_refresh.is_some()) + self.normalized_refreshes.count_ones() as usize
+    }
+
     /// Where a step under this plan (for `approx`) first uses each part of a batch: DiagABT at the weights'
     /// level, the labels just above where the probabilities come out of the last segment's softmax, DiagATB one
     /// below that.

@@ -68,7 +68,7 @@ impl EarlyStopping {
 
     /// Records `epoch`'s loss; returns whether it is the best so far.
     pub fn record(&mut self, epoch: usize, loss: f64) -> bool {
-        self.diverged |= loss == f64::INFINITY;
+        self.diverged |= !loss.is_finite();
         let better = loss < self.best_loss;
         if better {
             self.best_loss = loss;
@@ -80,6 +80,46 @@ impl EarlyStopping {
     /// Whether training should stop after `epoch`.
     pub fn should_stop(&self, epoch: usize) -> bool {
         self.diverged || (self.patience > 0 && self.best_epoch.is_some_and(|best| epoch >= best + self.patience))
+    }
+
+    /// Records `epoch`'s loss and says what training does next.
+    pub fn judge(&mut self, epoch: usize, loss: f64) -> Verdict {
+        if self.record(epoch, loss) {
+            Verdict::Improved
+        } else if self.should_stop(epoch) {
+            Verdict::Stop
+        } else {
+            Verdict::Continue
+        }
+    }
+}
+
+/// What early stopping says after an epoch — all a cloud learns from the key owner's validation of it: one of
+/// three answers, at most `log2 3` bits per epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The lowest validation loss so far: these weights are the best.
+    Improved,
+    /// Not the lowest; training goes on.
+    Continue,
+    /// Not the lowest, and training stops: patience is exhausted, or the validation logits left the softmax
+    /// approximation's range.
+    Stop,
+}
+
+impl Verdict {
+    /// The verdict's word in files and logs.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Improved => "improved",
+            Verdict::Continue => "continue",
+            Verdict::Stop => "stop",
+        }
+    }
+
+    /// The verdict named by `word`.
+    pub fn from_word(word: &str) -> Option<Self> {
+        [Verdict::Improved, Verdict::Continue, Verdict::Stop].into_iter().find(|v| v.word() == word)
     }
 }
 
@@ -128,5 +168,16 @@ mod tests {
         let mut stop = EarlyStopping::new(0);
         assert!(stop.record(0, 1.0) && !stop.should_stop(0));
         assert!(!stop.record(1, cross_entropy(&[1e30])) && stop.should_stop(1) && stop.best_epoch == Some(0));
+        let mut stop = EarlyStopping::new(2);
+        let verdicts: Vec<Verdict> =
+            [1.0, 0.5, 0.7, 0.6, 0.4].iter().enumerate().map(|(e, &l)| stop.judge(e, l)).collect();
+        assert_eq!(
+            verdicts,
+            [Verdict::Improved, Verdict::Improved, Verdict::Continue, Verdict::Stop, Verdict::Improved]
+        );
+        assert_eq!(EarlyStopping::new(0).judge(0, f64::INFINITY), Verdict::Stop);
+        for v in verdicts {
+            assert_eq!(Verdict::from_word(v.word()), Some(v));
+        }
     }
 }

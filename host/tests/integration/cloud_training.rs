@@ -119,6 +119,7 @@ fn train_as_separate_processes(preset: &str, kill_after: Option<usize>) -> Strin
         .arg(&data)
         .arg("--exchange")
         .arg(&exchange)
+        .args(["--epochs", "2", "--patience", "0"])
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
@@ -148,11 +149,15 @@ fn train_as_separate_processes(preset: &str, kill_after: Option<usize>) -> Strin
     let cloud = medblind().args(&args).assert().success().get_output().stderr.clone();
     let cloud = String::from_utf8(cloud).unwrap();
     assert!(!checkpoint.exists(), "the checkpoint is removed when training ends");
-    assert!(cloud.contains("6 steps") && cloud.contains("validation loss"), "{cloud}");
+    assert!(cloud.contains("6 steps") && cloud.contains("the key owner's verdict"), "{cloud}");
+    assert!(!cloud.contains("validation loss"), "the cloud learns verdicts, not losses: {cloud}");
     let hospital = hospital.wait_with_output().unwrap();
-    assert!(hospital.status.success(), "{}", String::from_utf8_lossy(&hospital.stderr));
-    assert!(String::from_utf8_lossy(&hospital.stderr).contains("the cloud is done"));
-    assert_eq!(std::fs::read_dir(&exchange).unwrap().count(), 0, "every request was answered and cleaned up");
+    let hospital_log = String::from_utf8_lossy(&hospital.stderr);
+    assert!(hospital.status.success(), "{hospital_log}");
+    assert!(hospital_log.contains("the cloud is done") && hospital_log.contains("validation loss"), "{hospital_log}");
+    assert!(std::fs::read_dir(&keys).unwrap().all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".ledger")));
+    let left: Vec<_> = std::fs::read_dir(&exchange).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(left.is_empty(), "every request was answered and cleaned up: {left:?}");
 
     let logits = dir.path().join("logits.cts");
     medblind()

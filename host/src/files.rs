@@ -49,9 +49,7 @@ pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
 /// [`FileError::Io`] naming the file.
 pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), FileError> {
     let io = |source| FileError::Io { path: path.to_path_buf(), source };
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().ok_or_else(|| io(std::io::Error::other("not a file name")))?;
-    let tmp = dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id()));
+    let tmp = temporary(path)?;
     let mut options = fs::OpenOptions::new();
     options.write(true).create_new(true);
     #[cfg(unix)]
@@ -71,6 +69,129 @@ pub fn write_atomic(path: &Path, bytes: &[u8], private: bool) -> Result<(), File
         let _ = fs::remove_file(&tmp);
     }
     result.map_err(io)
+}
+
+/// Refuses `path` as an output before any work is done: never a key file (whatever `force` says), another
+/// existing file or folder only without `force`.
+///
+/// # Errors
+/// [`FileError::Content`] saying why.
+pub fn check_output(path: &Path, force: bool) -> Result<(), FileError> {
+    let Ok(metadata) = fs::symlink_metadata(path) else { return Ok(()) };
+    if metadata.is_file() && holds_keys(path) {
+        return Err(FileError::content(path, "this is a key file; an output never replaces one"));
+    }
+    if !force {
+        return Err(FileError::content(path, "already exists; refusing to replace it (pass --force to overwrite)"));
+    }
+    if !metadata.is_file() {
+        return Err(FileError::content(path, "not a file; an output replaces files only"));
+    }
+    Ok(())
+}
+
+/// Whether the file at `path` starts with a wire-format key (secret, public, relinearization, Galois or switching).
+fn holds_keys(path: &Path) -> bool {
+    use wire::Kind;
+    let mut head = [0u8; HEADER_LEN];
+    let read = fs::File::open(path).and_then(|mut f| std::io::Read::read_exact(&mut f, &mut head));
+    read.is_ok()
+        && wire::peek_header(&head).is_ok_and(|h| {
+            matches!(
+                h.kind,
+                Kind::SecretKey | Kind::PublicKey | Kind::RelinearizationKey | Kind::GaloisKey | Kind::SwitchingKey
+            )
+        })
+}
+
+/// Writes a file the user named as an output ([`check_output`]): atomically; without `force`, published by a
+/// link that fails if the name was taken meanwhile, so that two writers never replace each other's output.
+///
+/// # Errors
+/// [`FileError`] naming the file.
+pub fn write_output(path: &Path, bytes: &[u8], force: bool) -> Result<(), FileError> {
+    check_output(path, force)?;
+    if force {
+        return write_atomic(path, bytes, false);
+    }
+    let io = |source| FileError::Io { path: path.to_path_buf(), source };
+    let tmp = temporary(path)?;
+    let result = (|| {
+        let mut file = fs::OpenOptions::new().write(true).create_new(true).open(&tmp)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        fs::hard_link(&tmp, path)
+    })();
+    let _ = fs::remove_file(&tmp);
+    match result {
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Err(FileError::content(
+            path,
+            "was created by another process meanwhile; refusing to replace it (pass --force to overwrite)",
+        )),
+        other => other.map_err(io),
+    }
+}
+
+/// The temporary name beside `path` for this process: `.NAME.PID.tmp`.
+fn temporary(path: &Path) -> Result<PathBuf, FileError> {
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let name = path.file_name().ok_or_else(|| FileError::content(path, "not a file name"))?;
+    remove_stale_temporaries(dir, &name.to_string_lossy());
+    Ok(dir.join(format!(".{}.{}.tmp", name.to_string_lossy(), std::process::id())))
+}
+
+/// Removes what interrupted writers of `name` left in `dir`: `.NAME.PID.tmp` files and folders of processes that
+/// no longer run (best effort: what cannot be removed stays).
+fn remove_stale_temporaries(dir: &Path, name: &str) {
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    let prefix = format!(".{name}.");
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let pid =
+            file.strip_prefix(&prefix).and_then(|rest| rest.strip_suffix(".tmp")).and_then(|p| p.parse::<u32>().ok());
+        let running = |pid: u32| pid == std::process::id() || Path::new(&format!("/proc/{pid}")).exists();
+        if pid.is_some_and(|pid| !running(pid)) {
+            let path = entry.path();
+            let _ = if path.is_dir() { fs::remove_dir_all(&path) } else { fs::remove_file(&path) };
+        }
+    }
+}
+
+/// Creates the folder `out` whole: `fill` writes its files into a temporary folder beside it, which is then renamed
+/// into place — where another process put a non-empty folder meanwhile, that is an error unless `force`, which
+/// replaces it. A kill at any point leaves either the old folder or the new one, never a mix.
+///
+/// # Errors
+/// [`FileError`] naming the folder, or `fill`'s error (the temporary folder is removed).
+pub fn publish_folder(out: &Path, force: bool, fill: impl FnOnce(&Path) -> anyhow::Result<()>) -> anyhow::Result<()> {
+    fn io(path: &Path) -> impl FnOnce(std::io::Error) -> FileError + '_ {
+        move |source| FileError::Io { path: path.to_path_buf(), source }
+    }
+    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+        fs::create_dir_all(parent).map_err(io(parent))?;
+    }
+    let tmp = temporary(out)?;
+    fs::create_dir(&tmp).map_err(io(&tmp))?;
+    let published = fill(&tmp).and_then(|()| match fs::rename(&tmp, out) {
+        Ok(()) => Ok(()),
+        Err(_) if force && out.is_dir() => {
+            let old = tmp.with_extension("old");
+            fs::rename(out, &old).map_err(io(out))?;
+            fs::rename(&tmp, out).map_err(io(out))?;
+            fs::remove_dir_all(&old).map_err(io(&old))?;
+            Ok(())
+        }
+        Err(_) if out.is_dir() => Err(FileError::content(
+            out,
+            "another process published a folder there meanwhile; refusing to replace it (pass --force to overwrite)",
+        )
+        .into()),
+        Err(e) => Err(io(out)(e).into()),
+    });
+    if published.is_err() {
+        let _ = fs::remove_dir_all(&tmp);
+    }
+    published
 }
 
 /// Splits a file holding one or more wire-format objects back to back into the objects' byte ranges, checking
@@ -134,14 +255,14 @@ pub fn read_csv(path: &Path) -> Result<Vec<Vec<f64>>, FileError> {
     Ok(rows)
 }
 
-/// Writes rows as comma-separated numbers, atomically.
+/// Writes rows as comma-separated numbers into an output ([`write_output`]).
 ///
 /// # Errors
 /// [`FileError::Io`] naming the file.
-pub fn write_csv(path: &Path, rows: &[Vec<f64>]) -> Result<(), FileError> {
+pub fn write_csv(path: &Path, rows: &[Vec<f64>], force: bool) -> Result<(), FileError> {
     let text: String =
         rows.iter().map(|r| r.iter().map(|v| format!("{v:.9}")).collect::<Vec<_>>().join(",") + "\n").collect();
-    write_atomic(path, text.as_bytes(), false)
+    write_output(path, text.as_bytes(), force)
 }
 
 #[cfg(test)]

@@ -12,6 +12,9 @@ use std::process::ExitCode;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Replace existing output files (never a key file) and, for `keygen`, an existing key folder.
+    #[arg(long, global = true)]
+    force: bool,
 }
 
 #[derive(Subcommand)]
@@ -29,9 +32,6 @@ enum Command {
         /// Also make the rotation keys for a linear head of CLASSESxFEATURES (repeatable).
         #[arg(long = "head")]
         heads: Vec<HeadShape>,
-        /// Replace an existing secret key.
-        #[arg(long)]
-        force: bool,
     },
     /// Hospital or device: encrypt every CSV row into one ciphertext.
     Encrypt {
@@ -394,23 +394,23 @@ enum WeightsCommand {
 }
 
 fn main() -> ExitCode {
-    let command = Cli::parse().command;
+    let Cli { command, force } = Cli::parse();
     // Work on one ciphertext on this thread shares its RNS limbs among the cores; rayon's workers (over
     // ciphertexts) keep one each.
-    exit_code(medblind_core::parallel::with_limb_threads(rayon::current_num_threads(), || run(command)))
+    exit_code(medblind_core::parallel::with_limb_threads(rayon::current_num_threads(), || run(command, force)))
 }
 
-fn run(command: Command) -> anyhow::Result<()> {
+fn run(command: Command, force: bool) -> anyhow::Result<()> {
     match command {
         Command::Params => list_params(),
-        Command::Keygen { preset, out, heads, force } => commands::keygen(&preset, &out, &heads, force),
-        Command::Encrypt { keys, input, out, seeded } => commands::encrypt(&keys, &input, &out, seeded),
-        Command::Decrypt { keys, input, out, count } => commands::decrypt_file(&keys, &input, &out, count),
+        Command::Keygen { preset, out, heads } => commands::keygen(&preset, &out, &heads, force),
+        Command::Encrypt { keys, input, out, seeded } => commands::encrypt(&keys, &input, &out, seeded, force),
+        Command::Decrypt { keys, input, out, count } => commands::decrypt_file(&keys, &input, &out, count, force),
         Command::Device { keys, firmware, weights, bias, input, out } => {
-            commands::device(&keys, &firmware, &weights, bias.as_deref(), &input, &out)
+            commands::device(&keys, &firmware, &weights, bias.as_deref(), &input, &out, force)
         }
         Command::Compare { data, out, preset, work_dir, schedule } => {
-            commands::compare(&data, &out, &preset, work_dir.as_deref(), &schedule.schedule(TRAINING_DEFAULTS))
+            commands::compare(&data, &out, &preset, work_dir.as_deref(), &schedule.schedule(TRAINING_DEFAULTS), force)
         }
         Command::Demo {
             dataset,
@@ -430,10 +430,11 @@ fn run(command: Command) -> anyhow::Result<()> {
             preset,
             schedule: schedule.schedule(DEMO_DEFAULTS),
             out,
+            force,
         })
         .map(drop),
         Command::EncryptFeatures { keys, features, batch, out } => {
-            commands::training::encrypt_features(&keys, &features, batch, &out)
+            commands::training::encrypt_features(&keys, &features, batch, &out, force)
         }
         Command::Train { data, exchange, schedule, timeout, checkpoint, out } => commands::training::train(
             &data,
@@ -442,6 +443,7 @@ fn run(command: Command) -> anyhow::Result<()> {
             std::time::Duration::from_secs(timeout),
             checkpoint.as_deref(),
             &out,
+            force,
         ),
         Command::Refresh { keys, data, exchange, epochs, patience } => {
             commands::training::refresh(&keys, &data, &exchange, epochs, patience)
@@ -449,7 +451,7 @@ fn run(command: Command) -> anyhow::Result<()> {
         Command::Evaluate { keys, data, weights, features, logits } => {
             commands::training::evaluate(&keys, &data, &weights, &features, logits.as_deref())
         }
-        Command::Predict { data, weights, out } => commands::training::predict(&data, &weights, &out),
+        Command::Predict { data, weights, out } => commands::training::predict(&data, &weights, &out, force),
         Command::Data { action: DataCommand::Fetch { name, size, dir, zenodo } } => {
             commands::data::fetch(&name, size, dir.as_deref(), &zenodo)
         }
@@ -466,14 +468,15 @@ fn run(command: Command) -> anyhow::Result<()> {
                 token,
                 limit,
                 out: out.as_deref(),
+                force,
             })
             .map(drop)
         }
         Command::Weights { action: WeightsCommand::Init { model, seed, out } } => {
-            commands::data::init_weights(&model, seed, &out)
+            commands::data::init_weights(&model, seed, &out, force)
         }
         Command::Infer { params, eval_keys, weights, bias, input, out } => {
-            commands::infer(&params, &eval_keys, &weights, bias.as_deref(), &input, &out)
+            commands::infer(&params, &eval_keys, &weights, bias.as_deref(), &input, &out, force)
         }
     }
 }

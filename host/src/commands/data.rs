@@ -160,6 +160,8 @@ pub struct ExtractRequest<'a> {
     pub limit: Option<usize>,
     /// Output file (default: the feature cache).
     pub out: Option<&'a Path>,
+    /// Whether another file at `out` may be replaced.
+    pub force: bool,
 }
 
 /// `medblind extract`: ViT features of a dataset into a feature file (reused when the same inputs were
@@ -203,6 +205,9 @@ pub fn extract(request: &ExtractRequest) -> anyhow::Result<PathBuf> {
     if out.is_file() && Features::load(&out).is_ok_and(|f| f.provenance == provenance) {
         eprintln!("features already extracted: {}", out.display());
         return Ok(out);
+    }
+    if request.out.is_some() {
+        files::check_output(&out, request.force)?;
     }
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|source| FileError::Io { path: dir.to_path_buf(), source })?;
@@ -283,10 +288,10 @@ pub fn choose_backbone(model: Option<&str>, weights: Option<&Path>) -> anyhow::R
 ///
 /// # Errors
 /// Unknown model or file trouble.
-pub fn init_weights(model: &str, seed: u64, out: &Path) -> anyhow::Result<()> {
+pub fn init_weights(model: &str, seed: u64, out: &Path, force: bool) -> anyhow::Result<()> {
     let model =
         vit::model(model).ok_or_else(|| anyhow!("unknown model `{model}` (one of: {})", vit::config::names()))?;
-    files::write_atomic(out, &checkpoint::timm_init(model, seed), false)?;
+    files::write_output(out, &checkpoint::timm_init(model, seed), force)?;
     crate::outln!("{}", out.display())?;
     Ok(())
 }

@@ -29,6 +29,8 @@ pub struct DemoOptions {
     pub schedule: Schedule,
     /// The report folder.
     pub out: PathBuf,
+    /// Whether earlier reports in it may be replaced.
+    pub force: bool,
 }
 
 /// The dataset file: found locally, else downloaded from Zenodo.
@@ -86,18 +88,23 @@ pub fn demo(options: &DemoOptions) -> anyhow::Result<PathBuf> {
         token: options.token,
         limit: options.limit,
         out: None,
+        force: false,
     })?;
     let loaded = Features::load(&features)?;
     eprintln!("demo: features from {}", loaded.backbone());
-    let source = super::Source { description: loaded.describe(&features), backbone: loaded.backbone() };
+    let source = super::Source {
+        name: loaded.provenance.dataset.clone(),
+        description: loaded.describe(&features),
+        backbone: loaded.backbone(),
+    };
     let report = super::compare_split(
-        &loaded.provenance.dataset,
         &source,
         loaded.split(),
         &options.out,
         &options.preset,
         None,
         &options.schedule,
+        options.force,
     )?;
     eprintln!(
         "demo: done. Report: {} (the table above), {} (its plot of validation loss and accuracy per epoch), {} \

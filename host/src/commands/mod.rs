@@ -51,20 +51,16 @@ fn os_rng() -> ChaCha20Rng {
     ChaCha20Rng::from_os_rng()
 }
 
-/// `medblind keygen`: a fresh key folder. Refuses to replace an existing secret key unless `force`.
+/// `medblind keygen`: a fresh key folder, published whole ([`files::publish_folder`]): a kill or a concurrent
+/// `keygen` never leaves a folder of mixed keys. Refuses to replace a key folder unless `force`.
 ///
 /// # Errors
 /// On an unknown preset, an existing key folder, or a write failure (naming the file).
 pub fn keygen(preset: &str, out: &Path, heads: &[HeadShape], force: bool) -> anyhow::Result<()> {
     let session = Session::from_preset(preset)?;
-    let secret_path = out.join(SECRET_KEY_FILE);
-    if secret_path.exists() && !force {
-        bail!(
-            "{}: a secret key is already there; refusing to replace it (pass --force to overwrite)",
-            secret_path.display()
-        );
+    if !force && std::fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some()) {
+        bail!("{}: a key folder is already there; refusing to replace it (pass --force to overwrite)", out.display());
     }
-    std::fs::create_dir_all(out).map_err(|source| FileError::Io { path: out.to_path_buf(), source })?;
     let ctx = &session.ctx;
     let mut rng = os_rng();
     eprintln!("generating keys for {preset} (N = {})…", ctx.degree());
@@ -88,10 +84,13 @@ pub fn keygen(preset: &str, out: &Path, heads: &[HeadShape], force: bool) -> any
         eprintln!("  Galois key {}/{}", i + 1, elements.len());
         eval.extend(wire::galois_key_to_vec(ctx, &GaloisKey::generate(ctx, &sk, g, &mut rng))?);
     }
-    files::write_atomic(&out.join(PARAMS_FILE), &wire::params_to_vec(ctx)?, false)?;
-    files::write_atomic(&out.join(PUBLIC_KEY_FILE), &wire::public_key_to_vec(ctx, &pk)?, false)?;
-    files::write_atomic(&out.join(EVAL_KEYS_FILE), &eval, false)?;
-    files::write_atomic(&secret_path, &wire::secret_key_to_vec(ctx, &sk)?, true)?;
+    files::publish_folder(out, force, |dir| {
+        files::write_atomic(&dir.join(PARAMS_FILE), &wire::params_to_vec(ctx)?, false)?;
+        files::write_atomic(&dir.join(PUBLIC_KEY_FILE), &wire::public_key_to_vec(ctx, &pk)?, false)?;
+        files::write_atomic(&dir.join(EVAL_KEYS_FILE), &eval, false)?;
+        files::write_atomic(&dir.join(SECRET_KEY_FILE), &wire::secret_key_to_vec(ctx, &sk)?, true)?;
+        Ok(())
+    })?;
     eprintln!(
         "wrote {}: {PARAMS_FILE}, {PUBLIC_KEY_FILE}, {EVAL_KEYS_FILE} (for the cloud) and {SECRET_KEY_FILE} (hospital only)",
         out.display()
@@ -104,7 +103,8 @@ pub fn keygen(preset: &str, out: &Path, heads: &[HeadShape], force: bool) -> any
 ///
 /// # Errors
 /// On unreadable or malformed input, keys of other parameters, or a row that does not fit.
-pub fn encrypt(keys: &Path, input: &Path, out: &Path, seeded: bool) -> anyhow::Result<()> {
+pub fn encrypt(keys: &Path, input: &Path, out: &Path, seeded: bool, force: bool) -> anyhow::Result<()> {
+    files::check_output(out, force)?;
     let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
     let ctx = &session.ctx;
     let rows = files::read_csv(input)?;
@@ -133,7 +133,7 @@ pub fn encrypt(keys: &Path, input: &Path, out: &Path, seeded: bool) -> anyhow::R
         };
         bytes.extend(wire::ciphertext_to_vec(ctx, &ct)?);
     }
-    files::write_atomic(out, &bytes, false)?;
+    files::write_output(out, &bytes, force)?;
     eprintln!("encrypted {} rows into {} ({} bytes)", rows.len(), out.display(), bytes.len());
     Ok(())
 }
@@ -148,7 +148,8 @@ enum Key {
 ///
 /// # Errors
 /// On unreadable or malformed input or keys of other parameters.
-pub fn decrypt_file(keys: &Path, input: &Path, out: &Path, count: Option<usize>) -> anyhow::Result<()> {
+pub fn decrypt_file(keys: &Path, input: &Path, out: &Path, count: Option<usize>, force: bool) -> anyhow::Result<()> {
+    files::check_output(out, force)?;
     let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
     let ctx = &session.ctx;
     let sk = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
@@ -166,7 +167,7 @@ pub fn decrypt_file(keys: &Path, input: &Path, out: &Path, count: Option<usize>)
         re.truncate(count.unwrap_or(re.len()).min(re.len()));
         rows.push(re);
     }
-    files::write_csv(out, &rows)?;
+    files::write_csv(out, &rows, force)?;
     eprintln!("decrypted {} ciphertexts into {}", rows.len(), out.display());
     Ok(())
 }
@@ -183,7 +184,9 @@ pub fn infer(
     bias: Option<&Path>,
     input: &Path,
     out: &Path,
+    force: bool,
 ) -> anyhow::Result<()> {
+    files::check_output(out, force)?;
     let params_bytes = files::read(params)?;
     keystore::refuse_secret(params, &params_bytes)?;
     let session = Session::from_params_file(params)?;
@@ -243,7 +246,7 @@ pub fn infer(
             })?;
         output.extend(wire::ciphertext_to_vec(ctx, &y)?);
     }
-    files::write_atomic(out, &output, false)?;
+    files::write_output(out, &output, force)?;
     eprintln!("wrote encrypted logits to {}", out.display());
     Ok(())
 }
@@ -261,8 +264,10 @@ pub fn device(
     bias: Option<&Path>,
     input: &Path,
     out: &Path,
+    force: bool,
 ) -> anyhow::Result<()> {
     use crate::device::DeviceLink;
+    files::check_output(out, force)?;
     let elf = firmware.join("target/thumbv7em-none-eabihf/release/medblind-firmware");
     if !elf.exists() {
         bail!("{}: no firmware build; run `(cd {} && cargo build --release)`", elf.display(), firmware.display());
@@ -324,7 +329,7 @@ pub fn device(
         decrypted.push(re);
     }
     let status = link.quit()?;
-    files::write_csv(out, &decrypted)?;
+    files::write_csv(out, &decrypted, force)?;
     eprintln!(
         "device: {} rows encrypted and classified on the firmware; same class as the plaintext head for {agree}; largest logit error {worst:.2e}; firmware exit {status}",
         features.len()
@@ -359,19 +364,20 @@ pub fn compare(
     preset: &str,
     work_dir: Option<&Path>,
     schedule: &crate::train::schedule::Schedule,
+    force: bool,
 ) -> anyhow::Result<()> {
     use crate::train::data as dataset;
-    let (name, source, split) = if data.extension().is_some_and(|e| e == "safetensors") {
+    let (source, split) = if data.extension().is_some_and(|e| e == "safetensors") {
         let features = crate::features::Features::load(data)?;
-        let source = Source { description: features.describe(data), backbone: features.backbone() };
-        (features.provenance.dataset.clone(), source, features.split())
+        let name = features.provenance.dataset.clone();
+        (Source { name, description: features.describe(data), backbone: features.backbone() }, features.split())
     } else {
         let name = data.file_name().and_then(|n| n.to_str()).and_then(|n| n.split('.').next()).unwrap_or("data");
         let split = dataset::split(&dataset::load_csv(data)?, 0.15, 0.25, schedule.seed);
         let description = format!("`{}`, stratified split 60/15/25 with seed {}", data.display(), schedule.seed);
-        (name.to_string(), Source { description, backbone: String::new() }, split)
+        (Source { name: name.to_string(), description, backbone: String::new() }, split)
     };
-    compare_split(&name, &source, split, out, preset, work_dir, schedule).map(drop)
+    compare_split(&source, split, out, preset, work_dir, schedule, force).map(drop)
 }
 
 /// Where [`compare_split`] wrote its report.
@@ -387,26 +393,38 @@ pub struct ReportFiles {
 
 /// Where a comparison's data came from, for its reports.
 pub struct Source {
+    /// The dataset's name, which names the report's files.
+    pub name: String,
     /// One line: the file and how it was made.
     pub description: String,
     /// The network and weights that made the features, empty for tables not made by one.
     pub backbone: String,
 }
 
-/// Trains `split` three ways (see [`compare`]), writes the reports into `out` and prints the Markdown.
+/// Trains `split` three ways (see [`compare`]), writes the reports into `out` and prints the Markdown. Report
+/// files already there are refused before any training, unless `force`.
 ///
 /// # Errors
 /// An unknown preset, a schedule the packing cannot take, or file trouble.
 pub fn compare_split(
-    name: &str,
     source: &Source,
     mut split: crate::train::data::Split,
     out: &Path,
     preset: &str,
     work_dir: Option<&Path>,
     schedule: &crate::train::schedule::Schedule,
+    force: bool,
 ) -> anyhow::Result<ReportFiles> {
     use crate::train::{compare, data as dataset};
+    let name = &source.name;
+    let written = ReportFiles {
+        markdown: out.join(format!("{name}.md")),
+        plot: out.join(format!("{name}.svg")),
+        json: out.join(format!("{name}.json")),
+    };
+    for path in [&written.markdown, &written.plot, &written.json] {
+        files::check_output(path, force)?;
+    }
     let literal = match preset {
         "none" => None,
         name => Some(*medblind_core::ckks::presets::ALL.iter().find(|l| l.name == name).ok_or_else(|| {
@@ -424,11 +442,6 @@ pub fn compare_split(
     result.backbone.clone_from(&source.backbone);
     std::fs::create_dir_all(out).map_err(|e| FileError::Io { path: out.to_path_buf(), source: e })?;
     let markdown = result.markdown(&split);
-    let written = ReportFiles {
-        markdown: out.join(format!("{name}.md")),
-        plot: out.join(result.plot_file()),
-        json: out.join(format!("{name}.json")),
-    };
     files::write_atomic(&written.json, result.json(&split).as_bytes(), false)?;
     files::write_atomic(&written.markdown, markdown.as_bytes(), false)?;
     files::write_atomic(&written.plot, result.svg()?.as_bytes(), false)?;

@@ -42,7 +42,13 @@ fn hospital(keys: &Path) -> anyhow::Result<(Session, medblind_core::ckks::Secret
 ///
 /// # Errors
 /// Unreadable inputs, a batch the packing cannot take, or file trouble.
-pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path) -> anyhow::Result<()> {
+pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path, force: bool) -> anyhow::Result<()> {
+    if !force && std::fs::read_dir(out).is_ok_and(|mut entries| entries.next().is_some()) {
+        bail!(
+            "{}: the folder is not empty; refusing to write batches into it (pass --force to overwrite)",
+            out.display()
+        );
+    }
     let (session, sk) = hospital(keys)?;
     let split = standardized_split(features)?;
     let ctx = &session.ctx;
@@ -142,7 +148,9 @@ pub fn train(
     timeout: Duration,
     checkpoint: Option<&Path>,
     out: &Path,
+    force: bool,
 ) -> anyhow::Result<()> {
+    files::check_output(out, force)?;
     let cloud = CloudFolder::open(data)?;
     let schedule = &Schedule { batch: cloud.store.batch, ..*schedule };
     let ctx = &cloud.session.ctx;
@@ -209,7 +217,8 @@ impl<F: FnMut(&str)> TrainHooks for CloudHooks<'_, F> {
 ///
 /// # Errors
 /// A damaged folder or weights file, weights of another packing, or file trouble.
-pub fn predict(data: &Path, weights: &Path, out: &Path) -> anyhow::Result<()> {
+pub fn predict(data: &Path, weights: &Path, out: &Path, force: bool) -> anyhow::Result<()> {
+    files::check_output(out, force)?;
     let cloud = CloudFolder::open(data)?;
     let (ctx, layout) = (&cloud.session.ctx, cloud.store.layout);
     let bytes = files::read(weights)?;

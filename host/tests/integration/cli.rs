@@ -68,7 +68,8 @@ fn hospital_cloud_hospital_inference_matches_plaintext() {
             .arg("--input")
             .arg(d.join("x.csv"))
             .arg("--out")
-            .arg(d.join("x.ct"));
+            .arg(d.join("x.ct"))
+            .arg("--force"); // the second round replaces the first's outputs
         if seeded {
             encrypt.arg("--seeded");
         }
@@ -86,6 +87,7 @@ fn hospital_cloud_hospital_inference_matches_plaintext() {
             .arg(d.join("x.ct"))
             .arg("--out")
             .arg(d.join("y.ct"))
+            .arg("--force")
             .assert()
             .success();
         medblind()
@@ -95,7 +97,7 @@ fn hospital_cloud_hospital_inference_matches_plaintext() {
             .arg(d.join("y.ct"))
             .arg("--out")
             .arg(d.join("y.csv"))
-            .args(["--count", "3"])
+            .args(["--count", "3", "--force"])
             .assert()
             .success();
         let y = read_csv(&d.join("y.csv"));
@@ -117,9 +119,9 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
     medblind().args(["keygen", "--out"]).arg(&keys).args(["--head", "2x8"]).assert().success();
     let secret_before = fs::read(keys.join("secret.key")).unwrap();
 
-    // keygen never replaces a secret key without --force.
+    // keygen never replaces a key folder without --force.
     let e = stderr_of(medblind().args(["keygen", "--out"]).arg(&keys));
-    assert!(e.contains("secret.key") && e.contains("--force"), "{e}");
+    assert!(e.contains("key folder") && e.contains("--force"), "{e}");
     assert_eq!(fs::read(keys.join("secret.key")).unwrap(), secret_before);
 
     // A malformed CSV names the line and field.
@@ -150,6 +152,7 @@ fn bad_inputs_exit_2_with_one_line_naming_the_file() {
         let mut c = medblind();
         c.args(["infer", "--params"]).arg(keys.join("params.mbl")).arg("--eval-keys").arg(eval_keys);
         c.arg("--weights").arg(d.join("w.csv")).arg("--input").arg(input).arg("--out").arg(d.join("y.ct"));
+        c.arg("--force"); // an output already there: the input errors below must still leave it as it was
         c
     };
 
@@ -257,10 +260,91 @@ fn compare_writes_reports_and_refuses_bad_schedules() {
     for text in ["validation loss", "validation accuracy", "plaintext-exact", "plaintext-approx", "<polyline"] {
         assert!(svg.contains(text), "{text} missing from the plot");
     }
-    assert!(stderr_of(&mut run(&["--preset", "none", "--batch", "300"])).contains("power of two"));
-    assert!(stderr_of(&mut run(&["--preset", "test-insecure-n1024", "--batch", "64"])).contains("needs 20 levels"));
-    assert!(stderr_of(&mut run(&["--preset", "nope"])).contains("unknown preset"));
+    // The reports are not replaced without --force, and nothing is trained before saying so.
+    let e = stderr_of(&mut run(&["--preset", "none", "--epochs", "5"]));
+    assert!(e.contains("breast_cancer.") && e.contains("--force") && !e.contains("plaintext"), "{e}");
+    assert_eq!(fs::read_to_string(out.join("breast_cancer.json")).unwrap(), json);
+    assert!(stderr_of(&mut run(&["--force", "--preset", "none", "--batch", "300"])).contains("power of two"));
+    let e = stderr_of(&mut run(&["--force", "--preset", "test-insecure-n1024", "--batch", "64"]));
+    assert!(e.contains("needs 20 levels"), "{e}");
+    assert!(stderr_of(&mut run(&["--force", "--preset", "nope"])).contains("unknown preset"));
     let missing = dir.path().join("missing.csv");
     let text = stderr_of(medblind().arg("compare").arg("--data").arg(&missing).arg("--out").arg(&out));
     assert!(text.contains("missing.csv"), "{text}");
+}
+
+/// Outputs never replace a key file, and another existing file only with `--force`; two `keygen`s started together
+/// publish one whole key folder and the other fails; what an interrupted writer left is cleaned up; no temporary
+/// file is left behind.
+#[test]
+fn outputs_replace_nothing_without_force_and_never_a_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let keys = d.join("keys");
+    medblind().args(["keygen", "--out"]).arg(&keys).assert().success();
+    write_csv(&d.join("x.csv"), &[vec![0.5, -0.25, 1.0, 2.0]]);
+    let encrypt = |out: &Path, force: bool| {
+        let mut cmd = medblind();
+        cmd.args(["encrypt", "--keys"]).arg(&keys).arg("--input").arg(d.join("x.csv")).arg("--out").arg(out);
+        if force {
+            cmd.arg("--force");
+        }
+        cmd
+    };
+    encrypt(&d.join("x.ct"), false).assert().success();
+    let first = fs::read(d.join("x.ct")).unwrap();
+    let e = stderr_of(&mut encrypt(&d.join("x.ct"), false));
+    assert!(e.contains("x.ct") && e.contains("already exists") && e.contains("--force"), "{e}");
+    assert_eq!(fs::read(d.join("x.ct")).unwrap(), first, "left as it was");
+    encrypt(&d.join("x.ct"), true).assert().success();
+    assert_ne!(fs::read(d.join("x.ct")).unwrap(), first, "replaced with --force (a fresh encryption)");
+    for key in ["secret.key", "public.key", "eval.keys"] {
+        let before = fs::read(keys.join(key)).unwrap();
+        let e = stderr_of(&mut encrypt(&keys.join(key), true));
+        assert!(e.contains(key) && e.contains("key file"), "{e}");
+        assert_eq!(fs::read(keys.join(key)).unwrap(), before, "{key} untouched");
+    }
+
+    // Two keygens at once: one folder, whole; the other refused.
+    let stale = d.join(".k2.999999999.tmp");
+    fs::create_dir(&stale).unwrap();
+    fs::write(stale.join("secret.key"), "left by a killed keygen").unwrap();
+    let start = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("medblind"))
+            .args(["keygen", "--out"])
+            .arg(d.join("k2"))
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (start(), start());
+    let outcomes = [a.wait_with_output().unwrap(), b.wait_with_output().unwrap()];
+    let succeeded = outcomes.iter().filter(|o| o.status.success()).count();
+    assert_eq!(succeeded, 1, "{outcomes:?}");
+    let failed = outcomes.iter().find(|o| !o.status.success()).unwrap();
+    assert_eq!(failed.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("--force"), "{failed:?}");
+    medblind()
+        .args(["decrypt", "--keys"])
+        .arg(d.join("k2"))
+        .arg("--input")
+        .arg(d.join("x.ct"))
+        .arg("--out")
+        .arg(d.join("wrong.csv"))
+        .assert()
+        .success();
+    encrypt(&d.join("y.ct"), false).assert().success();
+    let mut listing: Vec<String> =
+        fs::read_dir(d.join("k2")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    listing.sort();
+    assert_eq!(listing, ["eval.keys", "params.mbl", "public.key", "secret.key"]);
+    assert!(!stale.exists(), "an interrupted keygen's folder is removed");
+    for folder in [d, keys.as_path(), d.join("k2").as_path()] {
+        let temporaries: Vec<_> = fs::read_dir(folder)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .filter(|n| n.to_string_lossy().ends_with(".tmp"))
+            .collect();
+        assert!(temporaries.is_empty(), "{temporaries:?} in {}", folder.display());
+    }
 }

@@ -250,6 +250,17 @@ fn training_refuses_secret_keys_missing_hospitals_and_foreign_folders() {
             .arg(&data)
             .args(["--batch", "24"]),
     );
+    assert!(err.contains("not empty") && err.contains("--force"), "an existing batch folder is kept: {err}");
+    let err = fails_with(
+        medblind()
+            .args(["encrypt-features", "--keys"])
+            .arg(&keys)
+            .arg("--features")
+            .arg(&features)
+            .arg("--out")
+            .arg(&data)
+            .args(["--batch", "24", "--force"]),
+    );
     assert!(err.contains("power of two"), "{err}");
     // A manifest with impossible counts is refused before anything is divided by them or allocated.
     let manifest = std::fs::read_to_string(data.join("manifest.txt")).unwrap();

@@ -55,10 +55,12 @@ pub struct Split {
 }
 
 /// Reads a CSV (gzip when the name ends in `.gz`): numeric rows whose last column is the class label (an integer
-/// from 0). A first row that does not parse as numbers is taken as a header and skipped.
+/// from 0). A first row that does not parse as numbers is a header; scikit-learn's `ROWS,FEATURES,CLASS,…` header
+/// is checked against the data (the row and feature counts, and every label naming one of its classes). Without
+/// one, the width most rows have is the expected one, so a short or long row is blamed on itself.
 ///
 /// # Errors
-/// A [`FileError`] naming the file and the first bad row.
+/// A [`FileError`] naming the file and the first bad row (and column).
 pub fn load_csv(path: &Path) -> Result<Dataset, FileError> {
     let bytes = crate::files::read(path)?;
     let text = if path.extension().is_some_and(|e| e == "gz") {
@@ -70,26 +72,61 @@ pub fn load_csv(path: &Path) -> Result<Dataset, FileError> {
     } else {
         String::from_utf8(bytes).map_err(|_| FileError::content(path, "not UTF-8 text"))?
     };
-    let (mut features, mut labels) = (Vec::new(), Vec::new());
-    for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
-        let values: Result<Vec<f64>, _> = line.split(',').map(|v| v.trim().parse::<f64>()).collect();
-        let Ok(mut values) = values else {
-            if i == 0 {
-                continue;
-            }
-            return Err(FileError::content(path, format!("row {}: not numbers", i + 1)));
-        };
+    let bad = |row: usize, message: String| FileError::content(path, format!("row {row}: {message}"));
+    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).peekable();
+    let header = lines.next_if(|(_, l)| l.split(',').any(|v| v.trim().parse::<f64>().is_err())).map(|(_, l)| l);
+    // scikit-learn's header: rows, features, then the class names.
+    let stated = header.and_then(|h| {
+        let fields: Vec<&str> = h.split(',').map(str::trim).collect();
+        let (rows, features) = (fields.first()?.parse::<usize>().ok()?, fields.get(1)?.parse::<usize>().ok()?);
+        Some((rows, features, fields.len() - 2))
+    });
+    let mut rows = Vec::new();
+    for (i, line) in lines {
+        let values = line
+            .split(',')
+            .enumerate()
+            .map(|(column, v)| match v.trim().parse::<f64>() {
+                Ok(value) if value.is_finite() => Ok(value),
+                Ok(_) => Err(bad(i + 1, format!("column {}: `{}` is not finite", column + 1, v.trim()))),
+                Err(_) => Err(bad(i + 1, format!("column {}: `{}` is not a number", column + 1, v.trim()))),
+            })
+            .collect::<Result<Vec<f64>, _>>()?;
+        rows.push((i + 1, values));
+    }
+    let width = match stated {
+        Some((_, features, _)) => features + 1,
+        None => {
+            let mut widths: Vec<usize> = rows.iter().map(|(_, v)| v.len()).collect();
+            widths.sort_unstable();
+            widths.chunk_by(|a, b| a == b).max_by_key(|run| run.len()).map_or(0, |run| run[0])
+        }
+    };
+    if width < 2 {
+        return Err(FileError::content(path, "no rows of features and a class label"));
+    }
+    let (mut features, mut labels) = (Vec::with_capacity(rows.len()), Vec::with_capacity(rows.len()));
+    for (row, mut values) in rows {
+        if values.len() != width {
+            return Err(bad(row, format!("{} columns where the others have {width}", values.len())));
+        }
         let label = values.pop().filter(|l| *l >= 0.0 && l.fract() == 0.0 && *l < 1e6);
         let Some(label) = label else {
-            return Err(FileError::content(path, format!("row {}: the last column is not a class label", i + 1)));
+            return Err(bad(row, "the last column is not a class label (an integer from 0)".into()));
         };
-        if features.first().is_some_and(|f: &Vec<f64>| f.len() != values.len()) || values.is_empty() {
-            return Err(FileError::content(path, format!("row {}: {} features", i + 1, values.len())));
+        if let Some((_, _, names)) = stated.filter(|&(_, _, names)| label as usize >= names) {
+            return Err(bad(row, format!("label {label} names no class: the header names {names}")));
         }
         features.push(values);
         labels.push(label as usize);
     }
-    let classes = labels.iter().max().map_or(0, |m| m + 1);
+    if let Some((count, _, _)) = stated.filter(|&(count, _, _)| count != features.len()) {
+        return Err(FileError::content(
+            path,
+            format!("the header states {count} rows, the file has {}", features.len()),
+        ));
+    }
+    let classes = stated.map_or_else(|| labels.iter().max().map_or(0, |m| m + 1), |(_, _, names)| names);
     if classes < 2 {
         return Err(FileError::content(path, "fewer than two classes"));
     }
@@ -158,7 +195,7 @@ mod tests {
     #[test]
     fn csv_with_header_gzip_and_split_and_standardize() {
         let dir = tempfile::tempdir().unwrap();
-        let text = "10,2,a,b\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,10,2\n";
+        let text = "5,2,a,b,c\n1,2,0\n3,4,1\n5,6,0\n7,8,1\n9,10,2\n";
         let plain = dir.path().join("t.csv");
         std::fs::write(&plain, text).unwrap();
         let gz = dir.path().join("t.csv.gz");
@@ -193,9 +230,21 @@ mod tests {
             }
         }
 
-        std::fs::write(&plain, "1,2,0\n1,x,1\n").unwrap();
-        assert!(load_csv(&plain).unwrap_err().to_string().contains("row 2"));
-        std::fs::write(&plain, "1,2,0.5\n").unwrap();
-        assert!(load_csv(&plain).unwrap_err().to_string().contains("class label"));
+        for (text, error) in [
+            ("1,2,0\n1,x,1\n", "row 2: column 2: `x` is not a number"),
+            ("1,2,0\n1,2,1\n3,4,0.5\n", "row 3: the last column is not a class label"),
+            ("1,2,0\n1,NaN,1\n", "row 2: column 2: `NaN` is not finite"),
+            ("1,2,0\n1,inf,1\n", "row 2: column 2: `inf` is not finite"),
+            ("1,0\n1,2,0\n3,4,1\n5,6,1\n", "row 1: 2 columns where the others have 3"),
+            ("1,2,0\n3,4,1\n5,6,7,1\n", "row 3: 4 columns where the others have 3"),
+            ("3,2,a,b\n1,2,0\n3,4,2\n5,6,1\n", "row 3: label 2 names no class: the header names 2"),
+            ("4,2,a,b\n1,2,0\n3,4,1\n5,6,1\n", "the header states 4 rows, the file has 3"),
+            ("3,3,a,b\n1,2,0\n3,4,1\n5,6,1\n", "row 2: 3 columns where the others have 4"),
+            ("1,2,0\n3,4,0\n", "fewer than two classes"),
+        ] {
+            std::fs::write(&plain, text).unwrap();
+            let message = load_csv(&plain).unwrap_err().to_string();
+            assert!(message.contains(error), "{text:?}: {message}");
+        }
     }
 }

@@ -61,7 +61,7 @@ fn training(c: &mut Criterion) {
     let mut group = c.benchmark_group("training/n65536/batch512-d193-c8");
     group.sample_size(10);
     // A step within the preset's levels asks the key owner for nothing.
-    let mut service = LocalKeyOwner::new(&owner, &layout, SoftmaxApprox::standard(CLASSES));
+    let mut service = LocalKeyOwner::new(&owner, &layout, SoftmaxApprox::standard(CLASSES), 1, 0);
     group.bench_function("step", |b| {
         b.iter(|| trainer.step(&batch, &weights, &weights, 0.1, &schedule, &mut service).expect("step"))
     });

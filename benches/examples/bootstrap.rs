@@ -10,10 +10,9 @@
 #![allow(missing_docs)]
 
 use medblind_core::ckks::bootstrap::{BootstrapLiteral, Bootstrapper};
-use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};
 use medblind_core::ckks::keys::key_switch_key_words;
 use medblind_core::ckks::params::{ParamsLiteral, SecretDistribution};
-use medblind_core::ckks::{Context, Encoder, Evaluator, Params, SecretKey, presets};
+use medblind_core::ckks::{Context, Encoder, Evaluator, Params, SecretKey, Slots, presets};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use std::time::Instant;
@@ -56,11 +55,8 @@ fn main() {
         let key_gib = (key_count * key_switch_key_words(&ctx) * 8) as f64 / (1u64 << 30) as f64;
 
         let values: Vec<f64> = (0..slots).map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0).collect();
-        let mut coeffs = vec![0.0; n];
-        encoder.encode_real(&values, scale, &mut coeffs).expect("encode");
-        let pt = plaintext_from_coefficients(&ctx, &coeffs, 0, scale, slots, vec![0; n]).expect("plaintext");
-        let (mut scratch, mut small) = (vec![0; n], vec![0i8; n]);
-        let ct = encrypt_sk(&ctx, &sk, &pt, &mut rng, vec![0; 2 * n], &mut scratch, &mut small).expect("encrypt");
+        let values_of = Slots::new(&ctx, &encoder);
+        let ct = values_of.encrypt_sk(&sk, &values, &[], 0, scale, &mut rng).expect("encrypt");
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         for threads in [1, cores] {
             bootstrapper.set_threads(threads);
@@ -74,11 +70,7 @@ fn main() {
             times.sort_by(f64::total_cmp);
             let out = out.expect("at least one run");
             let level = out.level();
-            let decrypted = decrypt(&ctx, &sk, &out, vec![0; (level + 1) * n]).expect("decrypt");
-            plaintext_to_coefficients(&ctx, &decrypted, &mut vec![0; (level + 1) * n], &mut coeffs)
-                .expect("coefficients");
-            let (mut re, mut im) = (vec![0.0; slots], vec![0.0; slots]);
-            encoder.decode(&coeffs, out.scale(), &mut re, &mut im).expect("decode");
+            let (re, _) = values_of.decrypt(&sk, &out).expect("decrypt");
             let errors: Vec<f64> = values.iter().zip(&re).map(|(v, r)| (v - r).abs()).collect();
             let mean = errors.iter().sum::<f64>() / slots as f64;
             let max = errors.iter().copied().fold(0.0, f64::max);

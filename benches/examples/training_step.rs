@@ -89,7 +89,7 @@ fn main() -> anyhow::Result<()> {
         let plan: Plan = trainer.plan();
         let encrypted = encrypt_batches(&owner, &layout, trainer.batch_levels(), &train)?;
         let validation = encrypt_batches(&owner, &layout, trainer.batch_levels(), &val)?;
-        let mut service = LocalKeyOwner::new(&owner, &layout, approx.clone());
+        let mut service = LocalKeyOwner::new(&owner, &layout, approx.clone(), schedule.epochs, schedule.patience);
         let mut times = StepTimes { last: Instant::now(), steps: Vec::new() };
         let (_, report) = trainer.train(&encrypted, &validation, &schedule, &mut service, &mut times, None)?;
         let mean = times.steps.iter().sum::<f64>() / times.steps.len() as f64;

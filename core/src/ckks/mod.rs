@@ -18,6 +18,8 @@ pub mod params;
 #[cfg(feature = "alloc")]
 pub mod polynomial;
 pub mod presets;
+#[cfg(feature = "alloc")]
+pub mod slots;
 
 pub use ciphertext::{Ciphertext, Plaintext};
 pub use context::Context;
@@ -27,6 +29,8 @@ pub use keys::{GaloisKey, KeySwitchKey, PublicKey, RelinearizationKey, SecretKey
 pub use params::{Params, ParamsLiteral, SecretDistribution, Security};
 #[cfg(feature = "alloc")]
 pub use polynomial::Chebyshev;
+#[cfg(feature = "alloc")]
+pub use slots::Slots;
 
 #[cfg(test)]
 mod tests;

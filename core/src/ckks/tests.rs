@@ -517,3 +517,33 @@ fn plain_vector_times_encrypted_rows_matches_f64() {
     let picked: Vec<f64> = (0..rows).map(|r| have[r * block]).collect();
     assert_slots_close("x·Enc(W)", &want, &picked, 12.0);
 }
+
+/// `Slots` round trips complex slot values through a plaintext (within the encoder's rounding) and through
+/// encryption under either key at every level (within the fresh noise), and refuses a slot count the ring lacks.
+#[test]
+fn slot_values_round_trip_through_plaintexts_and_both_encryptions() {
+    let mut f = Fixture::new(&presets::TEST_INSECURE_N1024);
+    let encoder = Encoder::new(f.ctx.log_degree()).unwrap();
+    let re: Vec<f64> = f.message()[..64].to_vec();
+    let im: Vec<f64> = f.message()[..64].to_vec();
+    let slots = Slots::new(&f.ctx, &encoder);
+    let scale = f.ctx.params().default_scale();
+    let (r, i) = slots.decode(&slots.encode(&re, &im, 1, scale).unwrap()).unwrap();
+    assert!(max_error_bits(&re, &r).max(max_error_bits(&im, &i)) < -25.0, "rounding only");
+    for level in 0..=f.ctx.params().max_level() {
+        for public in [false, true] {
+            let ct = if public {
+                slots.encrypt_pk(&f.pk, &re, &im, level, scale, &mut f.rng).unwrap()
+            } else {
+                slots.encrypt_sk(&f.sk, &re, &[], level, scale, &mut f.rng).unwrap()
+            };
+            assert_eq!((ct.level(), ct.slots()), (level, 64));
+            let (r, i) = slots.decrypt(&f.sk, &ct).unwrap();
+            let want_im = if public { im.clone() } else { vec![0.0; 64] };
+            let bits = max_error_bits(&re, &r).max(max_error_bits(&want_im, &i));
+            assert!(bits < -12.0, "level {level}, public {public}: error 2^{bits}");
+        }
+    }
+    assert!(slots.encode(&[0.5; 3], &[], 0, scale).is_err(), "3 slots");
+    assert!(slots.encode(&vec![0.5; f.ctx.degree()], &[], 0, scale).is_err(), "N slots");
+}

@@ -3,11 +3,8 @@
 use crate::files::{self, FileError};
 use crate::keystore::{self, EVAL_KEYS_FILE, PARAMS_FILE, PUBLIC_KEY_FILE, SECRET_KEY_FILE, Session};
 use anyhow::{Context as _, bail};
-use medblind_core::ckks::encryption::{
-    decrypt, encrypt_pk, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients,
-};
 use medblind_core::ckks::linear::LinearLayer;
-use medblind_core::ckks::{Ciphertext, Evaluator, GaloisKey, PublicKey, RelinearizationKey, SecretKey};
+use medblind_core::ckks::{Ciphertext, Evaluator, GaloisKey, PublicKey, RelinearizationKey, SecretKey, Slots};
 use medblind_core::wire;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -108,29 +105,23 @@ pub fn encrypt(keys: &Path, input: &Path, out: &Path, seeded: bool, force: bool)
     let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
     let ctx = &session.ctx;
     let rows = files::read_csv(input)?;
-    let (n, level, scale) = (ctx.degree(), ctx.params().max_level(), ctx.params().default_scale());
+    let (level, scale) = (ctx.params().max_level(), ctx.params().default_scale());
     let mut rng = os_rng();
     let key = if seeded {
         Key::Secret(keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?)
     } else {
         Key::Public(keystore::load_public_key(&session, &keys.join(PUBLIC_KEY_FILE))?)
     };
+    let slots = Slots::new(ctx, &session.encoder);
     let mut bytes = Vec::new();
-    let (mut coefficients, mut scratch, mut small) = (vec![0.0; n], vec![0; (level + 1) * n], vec![0i8; n]);
     for (i, row) in rows.iter().enumerate() {
-        let slots = row.len().next_power_of_two();
         let mut padded = row.clone();
-        padded.resize(slots, 0.0);
-        session
-            .encoder
-            .encode_real(&padded, scale, &mut coefficients)
-            .map_err(|e| FileError::content(input, format!("row {}: {e}", i + 1)))?;
-        let pt = plaintext_from_coefficients(ctx, &coefficients, level, scale, slots, vec![0; (level + 1) * n])?;
-        let out_buffer = vec![0; 2 * (level + 1) * n];
-        let ct: Ciphertext<Vec<u64>> = match &key {
-            Key::Public(pk) => encrypt_pk(ctx, pk, &pt, &mut rng, out_buffer, &mut scratch, &mut small)?,
-            Key::Secret(sk) => encrypt_sk(ctx, sk, &pt, &mut rng, out_buffer, &mut scratch, &mut small)?,
-        };
+        padded.resize(row.len().next_power_of_two(), 0.0);
+        let ct = match &key {
+            Key::Public(pk) => slots.encrypt_pk(pk, &padded, &[], level, scale, &mut rng),
+            Key::Secret(sk) => slots.encrypt_sk(sk, &padded, &[], level, scale, &mut rng),
+        }
+        .map_err(|e| FileError::content(input, format!("row {}: {e}", i + 1)))?;
         bytes.extend(wire::ciphertext_to_vec(ctx, &ct)?);
     }
     files::write_output(out, &bytes, force)?;
@@ -154,16 +145,11 @@ pub fn decrypt_file(keys: &Path, input: &Path, out: &Path, count: Option<usize>,
     let ctx = &session.ctx;
     let sk = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
     let bytes = files::read(input)?;
-    let n = ctx.degree();
+    let slots = Slots::new(ctx, &session.encoder);
     let mut rows = Vec::new();
     for object in files::split_objects(input, &bytes)? {
         let ct = session.decode(input, object, wire::decode_ciphertext)?;
-        let words = (ct.level() + 1) * n;
-        let pt = decrypt(ctx, &sk, &ct, vec![0; words])?;
-        let mut coefficients = vec![0.0; n];
-        plaintext_to_coefficients(ctx, &pt, &mut vec![0; words], &mut coefficients)?;
-        let (mut re, mut im) = (vec![0.0; ct.slots()], vec![0.0; ct.slots()]);
-        session.encoder.decode(&coefficients, ct.scale(), &mut re, &mut im)?;
+        let (mut re, _) = slots.decrypt(&sk, &ct)?;
         re.truncate(count.unwrap_or(re.len()).min(re.len()));
         rows.push(re);
     }
@@ -306,8 +292,7 @@ pub fn device(
     let mut link = DeviceLink::start(&firmware.join("qemu-run.sh"), &elf)?;
     link.provision(&secret_bytes)?;
     link.set_head(rows.len(), cols, &rows.concat(), &bias_values)?;
-    let ctx = &session.ctx;
-    let n = ctx.degree();
+    let slots = Slots::new(&session.ctx, &session.encoder);
     let mut decrypted = Vec::new();
     let (mut worst, mut agree) = (0.0f64, 0usize);
     for (i, x) in features.iter().enumerate() {
@@ -315,11 +300,7 @@ pub fn device(
         let ct = session
             .decode(input, &logits, wire::decode_ciphertext)
             .map_err(|e| anyhow::anyhow!("device reply for row {}: {e}", i + 1))?;
-        let pt = decrypt(ctx, &sk, &ct, vec![0; (ct.level() + 1) * n])?;
-        let mut coefficients = vec![0.0; n];
-        plaintext_to_coefficients(ctx, &pt, &mut vec![0; (ct.level() + 1) * n], &mut coefficients)?;
-        let (mut re, mut im) = (vec![0.0; ct.slots()], vec![0.0; ct.slots()]);
-        session.encoder.decode(&coefficients, ct.scale(), &mut re, &mut im)?;
+        let (mut re, _) = slots.decrypt(&sk, &ct)?;
         re.truncate(rows.len());
         let plain: Vec<f64> =
             rows.iter().zip(&bias_values).map(|(w, b)| b + w.iter().zip(x).map(|(a, c)| a * c).sum::<f64>()).collect();

@@ -13,11 +13,12 @@
 use crate::keystore::EvaluationKeys;
 use anyhow::{Context as _, Result, anyhow};
 use medblind_core::ckks::bootstrap::{BootstrapKeys, BootstrapLiteral, Bootstrapper};
-use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};
+use medblind_core::ckks::encryption::plaintext_from_coefficients;
 use medblind_core::ckks::keys::{conjugation_galois_element, find_galois_key, rotation_galois_element};
 use medblind_core::ckks::polynomial::{Chebyshev, evaluate_encrypted};
 use medblind_core::ckks::{
-    Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, Plaintext, RelinearizationKey, SecretKey, presets,
+    Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, Plaintext, RelinearizationKey, SecretKey, Slots,
+    presets,
 };
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -506,10 +507,7 @@ impl<'a> Engine<'a> {
     }
 
     fn encode(&self, values: &[f64], level: usize, scale: f64) -> Result<Plaintext<Vec<u64>>> {
-        let n = self.ctx.degree();
-        let mut coefficients = vec![0.0; n];
-        self.encoder.encode_real(values, scale, &mut coefficients)?;
-        Ok(plaintext_from_coefficients(self.ctx, &coefficients, level, scale, values.len(), vec![0; (level + 1) * n])?)
+        Ok(Slots::new(self.ctx, self.encoder).encode(values, &[], level, scale)?)
     }
 }
 
@@ -614,18 +612,12 @@ impl<'a> KeyOwner<'a> {
     /// # Errors
     /// If `re` is not `N/2` long, `im` neither empty nor as long, or `level` above the fresh one.
     pub fn encrypt_at(&self, re: &[f64], im: &[f64], level: usize) -> Result<Ct> {
-        let n = self.ctx.degree();
-        let (fresh, scale) = (fresh_level(self.ctx.params()), self.ctx.params().default_scale());
+        let fresh = fresh_level(self.ctx.params());
         if level > fresh {
             return Err(anyhow!("cannot encrypt at level {level}, above the fresh level {fresh}"));
         }
-        let mut coefficients = vec![0.0; n];
-        self.encoder.encode(re, im, scale, &mut coefficients)?;
-        let pt =
-            plaintext_from_coefficients(self.ctx, &coefficients, level, scale, re.len(), vec![0; (level + 1) * n])?;
-        let (mut scratch, mut small) = (vec![0; (level + 1) * n], vec![0i8; n]);
-        let out = vec![0; 2 * (level + 1) * n];
-        Ok(encrypt_sk(self.ctx, &self.sk, &pt, &mut self.generator(), out, &mut scratch, &mut small)?)
+        let scale = self.ctx.params().default_scale();
+        Ok(Slots::new(self.ctx, self.encoder).encrypt_sk(&self.sk, re, im, level, scale, &mut self.generator())?)
     }
 
     /// The slot values of `ct`.
@@ -633,14 +625,7 @@ impl<'a> KeyOwner<'a> {
     /// # Errors
     /// On a ciphertext of other parameters.
     pub fn decrypt(&self, ct: &Ct) -> Result<Vec<f64>> {
-        let n = self.ctx.degree();
-        let words = (ct.level() + 1) * n;
-        let pt = decrypt(self.ctx, &self.sk, ct, vec![0; words])?;
-        let mut coefficients = vec![0.0; n];
-        plaintext_to_coefficients(self.ctx, &pt, &mut vec![0; words], &mut coefficients)?;
-        let (mut re, mut im) = (vec![0.0; ct.slots()], vec![0.0; ct.slots()]);
-        self.encoder.decode(&coefficients, ct.scale(), &mut re, &mut im)?;
-        Ok(re)
+        Ok(Slots::new(self.ctx, self.encoder).decrypt(&self.sk, ct)?.0)
     }
 }
 

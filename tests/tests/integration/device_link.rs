@@ -6,8 +6,7 @@
 //! Needs `qemu-system-arm`, `defmt-print` and the `thumbv7em-none-eabihf` target, which `scripts/test` installs.
 
 use medblind::device::{DeviceError, DeviceLink};
-use medblind_core::ckks::encryption::{decrypt, plaintext_to_coefficients};
-use medblind_core::ckks::{Context, Encoder, Params, SecretKey, presets};
+use medblind_core::ckks::{Context, Encoder, Params, SecretKey, Slots, presets};
 use medblind_core::wire;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -61,14 +60,9 @@ fn device_encrypts_and_evaluates_the_head_like_the_host() {
     let ctx = Context::new(&params).unwrap();
     let sk = SecretKey::generate(&ctx, &mut ChaCha20Rng::from_seed(SEED));
     let encoder = Encoder::new(12).unwrap();
-    let n = ctx.degree();
     let decode = |bytes: &[u8]| {
         let ct = wire::decode_ciphertext(&ctx, bytes).unwrap();
-        let pt = decrypt(&ctx, &sk, &ct, vec![0; (ct.level() + 1) * n]).unwrap();
-        let mut coefficients = vec![0.0; n];
-        plaintext_to_coefficients(&ctx, &pt, &mut vec![0; (ct.level() + 1) * n], &mut coefficients).unwrap();
-        let (mut re, mut im) = (vec![0.0; ct.slots()], vec![0.0; ct.slots()]);
-        encoder.decode(&coefficients, ct.scale(), &mut re, &mut im).unwrap();
+        let (re, _) = Slots::new(&ctx, &encoder).decrypt(&sk, &ct).unwrap();
         (ct.seed().is_some(), re)
     };
     for sample in 0..3 {
@@ -101,9 +95,9 @@ fn device_command_classifies_csv_rows_on_the_firmware() {
     let head: Vec<Vec<f64>> = (0..rows).map(|r| (0..cols).map(|c| value(r * cols + c) / 4.0).collect()).collect();
     let bias: Vec<f64> = (0..rows).map(|r| value(5000 + r)).collect();
     let inputs: Vec<Vec<f64>> = (0..4).map(|i| (0..cols).map(|c| value(9000 + i * cols + c)).collect()).collect();
-    medblind::files::write_csv(&path("head.csv"), &head).unwrap();
-    medblind::files::write_csv(&path("bias.csv"), std::slice::from_ref(&bias)).unwrap();
-    medblind::files::write_csv(&path("x.csv"), &inputs).unwrap();
+    medblind::files::write_csv(&path("head.csv"), &head, false).unwrap();
+    medblind::files::write_csv(&path("bias.csv"), std::slice::from_ref(&bias), false).unwrap();
+    medblind::files::write_csv(&path("x.csv"), &inputs, false).unwrap();
 
     medblind::commands::keygen("test-insecure-n1024", &path("wrong"), &[], false).unwrap();
     let refused = medblind::commands::device(
@@ -113,6 +107,7 @@ fn device_command_classifies_csv_rows_on_the_firmware() {
         Some(&path("bias.csv")),
         &path("x.csv"),
         &path("out.csv"),
+        false,
     )
     .unwrap_err();
     assert!(refused.to_string().contains("n4096-qp109-s28"), "{refused}");
@@ -126,6 +121,7 @@ fn device_command_classifies_csv_rows_on_the_firmware() {
         Some(&path("bias.csv")),
         &path("x.csv"),
         &path("out.csv"),
+        false,
     )
     .unwrap();
     let logits = medblind::files::read_csv(&path("out.csv")).unwrap();

@@ -43,20 +43,36 @@ impl<'w> LinearLayer<'w> {
     /// # Errors
     /// [`Error::Shape`] if the weights or bias have the wrong length or the slot count does not fit.
     pub fn new(weights: &'w [f64], rows: usize, cols: usize, bias: Option<&'w [f64]>, slots: usize) -> Result<Self> {
-        let block = rows.next_power_of_two();
-        let shape_ok = rows > 0
-            && cols > 0
-            && weights.len() == rows * cols
-            && bias.is_none_or(|b| b.len() == rows)
-            && slots.is_power_of_two()
-            && slots >= cols
-            && slots >= block;
-        if !shape_ok {
+        let layer = Self::shape(rows, cols, slots)?;
+        if Some(weights.len()) != rows.checked_mul(cols) || bias.is_some_and(|b| b.len() != rows) {
+            return Err(Error::Shape { rows, cols, slots });
+        }
+        Ok(Self { weights, bias, ..layer })
+    }
+
+    /// The Galois elements a `rows × cols` layer in `slots` slots needs ([`Self::galois_elements`]), known from its
+    /// shape alone.
+    ///
+    /// # Errors
+    /// [`Error::Shape`] if the slot count does not fit the shape.
+    pub fn galois_elements_of_shape(
+        rows: usize,
+        cols: usize,
+        slots: usize,
+        degree: usize,
+    ) -> Result<heapless::Vec<u64, MAX_LAYER_KEYS>> {
+        Ok(LinearLayer::shape(rows, cols, slots)?.galois_elements(degree))
+    }
+
+    /// A layer of this shape without weights (`slots` a power of two `≥ cols` and `≥ rows`).
+    fn shape(rows: usize, cols: usize, slots: usize) -> Result<LinearLayer<'static>> {
+        let block = rows.checked_next_power_of_two().unwrap_or(0);
+        if rows == 0 || cols == 0 || block == 0 || !slots.is_power_of_two() || slots < cols || slots < block {
             return Err(Error::Shape { rows, cols, slots });
         }
         // k = 2^⌈log2(r)/2⌉ baby steps.
         let baby = 1 << block.trailing_zeros().div_ceil(2);
-        Ok(Self { weights, bias, rows, cols, slots, block, baby })
+        Ok(LinearLayer { weights: &[], bias: None, rows, cols, slots, block, baby })
     }
 
     /// The output rows.

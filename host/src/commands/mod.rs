@@ -2,7 +2,7 @@
 
 use crate::files::{self, FileError};
 use crate::keystore::{self, EVAL_KEYS_FILE, PARAMS_FILE, PUBLIC_KEY_FILE, SECRET_KEY_FILE, Session};
-use anyhow::{Context as _, bail};
+use anyhow::bail;
 use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Evaluator, GaloisKey, PublicKey, RelinearizationKey, SecretKey, Slots};
 use medblind_core::wire;
@@ -37,9 +37,11 @@ impl std::str::FromStr for HeadShape {
 }
 
 impl HeadShape {
-    /// The slots inputs are packed in: the next power of two holding both the inputs and the padded rows.
+    /// The slots inputs are packed in: the next power of two holding both the inputs and the padded rows (0 when
+    /// there is none).
     pub fn slots(&self) -> usize {
-        self.cols.next_power_of_two().max(self.rows.next_power_of_two())
+        let power = |n: usize| n.checked_next_power_of_two().unwrap_or(0);
+        if power(self.cols) == 0 || power(self.rows) == 0 { 0 } else { power(self.cols).max(power(self.rows)) }
     }
 }
 
@@ -59,23 +61,26 @@ pub fn keygen(preset: &str, out: &Path, heads: &[HeadShape], force: bool) -> any
         bail!("{}: a key folder is already there; refusing to replace it (pass --force to overwrite)", out.display());
     }
     let ctx = &session.ctx;
-    let mut rng = os_rng();
-    eprintln!("generating keys for {preset} (N = {})…", ctx.degree());
-    let sk = SecretKey::generate(ctx, &mut rng);
-    let pk = PublicKey::generate(ctx, &sk, &mut rng);
-    let rlk = RelinearizationKey::generate(ctx, &sk, &mut rng);
     let mut elements: Vec<u64> = Vec::new();
     for head in heads {
-        let dummy = vec![0.0; head.rows * head.cols];
-        let layer = LinearLayer::new(&dummy, head.rows, head.cols, None, head.slots()).with_context(|| {
-            format!("head {}x{} does not fit {} slots", head.rows, head.cols, ctx.params().max_slots())
-        })?;
-        for g in layer.galois_elements(ctx.degree()) {
+        let max_slots = ctx.params().max_slots();
+        let layer_keys = Some(head.slots())
+            .filter(|&slots| slots <= max_slots)
+            .and_then(|slots| LinearLayer::galois_elements_of_shape(head.rows, head.cols, slots, ctx.degree()).ok());
+        let Some(layer_keys) = layer_keys else {
+            bail!("--head {}x{} does not fit the {max_slots} slots of {preset}", head.rows, head.cols);
+        };
+        for g in layer_keys {
             if !elements.contains(&g) {
                 elements.push(g);
             }
         }
     }
+    let mut rng = os_rng();
+    eprintln!("generating keys for {preset} (N = {})…", ctx.degree());
+    let sk = SecretKey::generate(ctx, &mut rng);
+    let pk = PublicKey::generate(ctx, &sk, &mut rng);
+    let rlk = RelinearizationKey::generate(ctx, &sk, &mut rng);
     let mut eval = wire::relinearization_key_to_vec(ctx, &rlk)?;
     for (i, &g) in elements.iter().enumerate() {
         eprintln!("  Galois key {}/{}", i + 1, elements.len());

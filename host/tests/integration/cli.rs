@@ -348,3 +348,17 @@ fn outputs_replace_nothing_without_force_and_never_a_key() {
         assert!(temporaries.is_empty(), "{temporaries:?} in {}", folder.display());
     }
 }
+
+/// A `--head` the parameters cannot hold — far too large, or beyond the machine's word — is refused in one line
+/// before any key is made or memory sized by it, and no folder is left.
+#[test]
+fn keygen_refuses_heads_the_parameters_cannot_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    for head in ["100000x100000", "18446744073709551615x2", "2x9223372036854775809", "4097x8"] {
+        let keys = dir.path().join("keys");
+        let e = stderr_of(medblind().args(["keygen", "--out"]).arg(&keys).args(["--head", head]));
+        assert!(e.contains("does not fit") && e.contains("n4096-qp109-s28"), "{head}: {e}");
+        assert!(!keys.exists(), "{head}: nothing written");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "{head}: no temporary left");
+    }
+}

@@ -96,8 +96,8 @@ struct CloudFolder {
 
 impl CloudFolder {
     fn open(data: &Path) -> anyhow::Result<Self> {
-        let store = BatchStore::open(data)?;
         let session = Session::from_params_file(&data.join(PARAMS_FILE))?;
+        let store = BatchStore::open_for(data, &session.ctx)?;
         let eval = keystore::load_evaluation_keys(&session, &data.join(store::KEYS))?;
         let steps = store.layout.rotation_steps();
         let keys = CloudKeys::from_file(session.ctx.degree(), eval, &steps)
@@ -261,7 +261,7 @@ pub fn predict(data: &Path, weights: &Path, out: &Path, force: bool) -> anyhow::
 /// Unreadable keys or requests, a request outside the agreement, or file trouble.
 pub fn refresh(keys: &Path, data: &Path, exchange_dir: &Path, epochs: usize, patience: usize) -> anyhow::Result<()> {
     let (session, sk) = hospital(keys)?;
-    let store = BatchStore::open(data)?;
+    let store = BatchStore::open_for(data, &session.ctx)?;
     let owner = KeyOwner::from_secret(&session.ctx, &session.encoder, sk);
     let literal = session.ctx.params().literal();
     let approx = softmax_for(store.layout.classes, Some(literal));
@@ -301,7 +301,7 @@ pub fn evaluate(
     logits: Option<&Path>,
 ) -> anyhow::Result<()> {
     let (session, sk) = hospital(keys)?;
-    let store = BatchStore::open(data)?;
+    let store = BatchStore::open_for(data, &session.ctx)?;
     let layout = store.layout;
     let owner = KeyOwner::from_secret(&session.ctx, &session.encoder, sk);
     let decrypt_all = |path: &Path| -> anyhow::Result<Vec<Vec<f64>>> {

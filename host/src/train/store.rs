@@ -62,6 +62,20 @@ pub struct BatchStore {
 }
 
 impl BatchStore {
+    /// The folder at `dir` ([`Self::open`]), refused unless its packing is for `ctx`'s slot count.
+    ///
+    /// # Errors
+    /// As [`Self::open`], or a manifest of another ring degree.
+    pub fn open_for(dir: &Path, ctx: &Context<Vec<u64>>) -> Result<Self> {
+        let store = Self::open(dir)?;
+        let slots = ctx.degree() / 2;
+        if store.layout.slots != slots {
+            let message = format!("packed for {} slots; the folder's parameters have {slots}", store.layout.slots);
+            return Err(FileError::content(&dir.join(MANIFEST), message).into());
+        }
+        Ok(store)
+    }
+
     /// The real rows of each batch of `part`.
     pub fn rows(&self, part: Part) -> &[usize] {
         &self.rows[part as usize]

@@ -264,9 +264,12 @@ fn training_refuses_secret_keys_missing_hospitals_and_foreign_folders() {
     assert!(err.contains("power of two"), "{err}");
     // A manifest with impossible counts is refused before anything is divided by them or allocated.
     let manifest = std::fs::read_to_string(data.join("manifest.txt")).unwrap();
-    for (key, value) in
-        [("classes", "18446744073709551615"), ("classes", "9223372036854775809"), ("slots", "18446744073709551615")]
-    {
+    for (key, value) in [
+        ("classes", "18446744073709551615"),
+        ("classes", "9223372036854775809"),
+        ("slots", "18446744073709551615"),
+        ("slots", "256"),
+    ] {
         let line = manifest.lines().find(|l| l.starts_with(&format!("{key}="))).unwrap();
         std::fs::write(data.join("manifest.txt"), manifest.replace(line, &format!("{key}={value}"))).unwrap();
         let err = fails_with(&mut train(&data));

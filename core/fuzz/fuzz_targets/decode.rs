@@ -8,9 +8,8 @@ use std::sync::OnceLock;
 
 fuzz_target!(|data: &[u8]| {
     static CTX: OnceLock<Context<Vec<u64>>> = OnceLock::new();
-    let ctx = CTX.get_or_init(|| {
-        Context::new(&Params::new(&presets::TEST_INSECURE_N1024).expect("preset")).expect("context")
-    });
+    let ctx = CTX
+        .get_or_init(|| Context::new(&Params::new(&presets::TEST_INSECURE_N1024).expect("preset")).expect("context"));
     let _ = wire::peek_header(data);
     let _ = wire::decode_params(data);
     let _ = wire::decode_secret_key(ctx, data);

@@ -1,0 +1,61 @@
+//! Writes the seed corpus: a valid encoding of every wire-format kind under `test-insecure-n1024` into
+//! `corpus/objects/` (for `decode` and `decode_checked`), and a valid device-link frame of each direction into
+//! `corpus/frames/` (for `frame`). Deterministic (a fixed seed), so the corpus in the repository is what this writes.
+
+use medblind_core::ckks::keys::rotation_galois_element;
+use medblind_core::ckks::{
+    Context, Encoder, GaloisKey, KeySwitchKey, Params, PublicKey, RelinearizationKey, SecretKey, Slots, presets,
+};
+use medblind_core::wire::{self, frame};
+use rand_chacha::ChaCha20Rng;
+use rand_core::SeedableRng;
+use std::path::Path;
+
+fn main() -> std::io::Result<()> {
+    let ctx = Context::new(&Params::new(&presets::TEST_INSECURE_N1024).expect("preset")).expect("context");
+    let encoder = Encoder::new(ctx.log_degree()).expect("encoder");
+    let mut rng = ChaCha20Rng::seed_from_u64(0xF022);
+    let sk = SecretKey::generate(&ctx, &mut rng);
+    let (top, scale) = (ctx.params().max_level(), ctx.params().default_scale());
+    let values = [0.5, -0.25, 1.0, 0.0];
+    let slots = Slots::new(&ctx, &encoder);
+    let objects: Vec<(&str, Vec<u8>)> = vec![
+        ("params", wire::params_to_vec(&ctx).expect("params")),
+        ("secret-key", wire::secret_key_to_vec(&ctx, &sk).expect("secret key").to_vec()),
+        ("public-key", wire::public_key_to_vec(&ctx, &PublicKey::generate(&ctx, &sk, &mut rng)).expect("pk")),
+        (
+            "relinearization-key",
+            wire::relinearization_key_to_vec(&ctx, &RelinearizationKey::generate(&ctx, &sk, &mut rng)).expect("rlk"),
+        ),
+        (
+            "galois-key",
+            wire::galois_key_to_vec(&ctx, &GaloisKey::generate(&ctx, &sk, rotation_galois_element(1024, 1), &mut rng))
+                .expect("galois key"),
+        ),
+        (
+            "switching-key",
+            // From any `s'` (here the constant 1 in the NTT domain over every `q` prime) to `sk`.
+            wire::switching_key_to_vec(&ctx, &KeySwitchKey::generate(&ctx, &sk, &vec![1; (top + 1) * 1024], &mut rng))
+                .expect("switching key"),
+        ),
+        ("plaintext", wire::plaintext_to_vec(&ctx, &slots.encode(&values, &[], 1, scale).expect("pt")).expect("pt")),
+        (
+            "ciphertext",
+            wire::ciphertext_to_vec(&ctx, &slots.encrypt_sk(&sk, &values, &[], top, scale, &mut rng).expect("ct"))
+                .expect("ct"),
+        ),
+    ];
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus");
+    std::fs::create_dir_all(root.join("objects"))?;
+    for (name, bytes) in &objects {
+        std::fs::write(root.join("objects").join(name), bytes)?;
+    }
+    std::fs::create_dir_all(root.join("frames"))?;
+    for (name, kind, payload) in [("to-device", 0x11u8, &b"features"[..]), ("to-host", 0x91, &objects[7].1[..64])] {
+        let mut out = vec![0u8; frame::FRAME_HEADER + payload.len() + frame::FRAME_TRAILER];
+        let len = frame::encode_frame(kind, payload, &mut out).expect("frame");
+        std::fs::write(root.join("frames").join(name), &out[..len])?;
+    }
+    println!("corpus written to {}", root.display());
+    Ok(())
+}

@@ -58,9 +58,9 @@ impl<'a> Slots<'a> {
         scale: f64,
         rng: &mut R,
     ) -> Result<Ciphertext<Vec<u64>>> {
-        let pt = self.encode(re, im, level, scale)?;
-        let (mut scratch, mut small, out) = self.buffers(level);
-        encryption::encrypt_sk(self.ctx, sk, &pt, rng, out, &mut scratch, &mut small)
+        self.encrypt_with(re, im, level, scale, |pt, out, scratch, small| {
+            encryption::encrypt_sk(self.ctx, sk, pt, rng, out, scratch, small)
+        })
     }
 
     /// `re + i·im` ([`Self::encode`]) encrypted under the public key at `level`.
@@ -76,9 +76,9 @@ impl<'a> Slots<'a> {
         scale: f64,
         rng: &mut R,
     ) -> Result<Ciphertext<Vec<u64>>> {
-        let pt = self.encode(re, im, level, scale)?;
-        let (mut scratch, mut small, out) = self.buffers(level);
-        encryption::encrypt_pk(self.ctx, pk, &pt, rng, out, &mut scratch, &mut small)
+        self.encrypt_with(re, im, level, scale, |pt, out, scratch, small| {
+            encryption::encrypt_pk(self.ctx, pk, pt, rng, out, scratch, small)
+        })
     }
 
     /// The real and imaginary parts of `ct`'s slots, decrypted with `sk`.
@@ -90,9 +90,18 @@ impl<'a> Slots<'a> {
         self.decode(&encryption::decrypt(self.ctx, sk, ct, vec![0; words])?)
     }
 
-    /// Encryption's scratch (`(level + 1)·N` words), small-noise bytes (`N`) and output (two polynomials).
-    fn buffers(&self, level: usize) -> (Vec<u64>, Vec<i8>, Vec<u64>) {
+    /// `re + i·im` encoded ([`Self::encode`]) and encrypted by `encrypt`, given the plaintext, the output storage
+    /// (two polynomials), scratch (`(level + 1)·N` words) and small-noise bytes (`N`).
+    fn encrypt_with(
+        &self,
+        re: &[f64],
+        im: &[f64],
+        level: usize,
+        scale: f64,
+        encrypt: impl FnOnce(&Plaintext<Vec<u64>>, Vec<u64>, &mut [u64], &mut [i8]) -> Result<Ciphertext<Vec<u64>>>,
+    ) -> Result<Ciphertext<Vec<u64>>> {
+        let pt = self.encode(re, im, level, scale)?;
         let n = self.ctx.degree();
-        (vec![0; (level + 1) * n], vec![0; n], vec![0; 2 * (level + 1) * n])
+        encrypt(&pt, vec![0; 2 * (level + 1) * n], &mut vec![0; (level + 1) * n], &mut vec![0; n])
     }
 }

@@ -240,27 +240,15 @@ fn training_refuses_secret_keys_missing_hospitals_and_foreign_folders() {
     std::fs::copy(keys.join("secret.key"), data.join("train.keys")).unwrap();
     let err = fails_with(&mut train(&data));
     assert!(err.contains("train.keys") && err.contains("never reads secret keys"), "{err}");
-    let err = fails_with(
-        medblind()
-            .args(["encrypt-features", "--keys"])
-            .arg(&keys)
-            .arg("--features")
-            .arg(&features)
-            .arg("--out")
-            .arg(&data)
-            .args(["--batch", "24"]),
-    );
+    let encrypt_features = |extra: &[&str]| {
+        let mut cmd = medblind();
+        cmd.args(["encrypt-features", "--keys"]).arg(&keys).arg("--features").arg(&features).arg("--out").arg(&data);
+        cmd.args(["--batch", "24"]).args(extra);
+        cmd
+    };
+    let err = fails_with(&mut encrypt_features(&[]));
     assert!(err.contains("not empty") && err.contains("--force"), "an existing batch folder is kept: {err}");
-    let err = fails_with(
-        medblind()
-            .args(["encrypt-features", "--keys"])
-            .arg(&keys)
-            .arg("--features")
-            .arg(&features)
-            .arg("--out")
-            .arg(&data)
-            .args(["--batch", "24", "--force"]),
-    );
+    let err = fails_with(&mut encrypt_features(&["--force"]));
     assert!(err.contains("power of two"), "{err}");
     // A manifest with impossible counts is refused before anything is divided by them or allocated.
     let manifest = std::fs::read_to_string(data.join("manifest.txt")).unwrap();

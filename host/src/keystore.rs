@@ -8,12 +8,16 @@
 //!   batch folder's `train.keys` has the same layout, plus bootstrapping's two switching keys when the cloud
 //!   bootstraps).
 //!
-//! The cloud-side loaders refuse any file that holds a secret key.
+//! Every key and ciphertext names its key pair ([`KeyId`], drawn at random by `keygen`); loaders compare it with
+//! the keys in hand, so objects of two key pairs are never mixed. The cloud-side loaders refuse any file that
+//! holds a secret key.
 
 use crate::files::{self, FileError};
 use medblind_core::ckks::keys::KeySwitchKey;
-use medblind_core::ckks::{Context, Encoder, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets};
-use medblind_core::wire::{self, Kind};
+use medblind_core::ckks::{
+    Ciphertext, Context, Encoder, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets,
+};
+use medblind_core::wire::{self, KeyId, Kind};
 use std::path::{Path, PathBuf};
 
 /// File names inside a key folder.
@@ -73,7 +77,8 @@ impl Session {
         Ok(Context::new(&Params::new(bootstrapping.encapsulation)?)?)
     }
 
-    /// Decodes `bytes` from `path` with `decode`, explaining a parameter mismatch with the presets' names.
+    /// Decodes `bytes` from `path` with `decode`, once they are known to belong to key pair `key`, explaining a
+    /// parameter mismatch with the presets' names.
     ///
     /// # Errors
     /// [`FileError::Content`] naming the file and the problem.
@@ -81,8 +86,10 @@ impl Session {
         &self,
         path: &Path,
         bytes: &[u8],
+        key: KeyId,
         decode: impl FnOnce(&Context<Vec<u64>>, &[u8]) -> medblind_core::Result<T>,
     ) -> Result<T, FileError> {
+        check_key(path, bytes, key)?;
         decode(&self.ctx, bytes).map_err(|e| match e {
             medblind_core::Error::Wire(wire::WireError::ParamsMismatch { expected, found }) => FileError::content(
                 path,
@@ -91,6 +98,63 @@ impl Session {
             other => FileError::content(path, other),
         })
     }
+}
+
+/// Refuses an object of another key pair than `key` (a malformed header is left to the decoder to report).
+///
+/// # Errors
+/// [`FileError::Content`] naming both key pairs.
+pub fn check_key(path: &Path, bytes: &[u8], key: KeyId) -> Result<(), FileError> {
+    match wire::peek_header(bytes) {
+        Ok(header) if header.key != key => Err(FileError::content(
+            path,
+            format!("belongs to key pair {}, but the keys in use are key pair {key}", header.key),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The key pair `bytes` (a file's first object) names, to check the rest of a file against.
+///
+/// # Errors
+/// [`FileError::Content`] for a malformed header.
+pub fn key_of(path: &Path, bytes: &[u8]) -> Result<KeyId, FileError> {
+    wire::peek_header(bytes).map(|h| h.key).map_err(|e| FileError::content(path, e))
+}
+
+/// Ciphertexts of key pair `key` as one file's bytes.
+///
+/// # Errors
+/// Never for valid ciphertexts.
+pub fn ciphertexts_to_vec(
+    ctx: &Context<Vec<u64>>,
+    cts: &[Ciphertext<Vec<u64>>],
+    key: KeyId,
+) -> medblind_core::Result<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for ct in cts {
+        bytes.extend(wire::ciphertext_to_vec(ctx, ct, key)?);
+    }
+    Ok(bytes)
+}
+
+/// The ciphertexts in `bytes` (from `path`), each checked to belong to key pair `key`.
+///
+/// # Errors
+/// [`FileError::Content`] naming the file: a malformed object, or one of another key pair or parameter set.
+pub fn decode_ciphertexts(
+    ctx: &Context<Vec<u64>>,
+    path: &Path,
+    bytes: &[u8],
+    key: KeyId,
+) -> Result<Vec<Ciphertext<Vec<u64>>>, FileError> {
+    files::split_objects(path, bytes)?
+        .iter()
+        .map(|o| {
+            check_key(path, o, key)?;
+            wire::decode_ciphertext(ctx, o).map_err(|e| FileError::content(path, e))
+        })
+        .collect()
 }
 
 /// Says on stderr, every time a command uses one, that a parameter set claims no security.
@@ -114,6 +178,8 @@ pub fn preset_name(fingerprint: u64) -> String {
 /// The relinearization key and Galois keys, as the cloud holds them, and bootstrapping's switching keys when it
 /// bootstraps.
 pub struct EvaluationKeys {
+    /// The key pair they belong to.
+    pub key: KeyId,
     /// The relinearization key.
     pub relinearization: RelinearizationKey<Vec<u64>>,
     /// Galois keys, one per rotation.
@@ -130,13 +196,13 @@ impl EvaluationKeys {
     /// If `session` is not the keys' parameter set.
     pub fn to_bytes(&self, session: &Session) -> anyhow::Result<Vec<u8>> {
         let ctx = &session.ctx;
-        let mut bytes = wire::relinearization_key_to_vec(ctx, &self.relinearization)?;
-        for key in &self.galois {
-            bytes.extend(wire::galois_key_to_vec(ctx, key)?);
+        let mut bytes = wire::relinearization_key_to_vec(ctx, &self.relinearization, self.key)?;
+        for galois in &self.galois {
+            bytes.extend(wire::galois_key_to_vec(ctx, galois, self.key)?);
         }
         if let Some([to_sparse, from_sparse]) = &self.encapsulation {
-            bytes.extend(wire::switching_key_to_vec(&session.encapsulation()?, to_sparse)?);
-            bytes.extend(wire::switching_key_to_vec(ctx, from_sparse)?);
+            bytes.extend(wire::switching_key_to_vec(&session.encapsulation()?, to_sparse, self.key)?);
+            bytes.extend(wire::switching_key_to_vec(ctx, from_sparse, self.key)?);
         }
         Ok(bytes)
     }
@@ -158,7 +224,8 @@ pub fn refuse_secret(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
     Ok(())
 }
 
-/// Loads evaluation keys (`eval.keys`, or a batch folder's keys), refusing a secret key.
+/// Loads evaluation keys (`eval.keys`, or a batch folder's keys), refusing a secret key and keys of two key
+/// pairs.
 ///
 /// # Errors
 /// [`FileError`] naming the file.
@@ -166,41 +233,49 @@ pub fn load_evaluation_keys(session: &Session, path: &Path) -> Result<Evaluation
     let bytes = files::read(path)?;
     refuse_secret(path, &bytes)?;
     let objects = files::split_objects(path, &bytes)?;
-    let relinearization = session.decode(path, objects[0], wire::decode_relinearization_key)?;
+    let key = key_of(path, objects[0])?;
+    let relinearization = session.decode(path, objects[0], key, wire::decode_relinearization_key)?;
     let switching = objects.iter().position(|o| wire::peek_header(o).is_ok_and(|h| h.kind == Kind::SwitchingKey));
     let (galois, switching) = objects[1..].split_at(switching.map_or(objects.len(), |i| i) - 1);
-    let galois = galois.iter().map(|o| session.decode(path, o, wire::decode_galois_key)).collect::<Result<_, _>>()?;
+    let galois =
+        galois.iter().map(|o| session.decode(path, o, key, wire::decode_galois_key)).collect::<Result<_, _>>()?;
     let encapsulation = match switching {
         [] => None,
         [to_sparse, from_sparse] => {
             let sparse = session.encapsulation().map_err(|e| FileError::content(path, e))?;
+            check_key(path, to_sparse, key)?;
             let to_sparse = wire::decode_switching_key(&sparse, to_sparse).map_err(|e| FileError::content(path, e))?;
-            Some([to_sparse, session.decode(path, from_sparse, wire::decode_switching_key)?])
+            Some([to_sparse, session.decode(path, from_sparse, key, wire::decode_switching_key)?])
         }
         other => {
             return Err(FileError::content(path, format!("{} switching keys; bootstrapping has 2", other.len())));
         }
     };
-    Ok(EvaluationKeys { relinearization, galois, encapsulation })
+    Ok(EvaluationKeys { key, relinearization, galois, encapsulation })
 }
 
-/// Loads the public key, refusing a secret key.
+/// Loads the public key and its key pair, refusing a secret key.
 ///
 /// # Errors
 /// [`FileError`] naming the file.
-pub fn load_public_key(session: &Session, path: &Path) -> Result<PublicKey<Vec<u64>>, FileError> {
+pub fn load_public_key(session: &Session, path: &Path) -> Result<(PublicKey<Vec<u64>>, KeyId), FileError> {
     let bytes = files::read(path)?;
     refuse_secret(path, &bytes)?;
-    session.decode(path, &bytes, wire::decode_public_key)
+    let key = key_of(path, &bytes)?;
+    Ok((session.decode(path, &bytes, key, wire::decode_public_key)?, key))
 }
 
-/// Loads the secret key (hospital side only).
+/// A secret key and its key pair.
+pub type KeyedSecret = (SecretKey<Vec<u64>>, KeyId);
+
+/// Loads the secret key and its key pair (hospital side only).
 ///
 /// # Errors
 /// [`FileError`] naming the file.
-pub fn load_secret_key(session: &Session, path: &Path) -> Result<SecretKey<Vec<u64>>, FileError> {
+pub fn load_secret_key(session: &Session, path: &Path) -> Result<KeyedSecret, FileError> {
     let bytes = zeroize::Zeroizing::new(files::read(path)?);
-    session.decode(path, &bytes, wire::decode_secret_key)
+    let key = key_of(path, &bytes)?;
+    Ok((session.decode(path, &bytes, key, wire::decode_secret_key)?, key))
 }
 
 /// Paths of a key folder's files.

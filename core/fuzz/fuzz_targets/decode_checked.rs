@@ -28,8 +28,8 @@ fuzz_target!(|data: &[u8]| {
         return;
     }
     let mut bytes = data.to_vec();
-    // The checksum covers header bytes 0..40, eight zero bytes in place of 40..48, and the payload.
-    let crc = crc32c(&[&bytes[..40], &[0u8; 8], &bytes[HEADER_LEN..]]);
+    // The checksum covers header bytes 0..40, four zero bytes in place of itself, 44..48 and the payload.
+    let crc = crc32c(&[&bytes[..40], &[0u8; 4], &bytes[44..]]);
     bytes[40..44].copy_from_slice(&crc.to_le_bytes());
     let _ = wire::peek_header(&bytes);
     let _ = wire::decode_params(&bytes);

@@ -6,7 +6,7 @@ use medblind_core::ckks::keys::rotation_galois_element;
 use medblind_core::ckks::{
     Context, Encoder, GaloisKey, KeySwitchKey, Params, PublicKey, RelinearizationKey, SecretKey, Slots, presets,
 };
-use medblind_core::wire::{self, frame};
+use medblind_core::wire::{self, KeyId, frame};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use std::path::Path;
@@ -16,32 +16,33 @@ fn main() -> std::io::Result<()> {
     let encoder = Encoder::new(ctx.log_degree()).expect("encoder");
     let mut rng = ChaCha20Rng::seed_from_u64(0xF022);
     let sk = SecretKey::generate(&ctx, &mut rng);
+    let key = KeyId::random(&mut rng);
     let (top, scale) = (ctx.params().max_level(), ctx.params().default_scale());
     let values = [0.5, -0.25, 1.0, 0.0];
     let slots = Slots::new(&ctx, &encoder);
     let objects: Vec<(&str, Vec<u8>)> = vec![
         ("params", wire::params_to_vec(&ctx).expect("params")),
-        ("secret-key", wire::secret_key_to_vec(&ctx, &sk).expect("secret key").to_vec()),
-        ("public-key", wire::public_key_to_vec(&ctx, &PublicKey::generate(&ctx, &sk, &mut rng)).expect("pk")),
+        ("secret-key", wire::secret_key_to_vec(&ctx, &sk, key).expect("secret key").to_vec()),
+        ("public-key", wire::public_key_to_vec(&ctx, &PublicKey::generate(&ctx, &sk, &mut rng), key).expect("pk")),
         (
             "relinearization-key",
-            wire::relinearization_key_to_vec(&ctx, &RelinearizationKey::generate(&ctx, &sk, &mut rng)).expect("rlk"),
+            wire::relinearization_key_to_vec(&ctx, &RelinearizationKey::generate(&ctx, &sk, &mut rng), key).expect("rlk"),
         ),
         (
             "galois-key",
-            wire::galois_key_to_vec(&ctx, &GaloisKey::generate(&ctx, &sk, rotation_galois_element(1024, 1), &mut rng))
+            wire::galois_key_to_vec(&ctx, &GaloisKey::generate(&ctx, &sk, rotation_galois_element(1024, 1), &mut rng), key)
                 .expect("galois key"),
         ),
         (
             "switching-key",
             // From any `s'` (here the constant 1 in the NTT domain over every `q` prime) to `sk`.
-            wire::switching_key_to_vec(&ctx, &KeySwitchKey::generate(&ctx, &sk, &vec![1; (top + 1) * 1024], &mut rng))
+            wire::switching_key_to_vec(&ctx, &KeySwitchKey::generate(&ctx, &sk, &vec![1; (top + 1) * 1024], &mut rng), key)
                 .expect("switching key"),
         ),
         ("plaintext", wire::plaintext_to_vec(&ctx, &slots.encode(&values, &[], 1, scale).expect("pt")).expect("pt")),
         (
             "ciphertext",
-            wire::ciphertext_to_vec(&ctx, &slots.encrypt_sk(&sk, &values, &[], top, scale, &mut rng).expect("ct"))
+            wire::ciphertext_to_vec(&ctx, &slots.encrypt_sk(&sk, &values, &[], top, scale, &mut rng).expect("ct"), key)
                 .expect("ct"),
         ),
     ];

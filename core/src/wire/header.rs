@@ -64,6 +64,37 @@ impl core::fmt::Display for Kind {
     }
 }
 
+/// The key pair an object belongs to, so that objects of two key pairs are never mixed unnoticed.
+///
+/// Drawn at random (never [`KeyId::NONE`]) when a secret key is made, and written into the header of that
+/// secret key, its public key, its evaluation keys and every ciphertext encrypted under it. [`KeyId::NONE`] marks
+/// objects of no key pair: parameter sets, plaintexts, and the ciphertexts of a device provisioned with a bare
+/// seed. Not secret. Decoding reports it ([`Header::key`]); comparing it with the keys in hand is the caller's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct KeyId(pub u32);
+
+impl KeyId {
+    /// No key pair.
+    pub const NONE: KeyId = KeyId(0);
+
+    /// A fresh identity drawn from `rng`.
+    pub fn random(rng: &mut impl rand_core::RngCore) -> Self {
+        loop {
+            let id = rng.next_u32();
+            if id != 0 {
+                return KeyId(id);
+            }
+        }
+    }
+}
+
+impl core::fmt::Display for KeyId {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        if *self == KeyId::NONE { f.write_str("none") } else { write!(f, "{:08x}", self.0) }
+    }
+}
+
 /// A decoded header.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Header {
@@ -81,6 +112,8 @@ pub struct Header {
     pub scale: f64,
     /// The payload length in bytes.
     pub payload_len: u64,
+    /// The key pair the object belongs to.
+    pub key: KeyId,
 }
 
 impl Header {
@@ -96,6 +129,7 @@ impl Header {
         head[20..24].copy_from_slice(&self.slots.to_le_bytes());
         head[24..32].copy_from_slice(&self.scale.to_le_bytes());
         head[32..40].copy_from_slice(&self.payload_len.to_le_bytes());
+        head[44..48].copy_from_slice(&self.key.0.to_le_bytes());
         let crc = checksum(head, payload);
         head[40..44].copy_from_slice(&crc.to_le_bytes());
     }
@@ -113,8 +147,7 @@ impl Header {
             return Err(Error::Wire(WireError::UnsupportedVersion { found: version }));
         }
         let kind = Kind::from_tag(head[6]).ok_or(Error::Wire(WireError::UnknownKind { tag: head[6] }))?;
-        let reserved_zero = head[18..20] == [0, 0] && head[44..48] == [0; 4];
-        if head[7] & !FLAG_SEEDED != 0 || !reserved_zero {
+        if head[7] & !FLAG_SEEDED != 0 || head[18..20] != [0, 0] {
             return Err(Error::Wire(WireError::InvalidField));
         }
         let u64_at = |i: usize| u64::from_le_bytes(head[i..i + 8].try_into().unwrap_or([0; 8]));
@@ -126,6 +159,7 @@ impl Header {
             slots: u32::from_le_bytes([head[20], head[21], head[22], head[23]]),
             scale: f64::from_bits(u64_at(24)),
             payload_len: u64_at(32),
+            key: KeyId(u32::from_le_bytes([head[44], head[45], head[46], head[47]])),
         })
     }
 }
@@ -134,7 +168,8 @@ impl Header {
 fn checksum(head: &[u8], payload: &[u8]) -> u32 {
     let mut crc = Crc32c::new();
     crc.update(&head[..40]);
-    crc.update(&[0; 8]);
+    crc.update(&[0; 4]);
+    crc.update(&head[44..48]);
     crc.update(payload);
     crc.finish()
 }

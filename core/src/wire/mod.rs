@@ -10,7 +10,7 @@ pub mod frame;
 mod header;
 mod pack;
 
-pub use header::{HEADER_LEN, Header, Kind};
+pub use header::{HEADER_LEN, Header, KeyId, Kind};
 
 use crate::ckks::ciphertext::{Ciphertext, Plaintext, plaintext_words};
 use crate::ckks::context::Context;
@@ -21,7 +21,7 @@ use crate::{Error, Result};
 use pack::{BitReader, BitWriter};
 
 /// The format version this code writes and reads.
-pub const VERSION: u16 = 1;
+pub const VERSION: u16 = 2;
 
 /// Why bytes could not be decoded.
 #[non_exhaustive]
@@ -151,6 +151,7 @@ struct Shape {
     slots: usize,
     scale: f64,
     payload: usize,
+    key: KeyId,
 }
 
 /// Writes header + payload (by `body`) into `out`, returning the total length.
@@ -167,6 +168,7 @@ fn encode<T>(ctx: &Context<T>, shape: Shape, out: &mut [u8], body: impl FnOnce(&
         slots: shape.slots as u32,
         scale: shape.scale,
         payload_len: shape.payload as u64,
+        key: shape.key,
     };
     let (head, payload) = out[..total].split_at_mut(HEADER_LEN);
     let written = body(payload);
@@ -236,6 +238,7 @@ pub fn encode_params<T>(ctx: &Context<T>, out: &mut [u8]) -> Result<usize> {
         slots: ctx.params().max_slots(),
         scale: ctx.params().default_scale(),
         payload,
+        key: KeyId::NONE,
     };
     encode(ctx, shape, out, |p| {
         let (secret_tag, weight) = match literal.secret {
@@ -294,14 +297,15 @@ pub fn secret_key_len<T>(ctx: &Context<T>) -> usize {
     HEADER_LEN + ctx.degree().div_ceil(4)
 }
 
-/// Encodes the secret key (kind [`Kind::SecretKey`]: only ever written to the key owner's file).
-/// `scratch` holds `N` words and `coefficients` `N` bytes (both zeroized afterwards).
+/// Encodes the secret key of key pair `key` (kind [`Kind::SecretKey`]: only ever written to the key owner's
+/// file). `scratch` holds `N` words and `coefficients` `N` bytes (both zeroized afterwards).
 ///
 /// # Errors
 /// [`Error::BufferLength`] for short buffers.
 pub fn encode_secret_key<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
     ctx: &Context<T>,
     sk: &SecretKey<K>,
+    key: KeyId,
     scratch: &mut [u64],
     coefficients: &mut [i8],
     out: &mut [u8],
@@ -310,7 +314,8 @@ pub fn encode_secret_key<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
     check_storage(n, scratch.len())?;
     check_storage(n, coefficients.len())?;
     sk.coefficients(ctx, &mut scratch[..n], &mut coefficients[..n]);
-    let shape = Shape { kind: Kind::SecretKey, seeded: false, level: 0, slots: 1, scale: 1.0, payload: n.div_ceil(4) };
+    let payload = n.div_ceil(4);
+    let shape = Shape { kind: Kind::SecretKey, seeded: false, level: 0, slots: 1, scale: 1.0, payload, key };
     let result = encode(ctx, shape, out, |p| {
         let mut writer = BitWriter::new(p);
         for &c in &coefficients[..n] {
@@ -368,19 +373,20 @@ pub fn public_key_len<T>(ctx: &Context<T>) -> usize {
     HEADER_LEN + packed_len(ctx.params().q(), ctx.degree()) + 32
 }
 
-/// Encodes a public key.
+/// Encodes the public key of key pair `key`.
 ///
 /// # Errors
 /// [`Error::BufferLength`] if `out` is too short.
 pub fn encode_public_key<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     ctx: &Context<T>,
     pk: &PublicKey<K>,
+    key: KeyId,
     out: &mut [u8],
 ) -> Result<usize> {
     let (n, q) = (ctx.degree(), ctx.params().q());
     let payload = public_key_len(ctx) - HEADER_LEN;
-    let shape =
-        Shape { kind: Kind::PublicKey, seeded: true, level: ctx.params().max_level(), slots: 1, scale: 1.0, payload };
+    let level = ctx.params().max_level();
+    let shape = Shape { kind: Kind::PublicKey, seeded: true, level, slots: 1, scale: 1.0, payload, key };
     encode(ctx, shape, out, |p| {
         let written = pack(q, n, pk.b(n, q.len()), p);
         p[written..written + 32].copy_from_slice(pk.seed());
@@ -430,12 +436,14 @@ fn encode_ksk<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     key: &KeySwitchKey<K>,
     kind: Kind,
     galois: Option<u64>,
+    id: KeyId,
     out: &mut [u8],
 ) -> Result<usize> {
     let n = ctx.degree();
     let qp = ctx.qp_moduli(ctx.params().max_level());
     let payload = key_switch_key_len(ctx, galois.is_some()) - HEADER_LEN;
-    let shape = Shape { kind, seeded: true, level: ctx.params().max_level(), slots: 1, scale: 1.0, payload };
+    let level = ctx.params().max_level();
+    let shape = Shape { kind, seeded: true, level, slots: 1, scale: 1.0, payload, key: id };
     encode(ctx, shape, out, |p| {
         let mut offset = 0;
         if let Some(g) = galois {
@@ -489,16 +497,17 @@ fn decode_ksk<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
     Ok((element, KeySwitchKey { data: storage, seed }))
 }
 
-/// Encodes a relinearization key.
+/// Encodes the relinearization key of key pair `id`.
 ///
 /// # Errors
 /// [`Error::BufferLength`] if `out` is too short.
 pub fn encode_relinearization_key<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     ctx: &Context<T>,
     rlk: &RelinearizationKey<K>,
+    id: KeyId,
     out: &mut [u8],
 ) -> Result<usize> {
-    encode_ksk(ctx, &rlk.0, Kind::RelinearizationKey, None, out)
+    encode_ksk(ctx, &rlk.0, Kind::RelinearizationKey, None, id, out)
 }
 
 /// Decodes a relinearization key into `storage` ([`keys::key_switch_key_words`] words).
@@ -513,16 +522,17 @@ pub fn decode_relinearization_key_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u
     decode_ksk(ctx, bytes, Kind::RelinearizationKey, storage).map(|(_, key)| RelinearizationKey(key))
 }
 
-/// Encodes a Galois key.
+/// Encodes a Galois key of key pair `id`.
 ///
 /// # Errors
 /// [`Error::BufferLength`] if `out` is too short.
 pub fn encode_galois_key<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     ctx: &Context<T>,
     gk: &GaloisKey<K>,
+    id: KeyId,
     out: &mut [u8],
 ) -> Result<usize> {
-    encode_ksk(ctx, &gk.key, Kind::GaloisKey, Some(gk.galois_element), out)
+    encode_ksk(ctx, &gk.key, Kind::GaloisKey, Some(gk.galois_element), id, out)
 }
 
 /// Decodes a Galois key into `storage` ([`keys::key_switch_key_words`] words).
@@ -538,17 +548,18 @@ pub fn decode_galois_key_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
     Ok(GaloisKey { galois_element: element.unwrap_or(1), key })
 }
 
-/// Encodes a key-switching key from another secret to this parameter set's (bootstrapping's encapsulation keys;
-/// `ctx` is the parameter set the key lives in).
+/// Encodes a key-switching key of key pair `id` from another secret to this parameter set's (bootstrapping's
+/// encapsulation keys; `ctx` is the parameter set the key lives in).
 ///
 /// # Errors
 /// [`Error::BufferLength`] if `out` is too short.
 pub fn encode_switching_key<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     ctx: &Context<T>,
     key: &KeySwitchKey<K>,
+    id: KeyId,
     out: &mut [u8],
 ) -> Result<usize> {
-    encode_ksk(ctx, key, Kind::SwitchingKey, None, out)
+    encode_ksk(ctx, key, Kind::SwitchingKey, None, id, out)
 }
 
 /// Decodes a key-switching key into `storage` ([`keys::key_switch_key_words`] words).
@@ -594,6 +605,7 @@ pub fn encode_plaintext<T: AsRef<[u64]>, S: AsRef<[u64]>>(
         slots: pt.slots(),
         scale: pt.scale(),
         payload,
+        key: KeyId::NONE,
     };
     encode(ctx, shape, out, |p| pack(&ctx.params().q()[..=pt.level()], n, pt.limbs(n), p))
 }
@@ -617,13 +629,15 @@ pub fn decode_plaintext_in<T: AsRef<[u64]>, S: AsRef<[u64]> + AsMut<[u64]>>(
     Plaintext::from_parts(storage, n, level, header.scale, header.slots as usize)
 }
 
-/// Encodes a ciphertext: a fresh secret-key encryption is written seeded (`c_0` and the seed of `c_1`).
+/// Encodes a ciphertext under key pair `key`: a fresh secret-key encryption is written seeded (`c_0` and the seed
+/// of `c_1`).
 ///
 /// # Errors
 /// [`Error::BufferLength`] if `out` is too short.
 pub fn encode_ciphertext<T: AsRef<[u64]>, S: AsRef<[u64]>>(
     ctx: &Context<T>,
     ct: &Ciphertext<S>,
+    key: KeyId,
     out: &mut [u8],
 ) -> Result<usize> {
     let n = ctx.degree();
@@ -631,8 +645,8 @@ pub fn encode_ciphertext<T: AsRef<[u64]>, S: AsRef<[u64]>>(
     let seed = ct.seed().copied();
     let payload = ciphertext_len(ctx, level, seed.is_some()) - HEADER_LEN;
     let q = &ctx.params().q()[..=level];
-    let shape =
-        Shape { kind: Kind::Ciphertext, seeded: seed.is_some(), level, slots: ct.slots(), scale: ct.scale(), payload };
+    let (slots, scale, seeded) = (ct.slots(), ct.scale(), seed.is_some());
+    let shape = Shape { kind: Kind::Ciphertext, seeded, level, slots, scale, payload, key };
     encode(ctx, shape, out, |p| {
         let written = pack(q, n, ct.c0(n), p);
         match seed {

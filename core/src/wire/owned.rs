@@ -38,11 +38,15 @@ pub fn params_to_vec<T>(ctx: &Context<T>) -> Result<Vec<u8>> {
 ///
 /// # Errors
 /// Never for a valid key.
-pub fn secret_key_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, sk: &SecretKey<Vec<u64>>) -> Result<Zeroizing<Vec<u8>>> {
+pub fn secret_key_to_vec<T: AsRef<[u64]>>(
+    ctx: &Context<T>,
+    sk: &SecretKey<Vec<u64>>,
+    key: KeyId,
+) -> Result<Zeroizing<Vec<u8>>> {
     let n = ctx.degree();
     let (mut scratch, mut coefficients) = (Zeroizing::new(vec![0u64; n]), Zeroizing::new(vec![0i8; n]));
     let mut out = Zeroizing::new(vec![0u8; secret_key_len(ctx)]);
-    encode_secret_key(ctx, sk, &mut scratch, &mut coefficients, &mut out)?;
+    encode_secret_key(ctx, sk, key, &mut scratch, &mut coefficients, &mut out)?;
     Ok(out)
 }
 
@@ -60,8 +64,8 @@ pub fn decode_secret_key<T: AsRef<[u64]>>(ctx: &Context<T>, bytes: &[u8]) -> Res
 ///
 /// # Errors
 /// Never for a valid key.
-pub fn public_key_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, pk: &PublicKey<Vec<u64>>) -> Result<Vec<u8>> {
-    to_vec(public_key_len(ctx), |out| encode_public_key(ctx, pk, out))
+pub fn public_key_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, pk: &PublicKey<Vec<u64>>, key: KeyId) -> Result<Vec<u8>> {
+    to_vec(public_key_len(ctx), |out| encode_public_key(ctx, pk, key, out))
 }
 
 /// Decodes a public key.
@@ -80,8 +84,9 @@ pub fn decode_public_key<T: AsRef<[u64]>>(ctx: &Context<T>, bytes: &[u8]) -> Res
 pub fn relinearization_key_to_vec<T: AsRef<[u64]>>(
     ctx: &Context<T>,
     rlk: &RelinearizationKey<Vec<u64>>,
+    key: KeyId,
 ) -> Result<Vec<u8>> {
-    to_vec(key_switch_key_len(ctx, false), |out| encode_relinearization_key(ctx, rlk, out))
+    to_vec(key_switch_key_len(ctx, false), |out| encode_relinearization_key(ctx, rlk, key, out))
 }
 
 /// Decodes a relinearization key.
@@ -100,8 +105,8 @@ pub fn decode_relinearization_key<T: AsRef<[u64]>>(
 ///
 /// # Errors
 /// Never for a valid key.
-pub fn galois_key_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, gk: &GaloisKey<Vec<u64>>) -> Result<Vec<u8>> {
-    to_vec(key_switch_key_len(ctx, true), |out| encode_galois_key(ctx, gk, out))
+pub fn galois_key_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, gk: &GaloisKey<Vec<u64>>, key: KeyId) -> Result<Vec<u8>> {
+    to_vec(key_switch_key_len(ctx, true), |out| encode_galois_key(ctx, gk, key, out))
 }
 
 /// Decodes a Galois key.
@@ -117,8 +122,12 @@ pub fn decode_galois_key<T: AsRef<[u64]>>(ctx: &Context<T>, bytes: &[u8]) -> Res
 ///
 /// # Errors
 /// Never for a valid key.
-pub fn switching_key_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, key: &KeySwitchKey<Vec<u64>>) -> Result<Vec<u8>> {
-    to_vec(key_switch_key_len(ctx, false), |out| encode_switching_key(ctx, key, out))
+pub fn switching_key_to_vec<T: AsRef<[u64]>>(
+    ctx: &Context<T>,
+    ksk: &KeySwitchKey<Vec<u64>>,
+    key: KeyId,
+) -> Result<Vec<u8>> {
+    to_vec(key_switch_key_len(ctx, false), |out| encode_switching_key(ctx, ksk, key, out))
 }
 
 /// Decodes a key-switching key.
@@ -151,8 +160,8 @@ pub fn decode_plaintext<T: AsRef<[u64]>>(ctx: &Context<T>, bytes: &[u8]) -> Resu
 ///
 /// # Errors
 /// Never for a valid ciphertext.
-pub fn ciphertext_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, ct: &Ciphertext<Vec<u64>>) -> Result<Vec<u8>> {
-    to_vec(ciphertext_len(ctx, ct.level(), ct.seed().is_some()), |out| encode_ciphertext(ctx, ct, out))
+pub fn ciphertext_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, ct: &Ciphertext<Vec<u64>>, key: KeyId) -> Result<Vec<u8>> {
+    to_vec(ciphertext_len(ctx, ct.level(), ct.seed().is_some()), |out| encode_ciphertext(ctx, ct, key, out))
 }
 
 /// Decodes a ciphertext.

@@ -3,11 +3,15 @@ use super::*;
 use crate::ckks::encryption::{decrypt, encrypt_pk, encrypt_sk, plaintext_from_coefficients};
 use crate::ckks::keys::rotation_galois_element;
 use crate::ckks::{Params, ParamsLiteral, presets};
+use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
 use proptest::prelude::*;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
+
+/// The key pair every keyed object of the tests belongs to.
+const KEY: KeyId = KeyId(0x1234_abcd);
 
 struct Objects {
     ctx: Context<Vec<u64>>,
@@ -47,14 +51,14 @@ type Encodings = (Context<Vec<u64>>, Vec<(Kind, Vec<u8>)>);
 fn every_encoding(o: &Objects) -> Vec<(Kind, Vec<u8>)> {
     vec![
         (Kind::Params, params_to_vec(&o.ctx).unwrap()),
-        (Kind::SecretKey, secret_key_to_vec(&o.ctx, &o.sk).unwrap().to_vec()),
-        (Kind::PublicKey, public_key_to_vec(&o.ctx, &o.pk).unwrap()),
-        (Kind::RelinearizationKey, relinearization_key_to_vec(&o.ctx, &o.rlk).unwrap()),
-        (Kind::GaloisKey, galois_key_to_vec(&o.ctx, &o.gk).unwrap()),
-        (Kind::SwitchingKey, switching_key_to_vec(&o.ctx, &o.ksk).unwrap()),
+        (Kind::SecretKey, secret_key_to_vec(&o.ctx, &o.sk, KEY).unwrap().to_vec()),
+        (Kind::PublicKey, public_key_to_vec(&o.ctx, &o.pk, KEY).unwrap()),
+        (Kind::RelinearizationKey, relinearization_key_to_vec(&o.ctx, &o.rlk, KEY).unwrap()),
+        (Kind::GaloisKey, galois_key_to_vec(&o.ctx, &o.gk, KEY).unwrap()),
+        (Kind::SwitchingKey, switching_key_to_vec(&o.ctx, &o.ksk, KEY).unwrap()),
         (Kind::Plaintext, plaintext_to_vec(&o.ctx, &o.pt).unwrap()),
-        (Kind::Ciphertext, ciphertext_to_vec(&o.ctx, &o.ct).unwrap()),
-        (Kind::Ciphertext, ciphertext_to_vec(&o.ctx, &o.seeded).unwrap()),
+        (Kind::Ciphertext, ciphertext_to_vec(&o.ctx, &o.ct, KEY).unwrap()),
+        (Kind::Ciphertext, ciphertext_to_vec(&o.ctx, &o.seeded, KEY).unwrap()),
     ]
 }
 
@@ -77,22 +81,22 @@ fn every_kind_round_trips() {
     let o = objects(&presets::TEST_INSECURE_N1024);
     let ctx = &o.ctx;
     assert_eq!(decode_params(&params_to_vec(ctx).unwrap()).unwrap(), &presets::TEST_INSECURE_N1024);
-    let sk = decode_secret_key(ctx, &secret_key_to_vec(ctx, &o.sk).unwrap()).unwrap();
+    let sk = decode_secret_key(ctx, &secret_key_to_vec(ctx, &o.sk, KEY).unwrap()).unwrap();
     assert_eq!(sk.ntt(), o.sk.ntt());
-    assert_eq!(decode_public_key(ctx, &public_key_to_vec(ctx, &o.pk).unwrap()).unwrap(), o.pk);
-    assert_eq!(decode_relinearization_key(ctx, &relinearization_key_to_vec(ctx, &o.rlk).unwrap()).unwrap(), o.rlk);
-    assert_eq!(decode_galois_key(ctx, &galois_key_to_vec(ctx, &o.gk).unwrap()).unwrap(), o.gk);
-    assert_eq!(decode_switching_key(ctx, &switching_key_to_vec(ctx, &o.ksk).unwrap()).unwrap(), o.ksk);
+    assert_eq!(decode_public_key(ctx, &public_key_to_vec(ctx, &o.pk, KEY).unwrap()).unwrap(), o.pk);
+    assert_eq!(decode_relinearization_key(ctx, &relinearization_key_to_vec(ctx, &o.rlk, KEY).unwrap()).unwrap(), o.rlk);
+    assert_eq!(decode_galois_key(ctx, &galois_key_to_vec(ctx, &o.gk, KEY).unwrap()).unwrap(), o.gk);
+    assert_eq!(decode_switching_key(ctx, &switching_key_to_vec(ctx, &o.ksk, KEY).unwrap()).unwrap(), o.ksk);
     assert_eq!(decode_plaintext(ctx, &plaintext_to_vec(ctx, &o.pt).unwrap()).unwrap(), o.pt);
-    assert_eq!(decode_ciphertext(ctx, &ciphertext_to_vec(ctx, &o.ct).unwrap()).unwrap(), o.ct);
-    assert_eq!(decode_ciphertext(ctx, &ciphertext_to_vec(ctx, &o.seeded).unwrap()).unwrap(), o.seeded);
+    assert_eq!(decode_ciphertext(ctx, &ciphertext_to_vec(ctx, &o.ct, KEY).unwrap()).unwrap(), o.ct);
+    assert_eq!(decode_ciphertext(ctx, &ciphertext_to_vec(ctx, &o.seeded, KEY).unwrap()).unwrap(), o.seeded);
 }
 
 #[test]
 fn seeded_ciphertext_is_half_the_size_and_decrypts_identically() {
     let o = objects(&presets::TEST_INSECURE_N1024);
     let ctx = &o.ctx;
-    let (full, seeded) = (ciphertext_to_vec(ctx, &o.ct).unwrap(), ciphertext_to_vec(ctx, &o.seeded).unwrap());
+    let (full, seeded) = (ciphertext_to_vec(ctx, &o.ct, KEY).unwrap(), ciphertext_to_vec(ctx, &o.seeded, KEY).unwrap());
     assert!(seeded.len() * 2 < full.len() + 2 * HEADER_LEN + 64, "{} vs {}", seeded.len(), full.len());
     let back = decode_ciphertext(ctx, &seeded).unwrap();
     let n = ctx.degree();
@@ -138,7 +142,7 @@ proptest! {
         static CTX: std::sync::OnceLock<Context<Vec<u64>>> = std::sync::OnceLock::new();
         let ctx = CTX.get_or_init(|| Context::new(&Params::new(&presets::TEST_INSECURE_N1024).unwrap()).unwrap());
         let kinds = [Kind::Params, Kind::SecretKey, Kind::PublicKey, Kind::RelinearizationKey, Kind::GaloisKey, Kind::Plaintext, Kind::Ciphertext, Kind::SwitchingKey];
-        let mut framed = b"MBLD\x01\x00".to_vec();
+        let mut framed = b"MBLD\x02\x00".to_vec();
         framed.push(kind_tag);
         framed.extend_from_slice(&bytes);
         prop_assert!(decode_as(ctx, kinds[kind_tag as usize - 1], &framed).is_err());
@@ -149,7 +153,7 @@ proptest! {
 fn parameter_mismatch_and_wrong_kind_are_reported() {
     let o = objects(&presets::TEST_INSECURE_N1024);
     let other = Context::new(&Params::new(&presets::N4096_QP109_S28).unwrap()).unwrap();
-    let bytes = ciphertext_to_vec(&o.ctx, &o.ct).unwrap();
+    let bytes = ciphertext_to_vec(&o.ctx, &o.ct, KEY).unwrap();
     assert_eq!(
         decode_ciphertext(&other, &bytes).unwrap_err(),
         Error::Wire(WireError::ParamsMismatch {
@@ -168,12 +172,12 @@ fn parameter_mismatch_and_wrong_kind_are_reported() {
 #[test]
 fn oversized_claims_are_rejected_without_allocating() {
     let o = objects(&presets::TEST_INSECURE_N1024);
-    let mut bytes = ciphertext_to_vec(&o.ctx, &o.ct).unwrap();
+    let mut bytes = ciphertext_to_vec(&o.ctx, &o.ct, KEY).unwrap();
     // A level far above the parameters' (storage would be sized from it).
     bytes[16..18].copy_from_slice(&u16::MAX.to_le_bytes());
     assert_eq!(decode_ciphertext(&o.ctx, &bytes).unwrap_err(), Error::Wire(WireError::InvalidField));
     // A payload length of 2^64 - 1.
-    let mut bytes = ciphertext_to_vec(&o.ctx, &o.ct).unwrap();
+    let mut bytes = ciphertext_to_vec(&o.ctx, &o.ct, KEY).unwrap();
     bytes[32..40].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(matches!(decode_ciphertext(&o.ctx, &bytes).unwrap_err(), Error::Wire(WireError::Truncated { .. })));
 }
@@ -195,12 +199,25 @@ fn residues_at_or_above_the_modulus_are_rejected() {
 #[test]
 fn header_layout_is_pinned() {
     let o = objects(&presets::TEST_INSECURE_N1024);
-    let bytes = secret_key_to_vec(&o.ctx, &o.sk).unwrap();
-    assert_eq!(&bytes[0..8], b"MBLD\x01\x00\x02\x00"); // magic, version 1, kind 2 (secret key), no flags
+    let bytes = secret_key_to_vec(&o.ctx, &o.sk, KEY).unwrap();
+    assert_eq!(&bytes[0..8], b"MBLD\x02\x00\x02\x00"); // magic, version 2, kind 2 (secret key), no flags
     assert_eq!(&bytes[8..16], &o.ctx.params().fingerprint().to_le_bytes());
     assert_eq!(&bytes[16..24], &[0, 0, 0, 0, 1, 0, 0, 0]); // level 0, reserved, 1 slot
     assert_eq!(&bytes[24..32], &1.0f64.to_le_bytes());
     assert_eq!(&bytes[32..40], &256u64.to_le_bytes()); // N/4 bytes of 2-bit coefficients
-    assert_eq!(&bytes[44..48], &[0; 4]);
+    assert_eq!(&bytes[44..48], &[0xcd, 0xab, 0x34, 0x12]); // the key pair
     assert_eq!(bytes.len(), HEADER_LEN + 256);
+}
+
+#[test]
+fn the_key_pair_is_in_every_keyed_header_and_under_the_checksum() {
+    let o = objects(&presets::TEST_INSECURE_N1024);
+    for (kind, mut bytes) in every_encoding(&o) {
+        let keyed = !matches!(kind, Kind::Params | Kind::Plaintext);
+        assert_eq!(peek_header(&bytes).unwrap().key, if keyed { KEY } else { KeyId::NONE }, "{kind}");
+        bytes[45] ^= 1;
+        assert_eq!(decode_as(&o.ctx, kind, &bytes), Err(Error::Wire(WireError::ChecksumMismatch)), "{kind}");
+    }
+    assert_eq!(KeyId::random(&mut ChaCha20Rng::seed_from_u64(1)).to_string().len(), 8);
+    assert_eq!(KeyId::NONE.to_string(), "none");
 }

@@ -18,7 +18,7 @@ use medblind_core::ckks::encryption::{encrypt_sk, plaintext_from_coefficients};
 use medblind_core::ckks::keys::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, SecretKey, presets};
-use medblind_core::wire::{self, frame};
+use medblind_core::wire::{self, KeyId, frame};
 use medblind_firmware::buffers::{Buffers, N};
 use medblind_firmware::exit;
 use medblind_firmware::uart::CmsdkUart;
@@ -63,6 +63,7 @@ fn main() -> ! {
     let mut key_storage = Some(work.keys);
     let mut head_storage = Some(head);
     let mut secret_key: Option<SecretKey<&mut [u64]>> = None;
+    let mut key_pair = KeyId::NONE;
     let mut layer: Option<(LinearLayer<'static>, heapless::Vec<GaloisKey<&mut [u64]>, 12>)> = None;
     // A device seeds this from its TRNG; QEMU has none, so the provisioned seed is stretched instead.
     let mut rng = ChaCha20Rng::from_seed([0x5a; 32]);
@@ -97,16 +98,20 @@ fn main() -> ! {
                 // the provisioned material (folded to 32 bytes) with a fixed tweak.
                 let mut mix = [0xa5u8; 32];
                 payload.iter().enumerate().for_each(|(i, b)| mix[i % 32] ^= b.rotate_left((i / 32) as u32 % 8));
+                // A bare seed names no key pair; a secret key's header names its own.
                 let key = match <[u8; 32]>::try_from(&payload[..]) {
                     Ok(seed) => {
                         SecretKey::generate_in(&ctx, &mut ChaCha20Rng::from_seed(seed), storage, &mut work.small[..])
+                            .map(|sk| (sk, KeyId::NONE))
                     }
-                    Err(_) => wire::decode_secret_key_in(&ctx, payload, &mut work.small[..], storage),
+                    Err(_) => wire::decode_secret_key_in(&ctx, payload, &mut work.small[..], storage)
+                        .and_then(|sk| Ok((sk, wire::peek_header(payload)?.key))),
                 };
                 match key {
-                    Ok(sk) => {
+                    Ok((sk, id)) => {
                         rng = ChaCha20Rng::from_seed(mix);
                         secret_key = Some(sk);
+                        key_pair = id;
                         send(&mut uart, 0x81, &[], tx);
                     }
                     Err(_) => send(
@@ -215,9 +220,9 @@ fn main() -> ! {
                     continue;
                 }
                 let (object, frame_buffer) = tx.split_at_mut(40_000);
-                let written = wire::encode_ciphertext(&ctx, &ct, object).unwrap_or_else(|_| exit(7));
+                let written = wire::encode_ciphertext(&ctx, &ct, key_pair, object).unwrap_or_else(|_| exit(7));
                 send(&mut uart, 0x83, &object[..written], frame_buffer);
-                let written = wire::encode_ciphertext(&ctx, &logits, object).unwrap_or_else(|_| exit(7));
+                let written = wire::encode_ciphertext(&ctx, &logits, key_pair, object).unwrap_or_else(|_| exit(7));
                 send(&mut uart, 0x84, &object[..written], frame_buffer);
             }
             0x04 => {

@@ -10,7 +10,7 @@ use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coeffi
 use medblind_core::ckks::keys::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, SecretKey, presets};
-use medblind_core::wire;
+use medblind_core::wire::{self, KeyId};
 use medblind_firmware::buffers::Buffers;
 use medblind_firmware::counter::Counter;
 use medblind_firmware::{exit, stack};
@@ -74,7 +74,7 @@ fn main() -> ! {
     static mut WIRE: [u8; 80_000] = [0; 80_000];
     // SAFETY: `main` runs once; no other reference to WIRE exists.
     let wire_buffer = unsafe { &mut *core::ptr::addr_of_mut!(WIRE) };
-    let (len, serialize) = counter.measure(|| wire::encode_ciphertext(&ctx, &ct, wire_buffer));
+    let (len, serialize) = counter.measure(|| wire::encode_ciphertext(&ctx, &ct, KeyId::NONE, wire_buffer));
     let len = len.unwrap_or_else(|_| exit(7));
     // The head: rotation keys derived on the device, then W·x + b on the ciphertext.
     let (weights, bias) = test_head();
@@ -114,7 +114,7 @@ fn main() -> ! {
         let want = bias[r] + (0..FEATURES).map(|c| weights[r * FEATURES + c] * features[c]).sum::<f64>();
         worst = worst.max(libm::fabs(want - re[r]));
     }
-    let logits_len = wire::encode_ciphertext(&ctx, &logits, &mut wire_buffer[len..]).unwrap_or_else(|_| exit(12));
+    let logits_len = wire::encode_ciphertext(&ctx, &logits, KeyId::NONE, &mut wire_buffer[len..]).unwrap_or_else(|_| exit(12));
 
     defmt::info!("context setup: {=u64} instructions", setup);
     defmt::info!("secret key from seed: {=u64} instructions", keygen);

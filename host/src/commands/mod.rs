@@ -5,7 +5,7 @@ use crate::keystore::{self, EVAL_KEYS_FILE, PARAMS_FILE, PUBLIC_KEY_FILE, SECRET
 use anyhow::bail;
 use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Evaluator, GaloisKey, PublicKey, RelinearizationKey, SecretKey, Slots};
-use medblind_core::wire;
+use medblind_core::wire::{self, KeyId};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use std::path::{Path, PathBuf};
@@ -79,22 +79,23 @@ pub fn keygen(preset: &str, out: &Path, heads: &[HeadShape], force: bool) -> any
     let mut rng = os_rng();
     eprintln!("generating keys for {preset} (N = {})…", ctx.degree());
     let sk = SecretKey::generate(ctx, &mut rng);
+    let key = KeyId::random(&mut rng);
     let pk = PublicKey::generate(ctx, &sk, &mut rng);
     let rlk = RelinearizationKey::generate(ctx, &sk, &mut rng);
-    let mut eval = wire::relinearization_key_to_vec(ctx, &rlk)?;
+    let mut eval = wire::relinearization_key_to_vec(ctx, &rlk, key)?;
     for (i, &g) in elements.iter().enumerate() {
         eprintln!("  Galois key {}/{}", i + 1, elements.len());
-        eval.extend(wire::galois_key_to_vec(ctx, &GaloisKey::generate(ctx, &sk, g, &mut rng))?);
+        eval.extend(wire::galois_key_to_vec(ctx, &GaloisKey::generate(ctx, &sk, g, &mut rng), key)?);
     }
     files::publish_folder(out, force, |dir| {
         files::write_atomic(&dir.join(PARAMS_FILE), &wire::params_to_vec(ctx)?, false)?;
-        files::write_atomic(&dir.join(PUBLIC_KEY_FILE), &wire::public_key_to_vec(ctx, &pk)?, false)?;
+        files::write_atomic(&dir.join(PUBLIC_KEY_FILE), &wire::public_key_to_vec(ctx, &pk, key)?, false)?;
         files::write_atomic(&dir.join(EVAL_KEYS_FILE), &eval, false)?;
-        files::write_atomic(&dir.join(SECRET_KEY_FILE), &wire::secret_key_to_vec(ctx, &sk)?, true)?;
+        files::write_atomic(&dir.join(SECRET_KEY_FILE), &wire::secret_key_to_vec(ctx, &sk, key)?, true)?;
         Ok(())
     })?;
     eprintln!(
-        "wrote {}: {PARAMS_FILE}, {PUBLIC_KEY_FILE}, {EVAL_KEYS_FILE} (for the cloud) and {SECRET_KEY_FILE} (hospital only)",
+        "wrote {} (key pair {key}): {PARAMS_FILE}, {PUBLIC_KEY_FILE}, {EVAL_KEYS_FILE} (for the cloud) and {SECRET_KEY_FILE} (hospital only)",
         out.display()
     );
     Ok(())
@@ -112,10 +113,12 @@ pub fn encrypt(keys: &Path, input: &Path, out: &Path, seeded: bool, force: bool)
     let rows = files::read_csv(input)?;
     let (level, scale) = (ctx.params().max_level(), ctx.params().default_scale());
     let mut rng = os_rng();
-    let key = if seeded {
-        Key::Secret(keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?)
+    let (key, id) = if seeded {
+        let (sk, id) = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
+        (Key::Secret(sk), id)
     } else {
-        Key::Public(keystore::load_public_key(&session, &keys.join(PUBLIC_KEY_FILE))?)
+        let (pk, id) = keystore::load_public_key(&session, &keys.join(PUBLIC_KEY_FILE))?;
+        (Key::Public(pk), id)
     };
     let slots = Slots::new(ctx, &session.encoder);
     let mut bytes = Vec::new();
@@ -127,7 +130,7 @@ pub fn encrypt(keys: &Path, input: &Path, out: &Path, seeded: bool, force: bool)
             Key::Secret(sk) => slots.encrypt_sk(sk, &padded, &[], level, scale, &mut rng),
         }
         .map_err(|e| FileError::content(input, format!("row {}: {e}", i + 1)))?;
-        bytes.extend(wire::ciphertext_to_vec(ctx, &ct)?);
+        bytes.extend(wire::ciphertext_to_vec(ctx, &ct, id)?);
     }
     files::write_output(out, &bytes, force)?;
     eprintln!("encrypted {} rows into {} ({} bytes)", rows.len(), out.display(), bytes.len());
@@ -148,12 +151,12 @@ pub fn decrypt_file(keys: &Path, input: &Path, out: &Path, count: Option<usize>,
     files::check_output(out, force)?;
     let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
     let ctx = &session.ctx;
-    let sk = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
+    let (sk, key) = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
     let bytes = files::read(input)?;
     let slots = Slots::new(ctx, &session.encoder);
     let mut rows = Vec::new();
     for object in files::split_objects(input, &bytes)? {
-        let ct = session.decode(input, object, wire::decode_ciphertext)?;
+        let ct = session.decode(input, object, key, wire::decode_ciphertext)?;
         let (mut re, _) = slots.decrypt(&sk, &ct)?;
         re.truncate(count.unwrap_or(re.len()).min(re.len()));
         rows.push(re);
@@ -205,7 +208,7 @@ pub fn infer(
     keystore::refuse_secret(input, &bytes)?;
     let mut output = Vec::new();
     for (i, object) in files::split_objects(input, &bytes)?.into_iter().enumerate() {
-        let x = session.decode(input, object, wire::decode_ciphertext)?;
+        let x = session.decode(input, object, keys.key, wire::decode_ciphertext)?;
         if x.slots() != shape.slots() {
             return Err(FileError::content(
                 input,
@@ -235,7 +238,7 @@ pub fn infer(
                 ),
                 other => FileError::content(input, format!("ciphertext {}: {other}", i + 1)),
             })?;
-        output.extend(wire::ciphertext_to_vec(ctx, &y)?);
+        output.extend(wire::ciphertext_to_vec(ctx, &y, keys.key)?);
     }
     files::write_output(out, &output, force)?;
     eprintln!("wrote encrypted logits to {}", out.display());
@@ -272,7 +275,7 @@ pub fn device(
     }
     let secret_path = keys.join(SECRET_KEY_FILE);
     let secret_bytes = zeroize::Zeroizing::new(files::read(&secret_path)?);
-    let sk = keystore::load_secret_key(&session, &secret_path)?;
+    let (sk, key) = keystore::load_secret_key(&session, &secret_path)?;
     let rows = read_head_rows(weights)?;
     let cols = rows[0].len();
     let bias_values = match bias {
@@ -303,7 +306,7 @@ pub fn device(
     for (i, x) in features.iter().enumerate() {
         let (_, logits) = link.infer(x)?;
         let ct = session
-            .decode(input, &logits, wire::decode_ciphertext)
+            .decode(input, &logits, key, wire::decode_ciphertext)
             .map_err(|e| anyhow::anyhow!("device reply for row {}: {e}", i + 1))?;
         let (mut re, _) = slots.decrypt(&sk, &ct)?;
         re.truncate(rows.len());

@@ -4,7 +4,7 @@
 
 use crate::features::Features;
 use crate::files::{self, FileError};
-use crate::keystore::{self, PARAMS_FILE, SECRET_KEY_FILE, Session};
+use crate::keystore::{self, KeyedSecret, PARAMS_FILE, SECRET_KEY_FILE, Session};
 use crate::train::batches::Batches;
 use crate::train::checkpoint::{Checkpoint, TrainState};
 use crate::train::data::{self as dataset, Split};
@@ -19,7 +19,7 @@ use crate::train::store::{self, BatchStore, Part};
 use anyhow::{Context as _, bail};
 use md5::{Digest, Md5};
 use medblind_core::ckks::{Context, presets};
-use medblind_core::wire;
+use medblind_core::wire::{self, KeyId};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -30,10 +30,18 @@ fn standardized_split(features: &Path) -> anyhow::Result<Split> {
     Ok(split)
 }
 
-fn hospital(keys: &Path) -> anyhow::Result<(Session, medblind_core::ckks::SecretKey<Vec<u64>>)> {
+/// The hospital's parameters, and its secret key with its key pair.
+fn hospital(keys: &Path) -> anyhow::Result<(Session, KeyedSecret)> {
     let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
-    let sk = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
-    Ok((session, sk))
+    let secret = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
+    Ok((session, secret))
+}
+
+/// The hospital's batch folder at `data`, checked to be of the key pair `key` of the key folder `keys`.
+fn hospital_store(data: &Path, session: &Session, key: KeyId, keys: &Path) -> anyhow::Result<BatchStore> {
+    let store = BatchStore::open_for(data, &session.ctx)?;
+    store.expect_key(key, keys)?;
+    Ok(store)
 }
 
 /// `medblind encrypt-features`: the hospital packs and encrypts a feature file's train, validation and test
@@ -49,7 +57,7 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path, 
             out.display()
         );
     }
-    let (session, sk) = hospital(keys)?;
+    let (session, (sk, key)) = hospital(keys)?;
     let split = standardized_split(features)?;
     let ctx = &session.ctx;
     let layout = Layout::new(ctx.degree() / 2, batch, split.train.classes, split.train.dim())?;
@@ -57,7 +65,7 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path, 
     let levels = Plan::for_params(&approx, ctx.params().literal())
         .with_context(|| keys.display().to_string())?
         .batch_levels(&approx);
-    let owner = KeyOwner::from_secret(ctx, &session.encoder, sk);
+    let owner = KeyOwner::from_secret(ctx, &session.encoder, sk, key);
     let steps = layout.rotation_steps();
     let cloud = match presets::bootstrapping_for(ctx.params().literal()) {
         Some(b) => {
@@ -99,11 +107,12 @@ impl CloudFolder {
         let session = Session::from_params_file(&data.join(PARAMS_FILE))?;
         let store = BatchStore::open_for(data, &session.ctx)?;
         let eval = keystore::load_evaluation_keys(&session, &data.join(store::KEYS))?;
+        store.expect_key(eval.key, &data.join(store::KEYS))?;
         let steps = store.layout.rotation_steps();
         let keys = CloudKeys::from_file(session.ctx.degree(), eval, &steps)
             .with_context(|| data.join(store::KEYS).display().to_string())?;
         let bootstrapping = match (&keys, presets::bootstrapping_for(session.ctx.params().literal())) {
-            (CloudKeys::Bootstrapping(_), Some(b)) => {
+            (keys, Some(b)) if keys.bootstraps() => {
                 eprintln!("cloud: precomputing bootstrapping");
                 Some(Bootstrapping::new(&session.ctx, b)?)
             }
@@ -127,12 +136,8 @@ impl CloudFolder {
     }
 }
 
-fn write_cts(ctx: &Context<Vec<u64>>, cts: &[Ct], out: &Path) -> anyhow::Result<()> {
-    let mut bytes = Vec::new();
-    for ct in cts {
-        bytes.extend(wire::ciphertext_to_vec(ctx, ct)?);
-    }
-    Ok(files::write_atomic(out, &bytes, false)?)
+fn write_cts(ctx: &Context<Vec<u64>>, cts: &[Ct], key: KeyId, out: &Path) -> anyhow::Result<()> {
+    Ok(files::write_atomic(out, &keystore::ciphertexts_to_vec(ctx, cts, key)?, false)?)
 }
 
 /// `medblind train`: the cloud trains on an encrypted batch folder with its evaluation keys only, asking the
@@ -157,7 +162,8 @@ pub fn train(
     let checkpoint = checkpoint.map(|path| -> anyhow::Result<Checkpoint<'_>> {
         let manifest = files::read(&data.join(store::MANIFEST))?;
         let run = [&manifest[..], format!("{schedule:?}").as_bytes()].concat();
-        Ok(Checkpoint { path: path.to_path_buf(), ctx, run: crate::medmnist::hex(&Md5::digest(&run)) })
+        let run = crate::medmnist::hex(&Md5::digest(&run));
+        Ok(Checkpoint { path: path.to_path_buf(), ctx, key: cloud.keys.key, run })
     });
     let checkpoint = checkpoint.transpose()?;
     let resume = checkpoint.as_ref().map(Checkpoint::load).transpose()?.flatten();
@@ -171,7 +177,7 @@ pub fn train(
     }
     let engine = cloud.engine()?;
     let trainer = cloud.trainer(&engine)?;
-    let mut owner = RemoteKeyOwner::new(exchange_dir, ctx, timeout)?;
+    let mut owner = RemoteKeyOwner::new(exchange_dir, ctx, cloud.keys.key, timeout)?;
     let start = Instant::now();
     let progress = |m: &str| eprintln!("[{:>7.1} s] cloud: {m}", start.elapsed().as_secs_f64());
     let mut hooks = CloudHooks { progress, checkpoint: checkpoint.as_ref() };
@@ -179,7 +185,7 @@ pub fn train(
     let result = trainer.train(&train, &val, schedule, &mut owner, &mut hooks, resume);
     owner.finish()?;
     let (weights, report) = result?;
-    write_cts(ctx, &weights, out)?;
+    write_cts(ctx, &weights, cloud.keys.key, out)?;
     if let Some(checkpoint) = &checkpoint {
         checkpoint.remove()?;
     }
@@ -223,10 +229,7 @@ pub fn predict(data: &Path, weights: &Path, out: &Path, force: bool) -> anyhow::
     let (ctx, layout) = (&cloud.session.ctx, cloud.store.layout);
     let bytes = files::read(weights)?;
     keystore::refuse_secret(weights, &bytes)?;
-    let w: Vec<Ct> = files::split_objects(weights, &bytes)?
-        .iter()
-        .map(|o| cloud.session.decode(weights, o, wire::decode_ciphertext))
-        .collect::<Result<_, _>>()?;
+    let w = keystore::decode_ciphertexts(ctx, weights, &bytes, cloud.keys.key)?;
     if w.len() != layout.blocks || w.iter().any(|ct| ct.slots() != layout.slots || ct.level() < 2) {
         bail!(
             "{}: expected {} weight ciphertexts of {} slots with 2 levels left (from `medblind train` on this folder)",
@@ -247,7 +250,7 @@ pub fn predict(data: &Path, weights: &Path, out: &Path, force: bool) -> anyhow::
         })
         .collect::<anyhow::Result<Vec<_>>>()?;
     bar.finish_and_clear();
-    write_cts(ctx, &logits, out)?;
+    write_cts(ctx, &logits, cloud.keys.key, out)?;
     let rows: usize = cloud.store.rows(Part::Test).iter().sum();
     eprintln!("cloud: encrypted logits of {rows} test rows in {}", out.display());
     Ok(())
@@ -260,9 +263,9 @@ pub fn predict(data: &Path, weights: &Path, out: &Path, force: bool) -> anyhow::
 /// # Errors
 /// Unreadable keys or requests, a request outside the agreement, or file trouble.
 pub fn refresh(keys: &Path, data: &Path, exchange_dir: &Path, epochs: usize, patience: usize) -> anyhow::Result<()> {
-    let (session, sk) = hospital(keys)?;
-    let store = BatchStore::open_for(data, &session.ctx)?;
-    let owner = KeyOwner::from_secret(&session.ctx, &session.encoder, sk);
+    let (session, (sk, key)) = hospital(keys)?;
+    let store = hospital_store(data, &session, key, keys)?;
+    let owner = KeyOwner::from_secret(&session.ctx, &session.encoder, sk, key);
     let literal = session.ctx.params().literal();
     let approx = softmax_for(store.layout.classes, Some(literal));
     let agreement = exchange::Agreement {
@@ -300,16 +303,13 @@ pub fn evaluate(
     features: &Path,
     logits: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let (session, sk) = hospital(keys)?;
-    let store = BatchStore::open_for(data, &session.ctx)?;
+    let (session, (sk, key)) = hospital(keys)?;
+    let store = hospital_store(data, &session, key, keys)?;
     let layout = store.layout;
-    let owner = KeyOwner::from_secret(&session.ctx, &session.encoder, sk);
+    let owner = KeyOwner::from_secret(&session.ctx, &session.encoder, sk, key);
     let decrypt_all = |path: &Path| -> anyhow::Result<Vec<Vec<f64>>> {
         let bytes = files::read(path)?;
-        let cts = files::split_objects(path, &bytes)?
-            .iter()
-            .map(|o| session.decode(path, o, wire::decode_ciphertext))
-            .collect::<Result<Vec<_>, _>>()?;
+        let cts = keystore::decode_ciphertexts(&session.ctx, path, &bytes, key)?;
         if cts.iter().any(|ct| ct.slots() != layout.slots) {
             bail!("{}: ciphertexts of another packing (not {} slots)", path.display(), layout.slots);
         }

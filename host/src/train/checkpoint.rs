@@ -13,9 +13,10 @@ use super::EpochLog;
 use super::he::Ct;
 use super::schedule::Verdict;
 use crate::files::{self, FileError};
+use crate::keystore;
 use anyhow::Result;
 use medblind_core::ckks::Context;
-use medblind_core::wire;
+use medblind_core::wire::KeyId;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
@@ -53,6 +54,8 @@ pub struct Checkpoint<'a> {
     pub path: PathBuf,
     /// The parameters its ciphertexts are under.
     pub ctx: &'a Context<Vec<u64>>,
+    /// The key pair its ciphertexts belong to: a checkpoint of another key pair is refused.
+    pub key: KeyId,
     /// The run's identity: a checkpoint of another run is refused.
     pub run: String,
 }
@@ -82,9 +85,8 @@ impl Checkpoint<'_> {
         }
         text.push('\n');
         let mut bytes = text.into_bytes();
-        for ct in s.w.iter().chain(&s.y).chain(&s.best) {
-            bytes.extend(wire::ciphertext_to_vec(self.ctx, ct)?);
-        }
+        let cts: Vec<Ct> = s.w.iter().chain(&s.y).chain(&s.best).cloned().collect();
+        bytes.extend(keystore::ciphertexts_to_vec(self.ctx, &cts, self.key)?);
         Ok(files::write_atomic(&self.path, &bytes, false)?)
     }
 
@@ -129,14 +131,11 @@ impl Checkpoint<'_> {
         };
         let seconds = fields.get("seconds").and_then(|v| v.parse().ok()).ok_or_else(|| bad("no number `seconds`"))?;
         let blocks = number("blocks")?;
-        let objects = files::split_objects(path, &bytes[split + 2..])?;
-        if blocks.checked_mul(3) != Some(objects.len()) {
-            return Err(bad(&format!("{} ciphertexts, expected 3 × {blocks}", objects.len())));
+        let count = files::split_objects(path, &bytes[split + 2..])?.len();
+        if blocks.checked_mul(3) != Some(count) {
+            return Err(bad(&format!("{count} ciphertexts, expected 3 × {blocks}")));
         }
-        let mut cts = objects
-            .iter()
-            .map(|o| wire::decode_ciphertext(ctx, o).map_err(|e| FileError::content(path, e)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut cts = keystore::decode_ciphertexts(ctx, path, &bytes[split + 2..], self.key)?;
         let best = cts.split_off(2 * blocks);
         let y = cts.split_off(blocks);
         Ok(Some(TrainState {
@@ -195,7 +194,8 @@ mod tests {
         let owner = KeyOwner::generate(&ctx, &encoder);
         let ct = |v: f64| owner.encrypt(&[v, -v]).unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let checkpoint = Checkpoint { path: dir.path().join("c.mbl"), ctx: &ctx, run: "run-a".into() };
+        let checkpoint =
+            Checkpoint { path: dir.path().join("c.mbl"), ctx: &ctx, key: owner.key(), run: "run-a".into() };
         assert!(checkpoint.load().unwrap().is_none(), "no file, no state");
         let log = vec![
             EpochLog {
@@ -240,6 +240,11 @@ mod tests {
             let values = owner.decrypt(ct).unwrap();
             assert!((values[0] - (i as f64 + 0.5)).abs() < 1e-6 && (values[1] + i as f64 + 0.5).abs() < 1e-6);
         }
+        let stranger = KeyId(owner.key().0.wrapping_add(1));
+        let of_another_key =
+            Checkpoint { path: checkpoint.path.clone(), ctx: &ctx, key: stranger, run: "run-a".into() };
+        let message = of_another_key.load().unwrap_err().to_string();
+        assert!(message.contains(&format!("belongs to key pair {}", owner.key())), "{message}");
         let other = Checkpoint { run: "run-b".into(), ..checkpoint };
         assert!(other.load().unwrap_err().to_string().contains("belongs to another run"));
         let bytes = std::fs::read(&other.path).unwrap();

@@ -182,11 +182,11 @@ fn encrypted_run(
     let saved = work.map(|w| w.secret_key(&ctx)).transpose()?.flatten();
     let resumed = saved.is_some();
     let owner = match saved {
-        Some(sk) => KeyOwner::from_secret(&ctx, &encoder, sk),
+        Some((sk, key)) => KeyOwner::from_secret(&ctx, &encoder, sk, key),
         None => {
             let owner = KeyOwner::generate(&ctx, &encoder);
             if let Some(work) = work {
-                work.save_secret_key(&ctx, owner.secret_key())?;
+                work.save_secret_key(&ctx, owner.secret_key(), owner.key())?;
             }
             owner
         }
@@ -221,7 +221,8 @@ fn encrypted_run(
         }
     };
     let encrypt_seconds = stored.as_ref().map_or_else(|| start.elapsed().as_secs_f64(), |(_, s)| *s);
-    let checkpoint = work.map(|work| Checkpoint { path: work.checkpoint(), ctx: &ctx, run: work.run() });
+    let checkpoint =
+        work.map(|work| Checkpoint { path: work.checkpoint(), ctx: &ctx, key: owner.key(), run: work.run() });
     let resume = checkpoint.as_ref().map(Checkpoint::load).transpose()?.flatten();
     match &resume {
         Some(state) => progress(&format!(
@@ -264,7 +265,9 @@ fn stored_batches(
 ) -> Result<(BatchStore, f64)> {
     if let Some(seconds) = work.encryption_seconds() {
         progress("hospital: the training and validation sets, encrypted by the interrupted run");
-        return Ok((BatchStore::open(&work.batches())?, seconds));
+        let store = BatchStore::open(&work.batches())?;
+        store.expect_key(owner.key(), &work.secret_key_path())?;
+        return Ok((store, seconds));
     }
     progress("hospital: encrypting the training and validation sets");
     let start = Instant::now();

@@ -595,7 +595,8 @@ mod tests {
             service
         };
         let dir = tempfile::tempdir().unwrap();
-        let checkpoint = Checkpoint { path: dir.path().join("checkpoint.mbl"), ctx: &ctx, run: "blobs".into() };
+        let path = dir.path().join("checkpoint.mbl");
+        let checkpoint = Checkpoint { path, ctx: &ctx, key: owner.key(), run: "blobs".into() };
         for &saves in interruptions {
             let resume = checkpoint.load().unwrap();
             let mut hooks = StopAfter { saves, checkpoint: &checkpoint };

@@ -25,9 +25,10 @@ use super::plan::Plan;
 use super::schedule::Verdict;
 use super::softmax::SoftmaxApprox;
 use crate::files::{self, FileError};
+use crate::keystore;
 use anyhow::{Result, bail};
 use medblind_core::ckks::Context;
-use medblind_core::wire;
+use medblind_core::wire::KeyId;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -36,21 +37,6 @@ use std::time::{Duration, Instant};
 const POLL: Duration = Duration::from_millis(50);
 /// The file the cloud writes when training is over.
 pub const DONE: &str = "done";
-
-fn encode(ctx: &Context<Vec<u64>>, cts: &[Ct]) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    for ct in cts {
-        bytes.extend(wire::ciphertext_to_vec(ctx, ct)?);
-    }
-    Ok(bytes)
-}
-
-fn decode(ctx: &Context<Vec<u64>>, path: &Path, bytes: &[u8]) -> Result<Vec<Ct>> {
-    files::split_objects(path, bytes)?
-        .iter()
-        .map(|o| wire::decode_ciphertext(ctx, o).map_err(|e| FileError::content(path, e).into()))
-        .collect()
-}
 
 fn remove(path: &Path) -> Result<()> {
     std::fs::remove_file(path).map_err(|source| FileError::Io { path: path.to_path_buf(), source })?;
@@ -61,6 +47,7 @@ fn remove(path: &Path) -> Result<()> {
 pub struct RemoteKeyOwner<'a> {
     dir: PathBuf,
     ctx: &'a Context<Vec<u64>>,
+    key: KeyId,
     next: usize,
     /// The first request of this process (those below were a stopped process's).
     first: usize,
@@ -69,20 +56,21 @@ pub struct RemoteKeyOwner<'a> {
 }
 
 impl<'a> RemoteKeyOwner<'a> {
-    /// A service through `dir` that gives up after `timeout` without a reply. Requests are numbered past any an
+    /// A service through `dir` for ciphertexts of key pair `key` that gives up after `timeout` without a reply.
+    /// Requests are numbered past any an
     /// earlier cloud process left (one that was stopped, say, and is being resumed), whose replies are removed:
     /// a late reply to an old request can never be read as the answer to a new one.
     ///
     /// # Errors
     /// If the folder cannot be created or read, or a file from an earlier run cannot be removed.
-    pub fn new(dir: &Path, ctx: &'a Context<Vec<u64>>, timeout: Duration) -> Result<Self> {
+    pub fn new(dir: &Path, ctx: &'a Context<Vec<u64>>, key: KeyId, timeout: Duration) -> Result<Self> {
         let io = |source| FileError::Io { path: dir.to_path_buf(), source };
         std::fs::create_dir_all(dir).map_err(io)?;
         if dir.join(DONE).exists() {
             remove(&dir.join(DONE))?;
         }
         let next = remove_replies_before(dir, usize::MAX)?.map_or(0, |last| last + 1);
-        Ok(Self { dir: dir.to_path_buf(), ctx, next, first: next, refreshed: 0, timeout })
+        Ok(Self { dir: dir.to_path_buf(), ctx, key, next, first: next, refreshed: 0, timeout })
     }
 
     /// Sends a request (its `detail` file first, then the request itself) and returns the reply's bytes.
@@ -91,7 +79,7 @@ impl<'a> RemoteKeyOwner<'a> {
         self.next += 1;
         files::write_atomic(&self.dir.join(format!("{id}.{kind}.{}", detail.0)), detail.1.as_bytes(), false)?;
         let request = self.dir.join(format!("{id}.{kind}"));
-        files::write_atomic(&request, &encode(self.ctx, cts)?, false)?;
+        files::write_atomic(&request, &keystore::ciphertexts_to_vec(self.ctx, cts, self.key)?, false)?;
         let (reply, refused) =
             (request.with_extension(format!("{kind}.reply")), request.with_extension(format!("{kind}.refused")));
         let start = Instant::now();
@@ -147,7 +135,7 @@ fn remove_replies_before(dir: &Path, limit: usize) -> Result<Option<usize>> {
 impl KeyOwnerService for RemoteKeyOwner<'_> {
     fn refresh(&mut self, cts: &mut [Ct], level: usize) -> Result<()> {
         let bytes = self.ask("refresh", cts, ("level", level.to_string()))?;
-        let fresh = decode(self.ctx, &self.dir, &bytes)?;
+        let fresh = keystore::decode_ciphertexts(self.ctx, &self.dir, &bytes, self.key)?;
         if fresh.len() != cts.len()
             || fresh.iter().zip(cts.iter()).any(|(f, c)| f.level() != level || f.slots() != c.slots())
         {
@@ -350,7 +338,8 @@ fn answer(
         .trim()
         .parse::<usize>()
         .map_err(|_| format!("{name}.{detail} is not a number"))?;
-    let mut cts = decode(ctx, &dir.join(name), &read_request(dir, name)?).map_err(|e| e.to_string())?;
+    let mut cts = keystore::decode_ciphertexts(ctx, &dir.join(name), &read_request(dir, name)?, local.key())
+        .map_err(|e| e.to_string())?;
     if cts.iter().any(|ct| ct.slots() != agreement.layout.slots) {
         return Err(format!("ciphertexts not of {} slots", agreement.layout.slots));
     }
@@ -364,7 +353,8 @@ fn answer(
         }
         *refreshes += 1;
         local.refresh(&mut cts, level).map_err(|e| e.to_string())?;
-        return Ok((encode(ctx, &cts).map_err(|e| e.to_string())?, format!("refreshed {} ciphertexts", cts.len())));
+        let reply = keystore::ciphertexts_to_vec(ctx, &cts, local.key()).map_err(|e| e.to_string())?;
+        return Ok((reply, format!("refreshed {} ciphertexts", cts.len())));
     }
     let epoch = number;
     if cts.len() != 2 * agreement.val_rows.len() {
@@ -497,7 +487,7 @@ mod tests {
         let mut answers = Vec::new();
         let mut interval = (-4.0 * bound, 4.0 * bound); // where the offset that reaches the bound lies
         let (served, log, left) = exchange(&hospital, &agreement, &owner, |shared| {
-            let mut cloud = RemoteKeyOwner::new(shared, &hospital.ctx, Duration::from_secs(60)).unwrap();
+            let mut cloud = RemoteKeyOwner::new(shared, &hospital.ctx, owner.key(), Duration::from_secs(60)).unwrap();
             let first = cloud.validate(0, &batches(&owner, &agreement, secret)).unwrap();
             for offset in [100.0, -100.0] {
                 assert_eq!(cloud.validate(0, &batches(&owner, &agreement, secret + offset)).unwrap(), first);
@@ -539,7 +529,8 @@ mod tests {
         let owner = KeyOwner::generate(&hospital.ctx, &hospital.encoder);
         let agreement = hospital.agreement(2);
         let ct = owner.encrypt(&vec![0.5; agreement.layout.slots]).unwrap();
-        let weights = encode(&hospital.ctx, &vec![ct; 2 * agreement.layout.blocks]).unwrap();
+        let weights =
+            keystore::ciphertexts_to_vec(&hospital.ctx, &vec![ct; 2 * agreement.layout.blocks], owner.key()).unwrap();
         let level = agreement.plan.weights;
         let outside = tempfile::tempdir().unwrap();
         let local = outside.path().join("local.ct");
@@ -592,7 +583,7 @@ mod tests {
         for name in ["000007.refresh", "000007.refresh.level", "000007.refresh.reply", "notes.txt"] {
             files::write_atomic(&dir.path().join(name), b"old", false).unwrap();
         }
-        let cloud = RemoteKeyOwner::new(dir.path(), &ctx, Duration::from_secs(1)).unwrap();
+        let cloud = RemoteKeyOwner::new(dir.path(), &ctx, KeyId(1), Duration::from_secs(1)).unwrap();
         assert_eq!(cloud.next, 8);
         assert!(!dir.path().join("000007.refresh.reply").exists());
         assert!(dir.path().join("000007.refresh").exists() && dir.path().join("notes.txt").exists());

@@ -20,6 +20,7 @@ use medblind_core::ckks::{
     Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, Plaintext, RelinearizationKey, SecretKey, Slots,
     presets,
 };
+use medblind_core::wire::KeyId;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use rayon::prelude::*;
@@ -43,9 +44,18 @@ pub fn fresh_level(params: &Params) -> usize {
     presets::bootstrapping_for(params.literal()).map_or(params.max_level(), |b| b.output_level())
 }
 
-/// The evaluation keys the cloud holds: relinearization and rotation keys, and the sparse-secret encapsulation's
-/// switching keys when the cloud bootstraps. None of them reveals the secret key.
-pub enum CloudKeys {
+/// The evaluation keys the cloud holds, and the key pair they belong to (which every ciphertext the cloud reads
+/// or writes must name). None of them reveals the secret key.
+pub struct CloudKeys {
+    /// The key pair.
+    pub key: KeyId,
+    /// The keys.
+    pub set: CloudKeySet,
+}
+
+/// Relinearization and rotation keys, and the sparse-secret encapsulation's switching keys when the cloud
+/// bootstraps.
+pub enum CloudKeySet {
     /// Relinearization and Galois keys: fresh levels come from the key owner's refreshes.
     Evaluation {
         /// The relinearization key.
@@ -70,41 +80,48 @@ impl CloudKeys {
         }
         find_galois_key(&keys.galois, conjugation_galois_element(degree))
             .map_err(|_| anyhow!("no conjugation key (the trainer's logits need it)"))?;
-        let EvaluationKeys { relinearization, galois, encapsulation } = keys;
-        Ok(match encapsulation {
-            None => Self::Evaluation { relinearization, galois },
+        let EvaluationKeys { key, relinearization, galois, encapsulation } = keys;
+        let set = match encapsulation {
+            None => CloudKeySet::Evaluation { relinearization, galois },
             Some([to_sparse, from_sparse]) => {
-                Self::Bootstrapping(BootstrapKeys { relinearization, galois, to_sparse, from_sparse })
+                CloudKeySet::Bootstrapping(BootstrapKeys { relinearization, galois, to_sparse, from_sparse })
             }
-        })
+        };
+        Ok(Self { key, set })
     }
 
     /// The keys as a file holds them.
     pub fn into_file(self) -> EvaluationKeys {
-        match self {
-            Self::Evaluation { relinearization, galois } => {
-                EvaluationKeys { relinearization, galois, encapsulation: None }
+        let key = self.key;
+        match self.set {
+            CloudKeySet::Evaluation { relinearization, galois } => {
+                EvaluationKeys { key, relinearization, galois, encapsulation: None }
             }
-            Self::Bootstrapping(BootstrapKeys { relinearization, galois, to_sparse, from_sparse }) => {
-                EvaluationKeys { relinearization, galois, encapsulation: Some([to_sparse, from_sparse]) }
+            CloudKeySet::Bootstrapping(BootstrapKeys { relinearization, galois, to_sparse, from_sparse }) => {
+                EvaluationKeys { key, relinearization, galois, encapsulation: Some([to_sparse, from_sparse]) }
             }
         }
     }
 
     /// The relinearization key.
     pub fn relinearization(&self) -> &RelinearizationKey<Vec<u64>> {
-        match self {
-            Self::Evaluation { relinearization, .. } => relinearization,
-            Self::Bootstrapping(keys) => &keys.relinearization,
+        match &self.set {
+            CloudKeySet::Evaluation { relinearization, .. } => relinearization,
+            CloudKeySet::Bootstrapping(keys) => &keys.relinearization,
         }
     }
 
     /// Every Galois key.
     pub fn galois(&self) -> &[GaloisKey<Vec<u64>>] {
-        match self {
-            Self::Evaluation { galois, .. } => galois,
-            Self::Bootstrapping(keys) => &keys.galois,
+        match &self.set {
+            CloudKeySet::Evaluation { galois, .. } => galois,
+            CloudKeySet::Bootstrapping(keys) => &keys.galois,
         }
+    }
+
+    /// Whether they can bootstrap.
+    pub fn bootstraps(&self) -> bool {
+        matches!(self.set, CloudKeySet::Bootstrapping(_))
     }
 }
 
@@ -168,7 +185,7 @@ impl<'a> Engine<'a> {
         keys: &'a CloudKeys,
         bootstrapping: &'a Bootstrapping,
     ) -> Result<Self> {
-        if !matches!(keys, CloudKeys::Bootstrapping(_)) {
+        if !keys.bootstraps() {
             return Err(anyhow!("these evaluation keys cannot bootstrap (no encapsulation keys)"));
         }
         Ok(Self { bootstrapping: Some(bootstrapping), ..Self::new(ctx, encoder, keys) })
@@ -194,7 +211,7 @@ impl<'a> Engine<'a> {
     /// # Errors
     /// Without bootstrapping.
     pub fn bootstrap(&self, a: &Ct) -> Result<Ct> {
-        let (Some(b), CloudKeys::Bootstrapping(keys)) = (self.bootstrapping, self.keys) else {
+        let (Some(b), CloudKeySet::Bootstrapping(keys)) = (self.bootstrapping, &self.keys.set) else {
             return Err(anyhow!("this engine does not bootstrap"));
         };
         let out = b.bootstrapper.bootstrap(&Evaluator::new(self.ctx), a, keys)?;
@@ -517,25 +534,37 @@ pub struct KeyOwner<'a> {
     ctx: &'a Context<Vec<u64>>,
     encoder: &'a Encoder<Vec<f64>>,
     sk: SecretKey<Vec<u64>>,
+    key: KeyId,
     rng: Mutex<ChaCha20Rng>,
 }
 
 impl<'a> KeyOwner<'a> {
-    /// A key owner with a fresh secret key from the operating system's CSPRNG.
+    /// A key owner with a fresh secret key and key pair identity from the operating system's CSPRNG.
     pub fn generate(ctx: &'a Context<Vec<u64>>, encoder: &'a Encoder<Vec<f64>>) -> Self {
         let mut rng = ChaCha20Rng::from_os_rng();
         let sk = SecretKey::generate(ctx, &mut rng);
-        Self { ctx, encoder, sk, rng: Mutex::new(rng) }
+        let key = KeyId::random(&mut rng);
+        Self { ctx, encoder, sk, key, rng: Mutex::new(rng) }
     }
 
-    /// The key owner of an existing secret key (from the hospital's key folder).
-    pub fn from_secret(ctx: &'a Context<Vec<u64>>, encoder: &'a Encoder<Vec<f64>>, sk: SecretKey<Vec<u64>>) -> Self {
-        Self { ctx, encoder, sk, rng: Mutex::new(ChaCha20Rng::from_os_rng()) }
+    /// The key owner of an existing secret key of key pair `key` (from the hospital's key folder).
+    pub fn from_secret(
+        ctx: &'a Context<Vec<u64>>,
+        encoder: &'a Encoder<Vec<f64>>,
+        sk: SecretKey<Vec<u64>>,
+        key: KeyId,
+    ) -> Self {
+        Self { ctx, encoder, sk, key, rng: Mutex::new(ChaCha20Rng::from_os_rng()) }
     }
 
     /// The secret key, for the hospital's own files.
     pub fn secret_key(&self) -> &SecretKey<Vec<u64>> {
         &self.sk
+    }
+
+    /// The key pair: every key and ciphertext of this owner names it.
+    pub fn key(&self) -> KeyId {
+        self.key
     }
 
     /// The relinearization key, rotation keys for `steps` and the conjugation key.
@@ -545,7 +574,7 @@ impl<'a> KeyOwner<'a> {
         let relinearization = RelinearizationKey::generate(self.ctx, &self.sk, &mut self.generator());
         bar.inc(1);
         let galois = self.galois_keys(&elements, &bar);
-        CloudKeys::Evaluation { relinearization, galois }
+        CloudKeys { key: self.key, set: CloudKeySet::Evaluation { relinearization, galois } }
     }
 
     /// The keys for rotations by `steps` and for bootstrapping under `literal` (one Galois key per element for
@@ -567,7 +596,7 @@ impl<'a> KeyOwner<'a> {
         let mut keys = BootstrapKeys::generate(self.ctx, literal, &self.sk, &[], &mut self.generator())?;
         bar.inc(3);
         keys.galois = self.galois_keys(&elements, &bar);
-        Ok(CloudKeys::Bootstrapping(keys))
+        Ok(CloudKeys { key: self.key, set: CloudKeySet::Bootstrapping(keys) })
     }
 
     /// The Galois elements of the rotations by `steps` and of conjugation (the trainer's logits separate real and

@@ -92,6 +92,11 @@ impl<'a> LocalKeyOwner<'a> {
         }
     }
 
+    /// The key pair of the owner's keys.
+    pub fn key(&self) -> medblind_core::wire::KeyId {
+        self.owner.key()
+    }
+
     /// Takes up a run whose first epochs had `losses`, judged as they were then.
     pub fn resume(&mut self, losses: impl IntoIterator<Item = f64>) {
         for loss in losses {

@@ -7,23 +7,25 @@
 //! then its label ciphertext (all zero for test batches: their labels stay at the hospital), in the wire format,
 //! each at the level the trainer first uses it at (at most the fresh level; validation and test batches at
 //! [`BatchLevels::INFERENCE`](super::batches::BatchLevels::INFERENCE)). `manifest.txt` is `key=value` lines:
-//! `format=medblind-encrypted-batches/2`, `slots`, `batch`, `classes`, `dim` (with the bias column), `train`, `val`
-//! and `test` (the real rows of each batch, comma-separated). No secret material.
+//! `format=medblind-encrypted-batches/3`, `key` (the key pair of every ciphertext and key in the folder, 8 hex
+//! digits), `slots`, `batch`, `classes`, `dim` (with the bias column), `train`, `val` and `test` (the real rows of
+//! each batch, comma-separated). No secret material.
 
 use super::batches::{BatchLevels, Batches, EncryptedBatch, encrypt_batch};
 use super::data::Dataset;
-use super::he::{KeyOwner, fresh_level};
+use super::he::{Ct, KeyOwner, fresh_level};
 use super::layout::Layout;
 use crate::files::{self, FileError};
+use crate::keystore;
 use anyhow::{Context as _, Result};
 use medblind_core::ckks::Context;
-use medblind_core::wire;
+use medblind_core::wire::KeyId;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 /// The manifest's format tag.
-pub const FORMAT: &str = "medblind-encrypted-batches/2";
+pub const FORMAT: &str = "medblind-encrypted-batches/3";
 /// The manifest's file name.
 pub const MANIFEST: &str = "manifest.txt";
 /// The training keys' file name.
@@ -58,6 +60,8 @@ pub struct BatchStore {
     pub layout: Layout,
     /// The batch size it was packed for.
     pub batch: usize,
+    /// The key pair of its ciphertexts and keys.
+    pub key: KeyId,
     rows: [Vec<usize>; 3],
 }
 
@@ -74,6 +78,22 @@ impl BatchStore {
             return Err(FileError::content(&dir.join(MANIFEST), message).into());
         }
         Ok(store)
+    }
+
+    /// Refuses keys of another key pair than the folder's: `key`, from `holder`.
+    ///
+    /// # Errors
+    /// Naming both key pairs.
+    pub fn expect_key(&self, key: KeyId, holder: &Path) -> Result<()> {
+        if key != self.key {
+            let message = format!(
+                "the batches belong to key pair {}, but {} belongs to key pair {key}",
+                self.key,
+                holder.display()
+            );
+            return Err(FileError::content(&self.dir.join(MANIFEST), message).into());
+        }
+        Ok(())
     }
 
     /// The real rows of each batch of `part`.
@@ -94,6 +114,7 @@ impl BatchStore {
         dir: &Path,
         layout: Layout,
         batch: usize,
+        key: KeyId,
         mut write_batch: impl FnMut(Part, usize, &Path) -> Result<usize>,
         counts: [usize; 3],
     ) -> Result<Self> {
@@ -107,7 +128,8 @@ impl BatchStore {
         }
         let list = |r: &[usize]| r.iter().map(usize::to_string).collect::<Vec<_>>().join(",");
         let manifest = format!(
-            "format={FORMAT}\nslots={}\nbatch={batch}\nclasses={}\ndim={}\ntrain={}\nval={}\ntest={}\n",
+            "format={FORMAT}\nkey={:08x}\nslots={}\nbatch={batch}\nclasses={}\ndim={}\ntrain={}\nval={}\ntest={}\n",
+            key.0,
             layout.slots,
             layout.classes,
             layout.dim,
@@ -116,7 +138,7 @@ impl BatchStore {
             list(&rows[2])
         );
         files::write_atomic(&dir.join(MANIFEST), manifest.as_bytes(), false)?;
-        Ok(Self { dir: dir.to_path_buf(), layout, batch, rows })
+        Ok(Self { dir: dir.to_path_buf(), layout, batch, key, rows })
     }
 
     /// Opens a store, checking its manifest.
@@ -143,6 +165,9 @@ impl BatchStore {
                 .map(|r| r.parse().map_err(|_| FileError::content(&path, format!("`{k}` is not a list of row counts"))))
                 .collect()
         };
+        let key = u32::from_str_radix(field("key")?, 16)
+            .map(KeyId)
+            .map_err(|_| FileError::content(&path, "`key` is not 8 hex digits"))?;
         let batch = number("batch")?;
         let layout = Layout::new(number("slots")?, batch, number("classes")?, number("dim")?)
             .with_context(|| path.display().to_string())?;
@@ -150,7 +175,7 @@ impl BatchStore {
         if rows.iter().flatten().any(|&r| r == 0 || r > batch) || rows[0].is_empty() {
             return Err(FileError::content(&path, "batch row counts out of range").into());
         }
-        Ok(Self { dir: dir.to_path_buf(), layout, batch, rows })
+        Ok(Self { dir: dir.to_path_buf(), layout, batch, key, rows })
     }
 
     /// The folder.
@@ -185,13 +210,14 @@ pub fn encrypt_parts(
         dir,
         layout,
         batch,
+        owner.key(),
         |part, index, path| {
             let data = parts[part as usize];
             let rows = index * batch..((index + 1) * batch).min(data.len());
             let labels = if part == Part::Test { &[][..] } else { &data.labels[rows.clone()] };
             let levels = if part == Part::Train { train_levels } else { BatchLevels::INFERENCE };
             let encrypted = encrypt_batch(owner, &layout, levels, &data.features[rows], labels)?;
-            write_batch(ctx, &encrypted, path)?;
+            write_batch(ctx, &encrypted, owner.key(), path)?;
             bar.inc(1);
             Ok(encrypted.rows)
         },
@@ -205,12 +231,9 @@ pub fn encrypt_parts(
 ///
 /// # Errors
 /// On an encoding or write failure.
-fn write_batch(ctx: &Context<Vec<u64>>, batch: &EncryptedBatch, path: &Path) -> Result<()> {
-    let mut bytes = Vec::new();
-    for ct in batch.features.iter().chain(&batch.shifted).chain([&batch.labels]) {
-        bytes.extend(wire::ciphertext_to_vec(ctx, ct)?);
-    }
-    Ok(files::write_atomic(path, &bytes, false)?)
+fn write_batch(ctx: &Context<Vec<u64>>, batch: &EncryptedBatch, key: KeyId, path: &Path) -> Result<()> {
+    let cts: Vec<Ct> = batch.features.iter().chain(&batch.shifted).chain([&batch.labels]).cloned().collect();
+    Ok(files::write_atomic(path, &keystore::ciphertexts_to_vec(ctx, &cts, key)?, false)?)
 }
 
 /// One part of a [`BatchStore`], streamed.
@@ -228,17 +251,14 @@ impl Batches for StoredBatches<'_> {
     fn batch(&self, index: usize) -> Result<Cow<'_, EncryptedBatch>> {
         let path = BatchStore::batch_path(&self.store.dir, self.part, index);
         let bytes = files::read(&path)?;
-        let objects = files::split_objects(&path, &bytes)?;
+        let count = files::split_objects(&path, &bytes)?.len();
         let layout = &self.store.layout;
         let blocks = layout.blocks * layout.class_slots / 2;
         let expected = 2 * blocks + 1;
-        if objects.len() != expected {
-            return Err(FileError::content(&path, format!("{} ciphertexts, expected {expected}", objects.len())).into());
+        if count != expected {
+            return Err(FileError::content(&path, format!("{count} ciphertexts, expected {expected}")).into());
         }
-        let mut cts = objects
-            .iter()
-            .map(|o| wire::decode_ciphertext(self.ctx, o).map_err(|e| FileError::content(&path, e)))
-            .collect::<Result<Vec<_>, _>>()?;
+        let mut cts = keystore::decode_ciphertexts(self.ctx, &path, &bytes, self.store.key)?;
         let fresh = fresh_level(self.ctx.params());
         if cts.iter().any(|ct| ct.level() > fresh || ct.slots() != layout.slots) {
             let message = format!("a ciphertext is above level {fresh} or has other than {} slots", layout.slots);

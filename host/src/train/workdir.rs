@@ -8,10 +8,10 @@
 //! whatever an interruption leaves is either complete or absent.
 
 use crate::files::{self, FileError};
-use crate::keystore::SECRET_KEY_FILE;
+use crate::keystore::{self, KeyedSecret, SECRET_KEY_FILE};
 use md5::{Digest, Md5};
 use medblind_core::ckks::{Context, SecretKey};
-use medblind_core::wire;
+use medblind_core::wire::{self, KeyId};
 use std::path::{Path, PathBuf};
 
 /// The file naming the run.
@@ -58,24 +58,31 @@ impl WorkDir {
         crate::medmnist::hex(&Md5::digest(self.run.as_bytes()))
     }
 
-    /// The saved secret key, if the run got that far.
+    /// The saved secret key's file.
+    pub fn secret_key_path(&self) -> PathBuf {
+        self.dir.join(SECRET_KEY_FILE)
+    }
+
+    /// The saved secret key and its key pair, if the run got that far.
     ///
     /// # Errors
     /// [`FileError`] if the file is there but unreadable or of other parameters.
-    pub fn secret_key(&self, ctx: &Context<Vec<u64>>) -> Result<Option<SecretKey<Vec<u64>>>, FileError> {
-        let path = self.dir.join(SECRET_KEY_FILE);
+    pub fn secret_key(&self, ctx: &Context<Vec<u64>>) -> Result<Option<KeyedSecret>, FileError> {
+        let path = self.secret_key_path();
         if !path.exists() {
             return Ok(None);
         }
-        let bytes = files::read(&path)?;
-        wire::decode_secret_key(ctx, &bytes).map(Some).map_err(|e| FileError::content(&path, e))
+        let bytes = zeroize::Zeroizing::new(files::read(&path)?);
+        let key = keystore::key_of(&path, &bytes)?;
+        let sk = wire::decode_secret_key(ctx, &bytes).map_err(|e| FileError::content(&path, e))?;
+        Ok(Some((sk, key)))
     }
 
-    /// Saves a new secret key (mode 0600), discarding what was made under an earlier one.
+    /// Saves a new secret key of key pair `key` (mode 0600), discarding what was made under an earlier one.
     ///
     /// # Errors
     /// [`FileError`] naming the file.
-    pub fn save_secret_key(&self, ctx: &Context<Vec<u64>>, sk: &SecretKey<Vec<u64>>) -> anyhow::Result<()> {
+    pub fn save_secret_key(&self, ctx: &Context<Vec<u64>>, sk: &SecretKey<Vec<u64>>, key: KeyId) -> anyhow::Result<()> {
         let io = |path: &Path, source| FileError::Io { path: path.to_path_buf(), source };
         for stale in [self.checkpoint(), self.dir.join(ENCRYPTION_FILE)] {
             if stale.exists() {
@@ -85,8 +92,8 @@ impl WorkDir {
         if self.batches().exists() {
             std::fs::remove_dir_all(self.batches()).map_err(|e| io(&self.batches(), e))?;
         }
-        let bytes = wire::secret_key_to_vec(ctx, sk)?;
-        Ok(files::write_atomic(&self.dir.join(SECRET_KEY_FILE), &bytes, true)?)
+        let bytes = wire::secret_key_to_vec(ctx, sk, key)?;
+        Ok(files::write_atomic(&self.secret_key_path(), &bytes, true)?)
     }
 
     /// The encrypted batches' folder.

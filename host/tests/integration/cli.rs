@@ -324,15 +324,25 @@ fn outputs_replace_nothing_without_force_and_never_a_key() {
     let failed = outcomes.iter().find(|o| !o.status.success()).unwrap();
     assert_eq!(failed.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&failed.stderr).contains("--force"), "{failed:?}");
-    medblind()
-        .args(["decrypt", "--keys"])
-        .arg(d.join("k2"))
-        .arg("--input")
-        .arg(d.join("x.ct"))
-        .arg("--out")
-        .arg(d.join("wrong.csv"))
-        .assert()
-        .success();
+    // The published folder is one key pair: its own ciphertexts decrypt, and another folder's are refused.
+    let decrypt = |input: &str, out: &str| {
+        let mut cmd = medblind();
+        cmd.args(["decrypt", "--keys"])
+            .arg(d.join("k2"))
+            .arg("--input")
+            .arg(d.join(input))
+            .arg("--out")
+            .arg(d.join(out));
+        cmd
+    };
+    let e = stderr_of(&mut decrypt("x.ct", "wrong.csv"));
+    assert!(e.contains("x.ct") && e.contains("belongs to key pair"), "{e}");
+    let mut own = medblind();
+    own.args(["encrypt", "--keys"]).arg(d.join("k2")).arg("--input").arg(d.join("x.csv"));
+    own.arg("--out").arg(d.join("k2.ct")).assert().success();
+    decrypt("k2.ct", "k2.csv").assert().success();
+    let back = fs::read_to_string(d.join("k2.csv")).unwrap();
+    assert!(back.starts_with("0.5") || back.starts_with("0.4999"), "{back}");
     encrypt(&d.join("y.ct"), false).assert().success();
     let mut listing: Vec<String> =
         fs::read_dir(d.join("k2")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
@@ -361,4 +371,87 @@ fn keygen_refuses_heads_the_parameters_cannot_hold() {
         assert!(!keys.exists(), "{head}: nothing written");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0, "{head}: no temporary left");
     }
+}
+
+/// The key pair a `keygen` announced (`… (key pair 1a2b3c4d): …`).
+fn key_pair_of(keygen: &mut Command) -> String {
+    let out = keygen.assert().success().get_output().stderr.clone();
+    let text = String::from_utf8(out).unwrap();
+    let (_, rest) = text.split_once("(key pair ").unwrap_or_else(|| panic!("no key pair in:\n{text}"));
+    rest[..8].to_string()
+}
+
+/// Objects of two key pairs are never mixed: a ciphertext, a public key or evaluation keys of another key pair
+/// than the keys in use is one error line naming both key pairs, and nothing is written.
+#[test]
+fn objects_of_two_key_pairs_are_never_mixed() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (one, two) = (d.join("one"), d.join("two"));
+    let first = key_pair_of(medblind().args(["keygen", "--out"]).arg(&one).args(["--head", "2x8"]));
+    let second = key_pair_of(medblind().args(["keygen", "--out"]).arg(&two).args(["--head", "2x8"]));
+    assert_ne!(first, second);
+    write_csv(&d.join("x.csv"), &[vec![0.5; 8]]);
+    let encrypt = |keys: &Path, out: &str| {
+        let mut cmd = medblind();
+        cmd.args(["encrypt", "--keys"]).arg(keys).arg("--input").arg(d.join("x.csv")).arg("--out").arg(d.join(out));
+        cmd
+    };
+    let decrypt = |keys: &Path, input: &str| {
+        let mut cmd = medblind();
+        cmd.args(["decrypt", "--keys"]).arg(keys).arg("--input").arg(d.join(input)).arg("--out").arg(d.join("y.csv"));
+        cmd
+    };
+    encrypt(&one, "x.ct").assert().success();
+    decrypt(&one, "x.ct").assert().success();
+    fs::remove_file(d.join("y.csv")).unwrap();
+
+    // Another key folder's secret key.
+    let e = stderr_of(&mut decrypt(&two, "x.ct"));
+    assert!(e.contains("x.ct") && e.contains(&format!("key pair {first}")) && e.contains(&second), "{e}");
+    // A folder left with one key pair's public key and another's secret key (a key folder mixed by hand).
+    let mixed = d.join("mixed");
+    fs::create_dir(&mixed).unwrap();
+    for name in ["params.mbl", "public.key", "eval.keys"] {
+        fs::copy(two.join(name), mixed.join(name)).unwrap();
+    }
+    fs::copy(one.join("secret.key"), mixed.join("secret.key")).unwrap();
+    encrypt(&mixed, "mixed.ct").assert().success();
+    let e = stderr_of(&mut decrypt(&mixed, "mixed.ct"));
+    assert!(e.contains("mixed.ct") && e.contains(&format!("key pair {second}")) && e.contains(&first), "{e}");
+    // The cloud's evaluation keys against a ciphertext of another key pair.
+    write_csv(&d.join("w.csv"), &[vec![1.0; 8], vec![-1.0; 8]]);
+    let e = stderr_of(
+        medblind()
+            .args(["infer", "--params"])
+            .arg(two.join("params.mbl"))
+            .arg("--eval-keys")
+            .arg(two.join("eval.keys"))
+            .arg("--weights")
+            .arg(d.join("w.csv"))
+            .arg("--input")
+            .arg(d.join("x.ct"))
+            .arg("--out")
+            .arg(d.join("z.ct")),
+    );
+    assert!(e.contains("x.ct") && e.contains(&first) && e.contains(&second), "{e}");
+    // An evaluation-key file of two key pairs.
+    let mut eval = fs::read(one.join("eval.keys")).unwrap();
+    eval.extend(fs::read(two.join("eval.keys")).unwrap());
+    fs::write(mixed.join("eval.keys"), eval).unwrap();
+    let e = stderr_of(
+        medblind()
+            .args(["infer", "--params"])
+            .arg(one.join("params.mbl"))
+            .arg("--eval-keys")
+            .arg(mixed.join("eval.keys"))
+            .arg("--weights")
+            .arg(d.join("w.csv"))
+            .arg("--input")
+            .arg(d.join("x.ct"))
+            .arg("--out")
+            .arg(d.join("z.ct")),
+    );
+    assert!(e.contains("eval.keys") && e.contains(&first) && e.contains(&second), "{e}");
+    assert!(!d.join("y.csv").exists() && !d.join("z.ct").exists(), "nothing written on failure");
 }

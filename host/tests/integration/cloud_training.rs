@@ -237,6 +237,22 @@ fn training_refuses_secret_keys_missing_hospitals_and_foreign_folders() {
     assert!(err.contains("no reply from the key owner") && err.contains("medblind refresh"), "{err}");
     let err = fails_with(&mut train(&keys));
     assert!(err.contains("manifest.txt"), "{err}");
+    // Keys of another key pair: the hospital's, and evaluation keys put among the cloud's batches.
+    let other = dir.path().join("other");
+    medblind().args(["keygen", "--preset", PRESET, "--out"]).arg(&other).assert().success();
+    let mut refresh = medblind();
+    refresh
+        .args(["refresh", "--keys"])
+        .arg(&other)
+        .arg("--data")
+        .arg(&data)
+        .arg("--exchange")
+        .arg(dir.path().join("x"));
+    let err = fails_with(&mut refresh);
+    assert!(err.contains("manifest.txt") && err.contains("belong to key pair") && err.contains("other"), "{err}");
+    std::fs::copy(other.join("eval.keys"), data.join("train.keys")).unwrap();
+    let err = fails_with(&mut train(&data));
+    assert!(err.contains("train.keys belongs to key pair"), "{err}");
     std::fs::copy(keys.join("secret.key"), data.join("train.keys")).unwrap();
     let err = fails_with(&mut train(&data));
     assert!(err.contains("train.keys") && err.contains("never reads secret keys"), "{err}");

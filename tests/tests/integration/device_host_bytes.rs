@@ -10,6 +10,9 @@ use medblind_core::wire;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 
+/// The key pair of the test's objects.
+const KEY: wire::KeyId = wire::KeyId(0x0bad_cafe);
+
 #[test]
 fn buffer_api_and_owned_api_agree_on_the_firmware_preset() {
     let params = Params::new(&presets::N4096_QP109_S28).unwrap();
@@ -45,16 +48,17 @@ fn buffer_api_and_owned_api_agree_on_the_firmware_preset() {
     )
     .unwrap();
     let mut device_bytes = vec![0u8; wire::ciphertext_len(&device_ctx, level, true)];
-    let written = wire::encode_ciphertext(&device_ctx, &ct, &mut device_bytes).unwrap();
+    let written = wire::encode_ciphertext(&device_ctx, &ct, KEY, &mut device_bytes).unwrap();
     assert_eq!(written, device_bytes.len());
     let mut sk_bytes = vec![0u8; wire::secret_key_len(&device_ctx)];
-    wire::encode_secret_key(&device_ctx, &sk, &mut vec![0; n], &mut vec![0; n], &mut sk_bytes).unwrap();
+    wire::encode_secret_key(&device_ctx, &sk, KEY, &mut vec![0; n], &mut vec![0; n], &mut sk_bytes).unwrap();
 
     // Host side: owned context; the same secret key (from its file bytes) decrypts the device's ciphertext.
     let host_ctx = Context::new(&params).unwrap();
     let host_sk = wire::decode_secret_key(&host_ctx, &sk_bytes).unwrap();
     let host_ct = wire::decode_ciphertext(&host_ctx, &device_bytes).unwrap();
-    assert_eq!(wire::ciphertext_to_vec(&host_ctx, &host_ct).unwrap(), device_bytes, "re-encoding changes no byte");
+    assert_eq!(wire::peek_header(&device_bytes).unwrap().key, KEY);
+    assert_eq!(wire::ciphertext_to_vec(&host_ctx, &host_ct, KEY).unwrap(), device_bytes, "re-encoding changes no byte");
     let host_encoder = Encoder::new(12).unwrap();
     let (re, _) = Slots::new(&host_ctx, &host_encoder).decrypt(&host_sk, &host_ct).unwrap();
     let worst = features.iter().zip(&re).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);

@@ -61,6 +61,7 @@ fn device_encrypts_and_evaluates_the_head_like_the_host() {
     let sk = SecretKey::generate(&ctx, &mut ChaCha20Rng::from_seed(SEED));
     let encoder = Encoder::new(12).unwrap();
     let decode = |bytes: &[u8]| {
+        assert_eq!(wire::peek_header(bytes).unwrap().key, wire::KeyId::NONE, "a bare seed names no key pair");
         let ct = wire::decode_ciphertext(&ctx, bytes).unwrap();
         let (re, _) = Slots::new(&ctx, &encoder).decrypt(&sk, &ct).unwrap();
         (ct.seed().is_some(), re)

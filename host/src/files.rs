@@ -2,7 +2,7 @@
 
 use medblind_core::wire::{self, HEADER_LEN};
 use std::fs;
-use std::io::Write;
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 /// A file operation or file content that failed, always naming the file.
@@ -39,6 +39,54 @@ impl FileError {
 /// [`FileError::Io`] naming the file.
 pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
     fs::read(path).map_err(|source| FileError::Io { path: path.to_path_buf(), source })
+}
+
+/// Reads a file of wire-format objects back to back, walking their headers before any payload is read: a file
+/// that is not such objects, or an object whose header `fits` refuses (one claimed longer than its parameters
+/// allow, say), is refused before any memory is sized from it.
+///
+/// # Errors
+/// [`FileError`] naming the file and the object.
+pub fn read_objects(
+    mut file: fs::File,
+    path: &Path,
+    fits: impl Fn(&wire::Header) -> Result<(), String>,
+) -> Result<Vec<u8>, FileError> {
+    let io = |source| FileError::Io { path: path.to_path_buf(), source };
+    let size = file.metadata().map_err(io)?.len();
+    let refused =
+        |count: usize, why: &dyn std::fmt::Display| FileError::content(path, format!("object {count}: {why}"));
+    let (mut offset, mut count) = (0u64, 0usize);
+    let mut head = [0u8; HEADER_LEN];
+    while offset < size {
+        count += 1;
+        if size - offset < HEADER_LEN as u64 {
+            return Err(refused(count, &"truncated"));
+        }
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        file.read_exact(&mut head).map_err(io)?;
+        let header = wire::peek_header(&head).map_err(|e| refused(count, &e))?;
+        fits(&header).map_err(|why| refused(count, &why))?;
+        offset = offset.saturating_add(header.payload_len).saturating_add(HEADER_LEN as u64);
+    }
+    if size == 0 {
+        return Err(FileError::content(path, "the file is empty"));
+    }
+    if offset != size {
+        return Err(refused(count, &"truncated"));
+    }
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
+}
+
+/// Opens `path` for reading.
+///
+/// # Errors
+/// [`FileError::Io`] naming the file.
+pub fn open(path: &Path) -> Result<fs::File, FileError> {
+    fs::File::open(path).map_err(|source| FileError::Io { path: path.to_path_buf(), source })
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file beside it, flushed and synced, then renamed over `path`,

@@ -29,6 +29,10 @@ pub const PUBLIC_KEY_FILE: &str = "public.key";
 /// The evaluation keys' file name.
 pub const EVAL_KEYS_FILE: &str = "eval.keys";
 
+/// The longest object read from a parameter file: more than any preset's parameter set, and enough to refuse a
+/// secret key put there by name.
+const PARAMS_FILE_LIMIT: u64 = 1 << 16;
+
 /// A parameter set with its ring context and encoder.
 pub struct Session {
     /// The context (NTT tables).
@@ -55,9 +59,21 @@ impl Session {
     /// # Errors
     /// [`FileError`] naming the file.
     pub fn from_params_file(path: &Path) -> anyhow::Result<Self> {
-        let bytes = files::read(path)?;
+        let bytes = files::read_objects(files::open(path)?, path, |header| {
+            let len = header.payload_len.saturating_add(wire::HEADER_LEN as u64);
+            if len > PARAMS_FILE_LIMIT { Err(format!("claims {len} bytes; not a parameter set")) } else { Ok(()) }
+        })?;
+        refuse_secret(path, &bytes)?;
         let literal = wire::decode_params(&bytes).map_err(|e| FileError::content(path, e))?;
         Self::new(literal)
+    }
+
+    /// The objects of the file at `path` ([`read_objects`]).
+    ///
+    /// # Errors
+    /// [`FileError`] naming the file.
+    pub fn read_objects(&self, path: &Path) -> Result<Vec<u8>, FileError> {
+        read_objects(&self.ctx, files::open(path)?, path)
     }
 
     fn new(literal: &medblind_core::ckks::ParamsLiteral) -> anyhow::Result<Self> {
@@ -98,6 +114,27 @@ impl Session {
             other => FileError::content(path, other),
         })
     }
+}
+
+/// The objects of `file` (opened as `path`) under `ctx`'s parameters ([`files::read_objects`]): an object
+/// claimed longer than any of these parameters is refused from its header, naming the parameter set it was made
+/// under when that is another.
+///
+/// # Errors
+/// [`FileError`] naming the file.
+pub fn read_objects(ctx: &Context<Vec<u64>>, file: std::fs::File, path: &Path) -> Result<Vec<u8>, FileError> {
+    let (longest, fingerprint) = (wire::max_object_len(ctx), ctx.params().fingerprint());
+    files::read_objects(file, path, |header| {
+        let len = header.payload_len.saturating_add(wire::HEADER_LEN as u64);
+        if len <= longest as u64 {
+            Ok(())
+        } else if header.fingerprint != fingerprint {
+            let (found, used) = (preset_name(header.fingerprint), preset_name(fingerprint));
+            Err(format!("made under parameter set {found}, but {used} is in use"))
+        } else {
+            Err(format!("claims {len} bytes; no object of these parameters is longer than {longest}"))
+        }
+    })
 }
 
 /// Refuses an object of another key pair than `key` (a malformed header is left to the decoder to report).
@@ -230,7 +267,7 @@ pub fn refuse_secret(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
 /// # Errors
 /// [`FileError`] naming the file.
 pub fn load_evaluation_keys(session: &Session, path: &Path) -> Result<EvaluationKeys, FileError> {
-    let bytes = files::read(path)?;
+    let bytes = session.read_objects(path)?;
     refuse_secret(path, &bytes)?;
     let objects = files::split_objects(path, &bytes)?;
     let key = key_of(path, objects[0])?;
@@ -259,7 +296,7 @@ pub fn load_evaluation_keys(session: &Session, path: &Path) -> Result<Evaluation
 /// # Errors
 /// [`FileError`] naming the file.
 pub fn load_public_key(session: &Session, path: &Path) -> Result<(PublicKey<Vec<u64>>, KeyId), FileError> {
-    let bytes = files::read(path)?;
+    let bytes = session.read_objects(path)?;
     refuse_secret(path, &bytes)?;
     let key = key_of(path, &bytes)?;
     Ok((session.decode(path, &bytes, key, wire::decode_public_key)?, key))
@@ -273,7 +310,7 @@ pub type KeyedSecret = (SecretKey<Vec<u64>>, KeyId);
 /// # Errors
 /// [`FileError`] naming the file.
 pub fn load_secret_key(session: &Session, path: &Path) -> Result<KeyedSecret, FileError> {
-    let bytes = zeroize::Zeroizing::new(files::read(path)?);
+    let bytes = zeroize::Zeroizing::new(session.read_objects(path)?);
     let key = key_of(path, &bytes)?;
     Ok((session.decode(path, &bytes, key, wire::decode_secret_key)?, key))
 }

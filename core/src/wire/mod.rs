@@ -217,6 +217,22 @@ pub fn peek_header(bytes: &[u8]) -> Result<Header> {
     Header::read(bytes)
 }
 
+/// The length of the longest object under `ctx`'s parameters: a bound for readers that size memory from a
+/// file of objects.
+pub fn max_object_len<T>(ctx: &Context<T>) -> usize {
+    let top = ctx.params().max_level();
+    [
+        key_switch_key_len(ctx, true),
+        ciphertext_len(ctx, top, false),
+        public_key_len(ctx),
+        secret_key_len(ctx),
+        params_len(ctx.params().literal()),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(HEADER_LEN)
+}
+
 // ---- Parameters -------------------------------------------------------------------------------------------
 
 /// Bytes of an encoded parameter set.

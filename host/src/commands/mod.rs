@@ -152,7 +152,7 @@ pub fn decrypt_file(keys: &Path, input: &Path, out: &Path, count: Option<usize>,
     let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
     let ctx = &session.ctx;
     let (sk, key) = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
-    let bytes = files::read(input)?;
+    let bytes = session.read_objects(input)?;
     let slots = Slots::new(ctx, &session.encoder);
     let mut rows = Vec::new();
     for object in files::split_objects(input, &bytes)? {
@@ -181,8 +181,6 @@ pub fn infer(
     force: bool,
 ) -> anyhow::Result<()> {
     files::check_output(out, force)?;
-    let params_bytes = files::read(params)?;
-    keystore::refuse_secret(params, &params_bytes)?;
     let session = Session::from_params_file(params)?;
     let ctx = &session.ctx;
     let keys = keystore::load_evaluation_keys(&session, eval_keys)?;
@@ -204,7 +202,7 @@ pub fn infer(
     let shape = HeadShape { rows: rows.len(), cols };
     let layer = LinearLayer::new(&flat, shape.rows, shape.cols, bias_values.as_deref(), shape.slots())?;
     let evaluator = Evaluator::new(ctx);
-    let bytes = files::read(input)?;
+    let bytes = session.read_objects(input)?;
     keystore::refuse_secret(input, &bytes)?;
     let mut output = Vec::new();
     for (i, object) in files::split_objects(input, &bytes)?.into_iter().enumerate() {
@@ -274,7 +272,7 @@ pub fn device(
         );
     }
     let secret_path = keys.join(SECRET_KEY_FILE);
-    let secret_bytes = zeroize::Zeroizing::new(files::read(&secret_path)?);
+    let secret_bytes = zeroize::Zeroizing::new(session.read_objects(&secret_path)?);
     let (sk, key) = keystore::load_secret_key(&session, &secret_path)?;
     let rows = read_head_rows(weights)?;
     let cols = rows[0].len();

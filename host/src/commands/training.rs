@@ -227,7 +227,7 @@ pub fn predict(data: &Path, weights: &Path, out: &Path, force: bool) -> anyhow::
     files::check_output(out, force)?;
     let cloud = CloudFolder::open(data)?;
     let (ctx, layout) = (&cloud.session.ctx, cloud.store.layout);
-    let bytes = files::read(weights)?;
+    let bytes = cloud.session.read_objects(weights)?;
     keystore::refuse_secret(weights, &bytes)?;
     let w = keystore::decode_ciphertexts(ctx, weights, &bytes, cloud.keys.key)?;
     if w.len() != layout.blocks || w.iter().any(|ct| ct.slots() != layout.slots || ct.level() < 2) {
@@ -308,7 +308,7 @@ pub fn evaluate(
     let layout = store.layout;
     let owner = KeyOwner::from_secret(&session.ctx, &session.encoder, sk, key);
     let decrypt_all = |path: &Path| -> anyhow::Result<Vec<Vec<f64>>> {
-        let bytes = files::read(path)?;
+        let bytes = session.read_objects(path)?;
         let cts = keystore::decode_ciphertexts(&session.ctx, path, &bytes, key)?;
         if cts.iter().any(|ct| ct.slots() != layout.slots) {
             bail!("{}: ciphertexts of another packing (not {} slots)", path.display(), layout.slots);

@@ -33,6 +33,9 @@ use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// The most bytes read of a request's detail file (a number).
+const DETAIL_LIMIT: u64 = 32;
+
 /// How often each side looks for the other's files.
 const POLL: Duration = Duration::from_millis(50);
 /// The file the cloud writes when training is over.
@@ -200,14 +203,14 @@ impl Agreement {
     }
 }
 
-/// Reads `name` of `dir` only if it is a regular file of the folder itself, not a link to one elsewhere.
-fn read_request(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
+/// Opens `name` of `dir` only if it is a regular file of the folder itself, not a link to one elsewhere.
+fn open_request(dir: &Path, name: &str) -> Result<std::fs::File, String> {
     let path = dir.join(name);
     let link = std::fs::symlink_metadata(&path).map_err(|_| format!("{name} is missing"))?;
     if !link.file_type().is_file() {
         return Err(format!("{name} is not a regular file of the exchange folder"));
     }
-    let mut file = std::fs::File::open(&path).map_err(|e| format!("{name}: {e}"))?;
+    let file = std::fs::File::open(&path).map_err(|e| format!("{name}: {e}"))?;
     let opened = file.metadata().map_err(|e| format!("{name}: {e}"))?;
     #[cfg(unix)]
     {
@@ -216,9 +219,7 @@ fn read_request(dir: &Path, name: &str) -> Result<Vec<u8>, String> {
             return Err(format!("{name} changed while it was opened"));
         }
     }
-    let mut bytes = Vec::new();
-    file.read_to_end(&mut bytes).map_err(|e| format!("{name}: {e}"))?;
-    Ok(bytes)
+    Ok(file)
 }
 
 /// The hospital's side: answers the requests in `dir` with `owner`'s key under `agreement`, keeping its judgements
@@ -333,13 +334,16 @@ fn answer(
     local: &mut LocalKeyOwner<'_>,
     refreshes: &mut usize,
 ) -> Result<(Vec<u8>, String), String> {
-    let text = read_request(dir, &format!("{name}.{detail}"))?;
+    let mut text = Vec::new();
+    let detail_file = open_request(dir, &format!("{name}.{detail}"))?;
+    detail_file.take(DETAIL_LIMIT).read_to_end(&mut text).map_err(|e| format!("{name}.{detail}: {e}"))?;
     let number = String::from_utf8_lossy(&text)
         .trim()
         .parse::<usize>()
         .map_err(|_| format!("{name}.{detail} is not a number"))?;
-    let mut cts = keystore::decode_ciphertexts(ctx, &dir.join(name), &read_request(dir, name)?, local.key())
-        .map_err(|e| e.to_string())?;
+    let path = dir.join(name);
+    let bytes = keystore::read_objects(ctx, open_request(dir, name)?, &path).map_err(|e| e.to_string())?;
+    let mut cts = keystore::decode_ciphertexts(ctx, &path, &bytes, local.key()).map_err(|e| e.to_string())?;
     if cts.iter().any(|ct| ct.slots() != agreement.layout.slots) {
         return Err(format!("ciphertexts not of {} slots", agreement.layout.slots));
     }

@@ -72,7 +72,7 @@ impl WorkDir {
         if !path.exists() {
             return Ok(None);
         }
-        let bytes = zeroize::Zeroizing::new(files::read(&path)?);
+        let bytes = zeroize::Zeroizing::new(keystore::read_objects(ctx, files::open(&path)?, &path)?);
         let key = keystore::key_of(&path, &bytes)?;
         let sk = wire::decode_secret_key(ctx, &bytes).map_err(|e| FileError::content(&path, e))?;
         Ok(Some((sk, key)))

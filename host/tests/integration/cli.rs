@@ -455,3 +455,56 @@ fn objects_of_two_key_pairs_are_never_mixed() {
     assert!(e.contains("eval.keys") && e.contains(&first) && e.contains(&second), "{e}");
     assert!(!d.join("y.csv").exists() && !d.join("z.ct").exists(), "nothing written on failure");
 }
+
+/// A file that claims an object longer than any of its parameters is refused from its header, before its bytes
+/// are read: a 4 GiB sparse file costs no memory.
+#[test]
+fn oversized_inputs_are_refused_before_they_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let keys = d.join("keys");
+    medblind().args(["keygen", "--out"]).arg(&keys).args(["--head", "2x8"]).assert().success();
+    write_csv(&d.join("x.csv"), &[vec![0.5; 8]]);
+    let mut encrypt = medblind();
+    encrypt.args(["encrypt", "--keys"]).arg(&keys).arg("--input").arg(d.join("x.csv")).arg("--out").arg(d.join("x.ct"));
+    encrypt.assert().success();
+    // A real ciphertext's header claiming a payload of 4 GiB, in a file of exactly that length.
+    let mut head = fs::read(d.join("x.ct")).unwrap()[..48].to_vec();
+    let claimed = (4u64 << 30) - 48;
+    head[32..40].copy_from_slice(&claimed.to_le_bytes());
+    let file = fs::File::create(d.join("huge.ct")).unwrap();
+    file.set_len(4 << 30).unwrap();
+    drop(file);
+    let mut bytes = fs::OpenOptions::new().write(true).open(d.join("huge.ct")).unwrap();
+    std::io::Write::write_all(&mut bytes, &head).unwrap();
+    drop(bytes);
+    let decrypt = |input: &Path| {
+        let mut cmd = medblind();
+        cmd.args(["decrypt", "--keys"]).arg(&keys).arg("--input").arg(input).arg("--out").arg(d.join("y.csv"));
+        cmd
+    };
+    let e = stderr_of(&mut decrypt(&d.join("huge.ct")));
+    assert!(e.contains("huge.ct") && e.contains("claims 4294967296 bytes"), "{e}");
+    // Zeros: not a MedBlind file, said from the first 48 bytes.
+    let file = fs::File::create(d.join("zeros.ct")).unwrap();
+    file.set_len(4 << 30).unwrap();
+    drop(file);
+    let e = stderr_of(&mut decrypt(&d.join("zeros.ct")));
+    assert!(e.contains("zeros.ct") && e.contains("bad magic"), "{e}");
+    // A parameter file, too.
+    let e = stderr_of(
+        medblind()
+            .args(["infer", "--params"])
+            .arg(d.join("huge.ct"))
+            .arg("--eval-keys")
+            .arg(keys.join("eval.keys"))
+            .arg("--weights")
+            .arg(d.join("x.csv"))
+            .arg("--input")
+            .arg(d.join("x.ct"))
+            .arg("--out")
+            .arg(d.join("z.ct")),
+    );
+    assert!(e.contains("huge.ct") && e.contains("claims"), "{e}");
+    assert!(!d.join("y.csv").exists() && !d.join("z.ct").exists());
+}

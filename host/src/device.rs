@@ -1,7 +1,7 @@
 //! The host side of the device link: starts the firmware under QEMU (mps2-an500) with UART0 on a Unix socket,
 //! and exchanges frames (`medblind_core::wire::frame`) with it. See `firmware/README.md` for the protocol.
 
-use medblind_core::wire::frame::{self, FRAME_HEADER, FRAME_TRAILER};
+use medblind_core::wire::frame::{self, FRAME_HEADER, FRAME_TRAILER, Opcode};
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -27,10 +27,10 @@ pub enum DeviceError {
     #[error("device refused the request: {0}")]
     Refused(String),
     /// The device answered with something else than expected.
-    #[error("device answered kind {found:#04x}, expected {expected:#04x}")]
+    #[error("device answered kind {found:#04x}, expected {expected:?}")]
     Unexpected {
         /// Expected reply kind.
-        expected: u8,
+        expected: Opcode,
         /// Kind received.
         found: u8,
     },
@@ -86,9 +86,9 @@ impl DeviceLink {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    fn send(&mut self, kind: u8, payload: &[u8]) -> Result<(), DeviceError> {
+    fn send(&mut self, kind: Opcode, payload: &[u8]) -> Result<(), DeviceError> {
         let mut out = vec![0u8; FRAME_HEADER + payload.len() + FRAME_TRAILER];
-        frame::encode_frame(kind, payload, &mut out).map_err(DeviceError::Frame)?;
+        frame::encode_frame(kind as u8, payload, &mut out).map_err(DeviceError::Frame)?;
         self.stream.write_all(&out)?;
         Ok(())
     }
@@ -102,15 +102,15 @@ impl DeviceLink {
         self.stream.read_exact(&mut payload)?;
         self.stream.read_exact(&mut trailer)?;
         frame::check_trailer(&header, &payload, &trailer).map_err(DeviceError::Frame)?;
-        if kind == 0xee {
+        if kind == Opcode::Refused as u8 {
             return Err(DeviceError::Refused(String::from_utf8_lossy(&payload).into_owned()));
         }
         Ok((kind, payload))
     }
 
-    fn expect(&mut self, expected: u8) -> Result<Vec<u8>, DeviceError> {
+    fn expect(&mut self, expected: Opcode) -> Result<Vec<u8>, DeviceError> {
         let (found, payload) = self.receive()?;
-        if found == expected { Ok(payload) } else { Err(DeviceError::Unexpected { expected, found }) }
+        if found == expected as u8 { Ok(payload) } else { Err(DeviceError::Unexpected { expected, found }) }
     }
 
     /// Provisions the secret key: a 32-byte seed (the device derives the key as `SecretKey::generate` would
@@ -119,8 +119,8 @@ impl DeviceLink {
     /// # Errors
     /// On a link failure or a refusal.
     pub fn provision(&mut self, key_material: &[u8]) -> Result<(), DeviceError> {
-        self.send(0x01, key_material)?;
-        self.expect(0x81).map(drop)
+        self.send(Opcode::Provision, key_material)?;
+        self.expect(Opcode::Done).map(drop)
     }
 
     /// Provisions the linear head (`rows × cols` weights, row-major, and `rows` biases).
@@ -135,8 +135,8 @@ impl DeviceLink {
         payload.extend(r.to_le_bytes());
         payload.extend(c.to_le_bytes());
         weights.iter().chain(bias).for_each(|v| payload.extend(v.to_le_bytes()));
-        self.send(0x02, &payload)?;
-        self.expect(0x81).map(drop)
+        self.send(Opcode::Head, &payload)?;
+        self.expect(Opcode::Done).map(drop)
     }
 
     /// Sends one feature vector; returns the device's encrypted features and encrypted logits (wire format).
@@ -148,9 +148,9 @@ impl DeviceLink {
         let mut payload = Vec::with_capacity(2 + 8 * features.len());
         payload.extend(count.to_le_bytes());
         features.iter().for_each(|v| payload.extend(v.to_le_bytes()));
-        self.send(0x03, &payload)?;
-        let encrypted = self.expect(0x83)?;
-        let logits = self.expect(0x84)?;
+        self.send(Opcode::Features, &payload)?;
+        let encrypted = self.expect(Opcode::EncryptedFeatures)?;
+        let logits = self.expect(Opcode::EncryptedLogits)?;
         Ok((encrypted, logits))
     }
 
@@ -159,8 +159,8 @@ impl DeviceLink {
     /// # Errors
     /// On a link failure.
     pub fn quit(mut self) -> Result<ExitStatus, DeviceError> {
-        self.send(0x04, &[])?;
-        self.expect(0x81)?;
+        self.send(Opcode::Quit, &[])?;
+        self.expect(Opcode::Done)?;
         Ok(self.child.wait()?)
     }
 }

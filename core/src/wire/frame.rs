@@ -1,8 +1,9 @@
 //! Frames for the device link (UART): `"MB"`, a kind byte, a little-endian `u32` payload length, the payload,
 //! and a CRC-32C of kind, length and payload. The same code frames bytes on the firmware and on the host.
 //!
-//! Kinds 0x01–0x7f go host → device, 0x80–0xff device → host. Payloads that carry CKKS objects carry them in the
-//! wire format ([`super`]), so they are checked twice: by the frame checksum and by the object's own header.
+//! Kinds 0x01–0x7f go host → device, 0x80–0xff device → host; [`Opcode`] names the ones the firmware speaks.
+//! Payloads that carry CKKS objects carry them in the wire format ([`super`]), so they are checked twice: by the
+//! frame checksum and by the object's own header.
 
 use super::crc::Crc32c;
 
@@ -11,6 +12,45 @@ pub const FRAME_HEADER: usize = 7;
 /// Bytes after the payload.
 pub const FRAME_TRAILER: usize = 4;
 const MAGIC: [u8; 2] = *b"MB";
+
+/// The kinds of frame the firmware and the host exchange (payloads in `firmware/README.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum Opcode {
+    /// Host → device: a 32-byte secret-key seed, or the secret key in the wire format.
+    Provision = 0x01,
+    /// Host → device: the head (`rows: u16, cols: u16`, then the weights and biases as `f64`).
+    Head = 0x02,
+    /// Host → device: features to encrypt and classify (`count: u16`, then `count` `f64`).
+    Features = 0x03,
+    /// Host → device: stop.
+    Quit = 0x04,
+    /// Device → host: the request is done.
+    Done = 0x81,
+    /// Device → host: the encrypted features (a ciphertext).
+    EncryptedFeatures = 0x83,
+    /// Device → host: the encrypted logits (a ciphertext).
+    EncryptedLogits = 0x84,
+    /// Device → host: the request is refused, with a short reason.
+    Refused = 0xee,
+}
+
+impl Opcode {
+    /// The opcode of a kind byte, if it is one.
+    pub fn from_byte(kind: u8) -> Option<Self> {
+        Some(match kind {
+            0x01 => Opcode::Provision,
+            0x02 => Opcode::Head,
+            0x03 => Opcode::Features,
+            0x04 => Opcode::Quit,
+            0x81 => Opcode::Done,
+            0x83 => Opcode::EncryptedFeatures,
+            0x84 => Opcode::EncryptedLogits,
+            0xee => Opcode::Refused,
+            _ => return None,
+        })
+    }
+}
 
 /// Why a frame was rejected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,6 +126,16 @@ fn checksum(bytes: &[u8]) -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_opcode_reads_back_from_its_byte() {
+        use Opcode::*;
+        for op in [Provision, Head, Features, Quit, Done, EncryptedFeatures, EncryptedLogits, Refused] {
+            assert_eq!(Opcode::from_byte(op as u8), Some(op));
+            assert_eq!(op as u8 >= 0x80, !matches!(op, Provision | Head | Features | Quit), "{op:?}: direction");
+        }
+        assert_eq!(Opcode::from_byte(0x11), None);
+    }
 
     #[test]
     fn round_trip_and_corruption() {

@@ -18,7 +18,8 @@ use medblind_core::ckks::encryption::{encrypt_sk, plaintext_from_coefficients};
 use medblind_core::ckks::keys::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, SecretKey, presets};
-use medblind_core::wire::{self, KeyId, frame};
+use medblind_core::wire::frame::{self, Opcode};
+use medblind_core::wire::{self, KeyId};
 use medblind_firmware::buffers::{Buffers, N};
 use medblind_firmware::exit;
 use medblind_firmware::uart::CmsdkUart;
@@ -33,9 +34,9 @@ static mut RX: [u8; MAX_PAYLOAD] = [0; MAX_PAYLOAD];
 static mut TX: [u8; 80_000] = [0; 80_000];
 static mut HEAD: [f64; MAX_ROWS * MAX_COLS + MAX_ROWS] = [0.0; MAX_ROWS * MAX_COLS + MAX_ROWS];
 
-fn send<W: Write>(uart: &mut W, kind: u8, payload: &[u8], scratch: &mut [u8]) {
+fn send<W: Write>(uart: &mut W, kind: Opcode, payload: &[u8], scratch: &mut [u8]) {
     // The scratch buffer always holds the largest reply (sized for a top-level ciphertext).
-    if let Ok(len) = frame::encode_frame(kind, payload, scratch) {
+    if let Ok(len) = frame::encode_frame(kind as u8, payload, scratch) {
         let _ = uart.write_all(&scratch[..len]);
     }
 }
@@ -76,7 +77,7 @@ fn main() -> ! {
             Ok(parsed) => parsed,
             Err(e) => {
                 defmt::warn!("bad frame header: {}", e);
-                send(&mut uart, 0xee, b"bad frame header", tx);
+                send(&mut uart, Opcode::Refused, b"bad frame header", tx);
                 continue;
             }
         };
@@ -85,13 +86,13 @@ fn main() -> ! {
         let _ = uart.read_exact(payload);
         let _ = uart.read_exact(&mut trailer);
         if frame::check_trailer(&header, payload, &trailer).is_err() {
-            send(&mut uart, 0xee, b"checksum", tx);
+            send(&mut uart, Opcode::Refused, b"checksum", tx);
             continue;
         }
-        match kind {
-            0x01 => {
+        match Opcode::from_byte(kind) {
+            Some(Opcode::Provision) => {
                 let Some(storage) = secret_key_storage.take() else {
-                    send(&mut uart, 0xee, b"provision: once", tx);
+                    send(&mut uart, Opcode::Refused, b"provision: once", tx);
                     continue;
                 };
                 // Encryption randomness: a real device reads its TRNG; QEMU has none, so it is stretched from
@@ -112,19 +113,19 @@ fn main() -> ! {
                         rng = ChaCha20Rng::from_seed(mix);
                         secret_key = Some(sk);
                         key_pair = id;
-                        send(&mut uart, 0x81, &[], tx);
+                        send(&mut uart, Opcode::Done, &[], tx);
                     }
                     Err(_) => send(
                         &mut uart,
-                        0xee,
+                        Opcode::Refused,
                         b"provision: not a seed or a secret key of this preset (restart the device to retry)",
                         tx,
                     ),
                 }
             }
-            0x02 => {
+            Some(Opcode::Head) => {
                 let Some(sk) = secret_key.as_ref() else {
-                    send(&mut uart, 0xee, b"head: provision a key first", tx);
+                    send(&mut uart, Opcode::Refused, b"head: provision a key first", tx);
                     continue;
                 };
                 let rows = payload.get(..2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
@@ -133,7 +134,7 @@ fn main() -> ! {
                 let shape_ok =
                     (1..=MAX_ROWS).contains(&rows) && (1..=MAX_COLS).contains(&cols) && len == 4 + 8 * values;
                 if !shape_ok || key_storage.is_none() || head_storage.is_none() {
-                    send(&mut uart, 0xee, b"head: rows<=16, cols<=256, once", tx);
+                    send(&mut uart, Opcode::Refused, b"head: rows<=16, cols<=256, once", tx);
                     continue;
                 }
                 let (Some(storage), Some(head)) = (key_storage.take(), head_storage.take()) else { exit(5) };
@@ -144,14 +145,14 @@ fn main() -> ! {
                 let (weights, bias) = head[..values].split_at(rows * cols);
                 let slots = cols.next_power_of_two().max(rows.next_power_of_two());
                 let Ok(new_layer) = LinearLayer::new(weights, rows, cols, Some(bias), slots) else {
-                    send(&mut uart, 0xee, b"head: shape", tx);
+                    send(&mut uart, Opcode::Refused, b"head: shape", tx);
                     continue;
                 };
                 let mut keys = heapless::Vec::new();
                 let elements = new_layer.galois_elements(N);
                 let chunks = storage.chunks_exact_mut(key_switch_key_words(&ctx));
                 if elements.len() > chunks.len() {
-                    send(&mut uart, 0xee, b"head: too many rotation keys", tx);
+                    send(&mut uart, Opcode::Refused, b"head: too many rotation keys", tx);
                     continue;
                 }
                 for (&g, chunk) in elements.iter().zip(chunks) {
@@ -164,17 +165,17 @@ fn main() -> ! {
                     }
                 }
                 layer = Some((new_layer, keys));
-                send(&mut uart, 0x81, &[], tx);
+                send(&mut uart, Opcode::Done, &[], tx);
             }
-            0x03 => {
+            Some(Opcode::Features) => {
                 let (Some(sk), Some((layer, keys))) = (secret_key.as_ref(), layer.as_ref()) else {
-                    send(&mut uart, 0xee, b"features: provision key and head first", tx);
+                    send(&mut uart, Opcode::Refused, b"features: provision key and head first", tx);
                     continue;
                 };
                 let count = payload.get(..2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
                 let slots = layer.slots();
                 if count == 0 || count > slots || len != 2 + 8 * count {
-                    send(&mut uart, 0xee, b"features: count does not match the head", tx);
+                    send(&mut uart, Opcode::Refused, b"features: count does not match the head", tx);
                     continue;
                 }
                 let mut features = [0.0f64; MAX_COLS];
@@ -206,7 +207,7 @@ fn main() -> ! {
                         )
                     });
                 let Ok(ct) = encrypted else {
-                    send(&mut uart, 0xee, b"features: out of range", tx);
+                    send(&mut uart, Opcode::Refused, b"features: out of range", tx);
                     continue;
                 };
                 let mut logits =
@@ -216,21 +217,21 @@ fn main() -> ! {
                     .evaluate_with(&evaluator, &encoder, &ct, keys, &mut logits, &mut work.layer[..], &mut float_work)
                     .is_err()
                 {
-                    send(&mut uart, 0xee, b"features: head evaluation failed", tx);
+                    send(&mut uart, Opcode::Refused, b"features: head evaluation failed", tx);
                     continue;
                 }
                 let (object, frame_buffer) = tx.split_at_mut(40_000);
                 let written = wire::encode_ciphertext(&ctx, &ct, key_pair, object).unwrap_or_else(|_| exit(7));
-                send(&mut uart, 0x83, &object[..written], frame_buffer);
+                send(&mut uart, Opcode::EncryptedFeatures, &object[..written], frame_buffer);
                 let written = wire::encode_ciphertext(&ctx, &logits, key_pair, object).unwrap_or_else(|_| exit(7));
-                send(&mut uart, 0x84, &object[..written], frame_buffer);
+                send(&mut uart, Opcode::EncryptedLogits, &object[..written], frame_buffer);
             }
-            0x04 => {
-                send(&mut uart, 0x81, &[], tx);
+            Some(Opcode::Quit) => {
+                send(&mut uart, Opcode::Done, &[], tx);
                 defmt::info!("quit");
                 exit(0);
             }
-            _ => send(&mut uart, 0xee, b"unknown request", tx),
+            _ => send(&mut uart, Opcode::Refused, b"unknown request", tx),
         }
     }
 }

@@ -114,7 +114,8 @@ fn main() -> ! {
         let want = bias[r] + (0..FEATURES).map(|c| weights[r * FEATURES + c] * features[c]).sum::<f64>();
         worst = worst.max(libm::fabs(want - re[r]));
     }
-    let logits_len = wire::encode_ciphertext(&ctx, &logits, KeyId::NONE, &mut wire_buffer[len..]).unwrap_or_else(|_| exit(12));
+    let logits_len =
+        wire::encode_ciphertext(&ctx, &logits, KeyId::NONE, &mut wire_buffer[len..]).unwrap_or_else(|_| exit(12));
 
     defmt::info!("context setup: {=u64} instructions", setup);
     defmt::info!("secret key from seed: {=u64} instructions", keygen);

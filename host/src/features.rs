@@ -207,10 +207,17 @@ impl Features {
     /// # Errors
     /// [`FileError`] naming the file and the first problem.
     pub fn load(path: &Path) -> Result<Features, FileError> {
-        let bytes = files::read(path)?;
+        Self::from_bytes(path, &files::read(path)?)
+    }
+
+    /// [`Self::load`] of a file's `bytes` (`path` names it in errors).
+    ///
+    /// # Errors
+    /// As [`Self::load`].
+    pub fn from_bytes(path: &Path, bytes: &[u8]) -> Result<Features, FileError> {
         let bad = |m: String| FileError::content(path, m);
         let (_, header) =
-            SafeTensors::read_metadata(&bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+            SafeTensors::read_metadata(bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
         let meta = header.metadata().clone().unwrap_or_default();
         let format =
             meta.get("format").ok_or_else(|| bad("no `format` in the metadata; not a MedBlind feature file".into()))?;
@@ -234,7 +241,7 @@ impl Features {
             token: field("token")?,
             limit: meta.contains_key("limit").then(|| number("limit")).transpose()?,
         };
-        let file = SafeTensors::deserialize(&bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
+        let file = SafeTensors::deserialize(bytes).map_err(|e| bad(format!("not a safetensors file ({e})")))?;
         let tensor = |name: String, dtype: Dtype| {
             let view = file.tensor(&name).map_err(|_| bad(format!("no tensor `{name}`")))?;
             if view.dtype() != dtype {

@@ -62,7 +62,14 @@ pub struct Split {
 /// # Errors
 /// A [`FileError`] naming the file and the first bad row (and column).
 pub fn load_csv(path: &Path) -> Result<Dataset, FileError> {
-    let bytes = crate::files::read(path)?;
+    csv_from_bytes(path, crate::files::read(path)?)
+}
+
+/// [`load_csv`] of a file's `bytes` (`path` names it in errors, and says whether it is compressed).
+///
+/// # Errors
+/// As [`load_csv`].
+pub fn csv_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Dataset, FileError> {
     let text = if path.extension().is_some_and(|e| e == "gz") {
         let mut out = String::new();
         flate2::read::GzDecoder::new(&bytes[..])

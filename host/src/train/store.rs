@@ -146,8 +146,16 @@ impl BatchStore {
     /// # Errors
     /// [`FileError`] naming the manifest and what is wrong with it.
     pub fn open(dir: &Path) -> Result<Self> {
+        Self::from_manifest(dir, files::read(&dir.join(MANIFEST))?)
+    }
+
+    /// The store at `dir` whose manifest holds `bytes`.
+    ///
+    /// # Errors
+    /// As [`Self::open`].
+    pub fn from_manifest(dir: &Path, bytes: Vec<u8>) -> Result<Self> {
         let path = dir.join(MANIFEST);
-        let text = String::from_utf8(files::read(&path)?).map_err(|_| FileError::content(&path, "not text"))?;
+        let text = String::from_utf8(bytes).map_err(|_| FileError::content(&path, "not text"))?;
         let fields: HashMap<&str, &str> = text.lines().filter_map(|l| l.split_once('=')).collect();
         let field = |k: &str| fields.get(k).copied().ok_or_else(|| FileError::content(&path, format!("no `{k}`")));
         if field("format")? != FORMAT {

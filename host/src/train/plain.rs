@@ -59,8 +59,8 @@ pub struct Validation {
     /// bound ([`SoftmaxApprox::admits`]) or a probability is not one ([`cross_entropy`]), so that early stopping
     /// ends the run there.
     pub loss: f64,
-    /// The largest `|logit|` of a real class, where the reader may see it (not the cloud: a remote key owner keeps
-    /// it).
+    /// The largest `|logit|` of a real class (infinite once a logit is not a number), where the reader may see it
+    /// (not the cloud: a remote key owner keeps it).
     pub max_abs_logit: Option<f64>,
 }
 
@@ -70,7 +70,9 @@ impl Validation {
         let (mut max_abs_logit, mut admitted) = (0.0f64, true);
         let p: Vec<f64> = rows
             .map(|(z, y)| {
-                max_abs_logit = z.iter().fold(max_abs_logit, |m, v| m.max(v.abs()));
+                // A NaN (weights that diverged) counts as unbounded, not as nothing.
+                max_abs_logit =
+                    z.iter().fold(max_abs_logit, |m, v| m.max(if v.is_nan() { f64::INFINITY } else { v.abs() }));
                 admitted &= softmax.admits(z);
                 softmax.apply(z)[y]
             })
@@ -161,6 +163,12 @@ mod tests {
         assert_eq!(Validation::of(outside.into_iter(), approx).loss, f64::INFINITY);
         // The exact softmax has no bound.
         assert!(Validation::of(outside.into_iter(), Softmax::Exact).loss.is_finite());
+        // Weights that diverged: a logit that is not a number is unbounded, not absent.
+        let diverged: [(&[f64], usize); 1] = [(&[f64::NAN, 1.0], 0)];
+        assert_eq!(
+            Validation::of(diverged.into_iter(), Softmax::Approx(SoftmaxApprox::standard(2))).max_abs_logit,
+            Some(f64::INFINITY)
+        );
     }
 
     #[test]
@@ -180,6 +188,8 @@ mod tests {
         let largest = |r: &TrainReport| r.log.iter().filter_map(|l| l.val_max_abs_logit).fold(0.0, f64::max);
         assert!(largest(&exact) > 10.0, "the schedule should push the logits past 8: {}", largest(&exact));
         assert!(standard.log.len() < exact.log.len(), "the standard approximation stops on its range guard");
+        let bound = SoftmaxApprox::standard(3).bound;
+        assert!(largest(&standard) > bound, "the stop names a logit past {bound}: {}", largest(&standard));
         assert_eq!((wide.log.len(), wide.best_epoch), (exact.log.len(), exact.best_epoch), "no early stop");
         for (a, b) in exact.log.iter().zip(&wide.log) {
             let (x, y) = (a.val_loss.unwrap(), b.val_loss.unwrap());

@@ -57,7 +57,8 @@ pub struct Split {
 /// Reads a CSV (gzip when the name ends in `.gz`): numeric rows whose last column is the class label (an integer
 /// from 0). A first row that does not parse as numbers is a header; scikit-learn's `ROWS,FEATURES,CLASS,…` header
 /// is checked against the data (the row and feature counts, and every label naming one of its classes). Without
-/// one, the width most rows have is the expected one, so a short or long row is blamed on itself.
+/// one, the width most rows have is the expected one, so a short or long row is blamed on itself, and every class
+/// from 0 to the largest label must have a row.
 ///
 /// # Errors
 /// A [`FileError`] naming the file and the first bad row (and column).
@@ -136,6 +137,19 @@ pub fn csv_from_bytes(path: &Path, bytes: Vec<u8>) -> Result<Dataset, FileError>
     let classes = stated.map_or_else(|| labels.iter().max().map_or(0, |m| m + 1), |(_, _, names)| names);
     if classes < 2 {
         return Err(FileError::content(path, "fewer than two classes"));
+    }
+    if stated.is_none() {
+        // Without a header the classes are 0 to the largest label: each must have a row.
+        let mut seen = vec![false; classes];
+        labels.iter().for_each(|&l| seen[l] = true);
+        if let Some(missing) = seen.iter().position(|&s| !s) {
+            let message = format!(
+                "no row has label {missing}, yet the largest is {}: labels name classes 0 to C − 1 (or state them in \
+                 scikit-learn's header)",
+                classes - 1
+            );
+            return Err(FileError::content(path, message));
+        }
     }
     Ok(Dataset { features, labels, classes })
 }
@@ -248,6 +262,7 @@ mod tests {
             ("4,2,a,b\n1,2,0\n3,4,1\n5,6,1\n", "the header states 4 rows, the file has 3"),
             ("3,3,a,b\n1,2,0\n3,4,1\n5,6,1\n", "row 2: 3 columns where the others have 4"),
             ("1,2,0\n3,4,0\n", "fewer than two classes"),
+            ("1,2,0\n3,4,999999\n", "no row has label 1, yet the largest is 999999"),
         ] {
             std::fs::write(&plain, text).unwrap();
             let message = load_csv(&plain).unwrap_err().to_string();

@@ -143,8 +143,10 @@ mod tests {
         static mut WIRE: [u8; 40_000] = [0; 40_000];
         // SAFETY: this test runs once; no other reference to WIRE exists.
         let wire_buffer = unsafe { &mut *core::ptr::addr_of_mut!(WIRE) };
-        let len = wire::encode_ciphertext(ctx, &ct, wire_buffer).unwrap();
+        let key = wire::KeyId(0x5eed_0001);
+        let len = wire::encode_ciphertext(ctx, &ct, key, wire_buffer).unwrap();
         assert_eq!(len, wire::ciphertext_len(ctx, 1, true));
+        assert_eq!(wire::peek_header(&wire_buffer[..len]).unwrap().key, key);
         defmt::info!("seeded ciphertext: {=usize} bytes on the wire", len);
         let pt2 = decrypt(ctx, &sk, &ct, &mut b.plaintext[..]).unwrap();
         plaintext_to_coefficients(ctx, &pt2, &mut b.scratch[..], &mut b.coefficients[..]).unwrap();

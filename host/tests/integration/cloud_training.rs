@@ -250,6 +250,21 @@ fn training_refuses_secret_keys_missing_hospitals_and_foreign_folders() {
         .arg(dir.path().join("x"));
     let err = fails_with(&mut refresh);
     assert!(err.contains("manifest.txt") && err.contains("belong to key pair") && err.contains("other"), "{err}");
+    // Batches of another key pair among the folder's (an `encrypt-features --force` cut short, say).
+    let foreign = dir.path().join("foreign");
+    let mut encrypt = medblind();
+    encrypt.args(["encrypt-features", "--batch", "16", "--keys"]).arg(&other).arg("--features").arg(&features);
+    encrypt.arg("--out").arg(&foreign).assert().success();
+    let batch = |dir: &Path, i: usize| dir.join(format!("train-{i:04}.cts"));
+    let own: Vec<Vec<u8>> = (0..3).map(|i| std::fs::read(batch(&data, i)).unwrap()).collect();
+    for i in 0..3 {
+        std::fs::copy(batch(&foreign, i), batch(&data, i)).unwrap();
+    }
+    let err = fails_with(&mut train(&data));
+    assert!(err.contains("train-000") && err.contains("belongs to key pair"), "{err}");
+    for (i, bytes) in own.iter().enumerate() {
+        std::fs::write(batch(&data, i), bytes).unwrap();
+    }
     std::fs::copy(other.join("eval.keys"), data.join("train.keys")).unwrap();
     let err = fails_with(&mut train(&data));
     assert!(err.contains("train.keys belongs to key pair"), "{err}");

@@ -26,18 +26,27 @@ fn main() -> std::io::Result<()> {
         ("public-key", wire::public_key_to_vec(&ctx, &PublicKey::generate(&ctx, &sk, &mut rng), key).expect("pk")),
         (
             "relinearization-key",
-            wire::relinearization_key_to_vec(&ctx, &RelinearizationKey::generate(&ctx, &sk, &mut rng), key).expect("rlk"),
+            wire::relinearization_key_to_vec(&ctx, &RelinearizationKey::generate(&ctx, &sk, &mut rng), key)
+                .expect("rlk"),
         ),
         (
             "galois-key",
-            wire::galois_key_to_vec(&ctx, &GaloisKey::generate(&ctx, &sk, rotation_galois_element(1024, 1), &mut rng), key)
-                .expect("galois key"),
+            wire::galois_key_to_vec(
+                &ctx,
+                &GaloisKey::generate(&ctx, &sk, rotation_galois_element(1024, 1), &mut rng),
+                key,
+            )
+            .expect("galois key"),
         ),
         (
             "switching-key",
             // From any `s'` (here the constant 1 in the NTT domain over every `q` prime) to `sk`.
-            wire::switching_key_to_vec(&ctx, &KeySwitchKey::generate(&ctx, &sk, &vec![1; (top + 1) * 1024], &mut rng), key)
-                .expect("switching key"),
+            wire::switching_key_to_vec(
+                &ctx,
+                &KeySwitchKey::generate(&ctx, &sk, &vec![1; (top + 1) * 1024], &mut rng),
+                key,
+            )
+            .expect("switching key"),
         ),
         ("plaintext", wire::plaintext_to_vec(&ctx, &slots.encode(&values, &[], 1, scale).expect("pt")).expect("pt")),
         (
@@ -52,7 +61,18 @@ fn main() -> std::io::Result<()> {
         std::fs::write(root.join("objects").join(name), bytes)?;
     }
     std::fs::create_dir_all(root.join("frames"))?;
-    for (name, kind, payload) in [("to-device", 0x11u8, &b"features"[..]), ("to-host", 0x91, &objects[7].1[..64])] {
+    // A 2 × 3 head (six weights, two biases) and three features, as the host sends them.
+    let head: Vec<u8> =
+        [2u16, 3].iter().flat_map(|v| v.to_le_bytes()).chain((0..8).flat_map(|i| f64::from(i).to_le_bytes())).collect();
+    let features: Vec<u8> =
+        3u16.to_le_bytes().into_iter().chain([0.5f64, -1.0, 2.0].iter().flat_map(|v| v.to_le_bytes())).collect();
+    let frames = [
+        ("to-device", 0x11u8, &b"features"[..]),
+        ("to-host", 0x91, &objects[7].1[..64]),
+        ("head", frame::Opcode::Head as u8, &head[..]),
+        ("features", frame::Opcode::Features as u8, &features[..]),
+    ];
+    for (name, kind, payload) in frames {
         let mut out = vec![0u8; frame::FRAME_HEADER + payload.len() + frame::FRAME_TRAILER];
         let len = frame::encode_frame(kind, payload, &mut out).expect("frame");
         std::fs::write(root.join("frames").join(name), &out[..len])?;

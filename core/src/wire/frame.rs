@@ -117,6 +117,71 @@ pub fn check_trailer(
     if crc.finish() == u32::from_le_bytes(*trailer) { Ok(()) } else { Err(FrameError::Checksum) }
 }
 
+/// A head request's payload, checked: `rows: u16, cols: u16`, then `rows·cols` weights (row-major) and `rows`
+/// biases as little-endian `f64`, with `1 ≤ rows ≤ max_rows`, `1 ≤ cols ≤ max_cols` and not a byte more or less.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeadPayload<'a> {
+    /// Classes.
+    pub rows: usize,
+    /// Features.
+    pub cols: usize,
+    values: &'a [u8],
+}
+
+impl<'a> HeadPayload<'a> {
+    /// The head in `payload`, if it is one within the limits.
+    pub fn parse(payload: &'a [u8], max_rows: usize, max_cols: usize) -> Option<Self> {
+        let (rows, cols) = (u16_at(payload, 0)?, u16_at(payload, 2)?);
+        let fits = (1..=max_rows).contains(&rows) && (1..=max_cols).contains(&cols);
+        let values = payload.get(4..).filter(|v| fits && Some(v.len()) == (rows * cols + rows).checked_mul(8))?;
+        Some(Self { rows, cols, values })
+    }
+
+    /// The `rows·cols` weights, then the `rows` biases.
+    pub fn values(&self) -> impl Iterator<Item = f64> + 'a {
+        f64s(self.values)
+    }
+}
+
+/// A features request's payload, checked: `count: u16`, then `count` little-endian `f64`, with
+/// `1 ≤ count ≤ max` and not a byte more or less.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct FeaturesPayload<'a> {
+    values: &'a [u8],
+}
+
+impl<'a> FeaturesPayload<'a> {
+    /// The features in `payload`, if they are within the limit.
+    pub fn parse(payload: &'a [u8], max: usize) -> Option<Self> {
+        let count = u16_at(payload, 0)?;
+        let values = payload.get(2..).filter(|v| (1..=max).contains(&count) && v.len() == 8 * count)?;
+        Some(Self { values })
+    }
+
+    /// How many features.
+    pub fn len(&self) -> usize {
+        self.values.len() / 8
+    }
+
+    /// Whether there are none (never, once parsed).
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
+    /// The features.
+    pub fn values(&self) -> impl Iterator<Item = f64> + 'a {
+        f64s(self.values)
+    }
+}
+
+fn u16_at(bytes: &[u8], at: usize) -> Option<usize> {
+    bytes.get(at..at + 2).map(|b| usize::from(u16::from_le_bytes([b[0], b[1]])))
+}
+
+fn f64s(bytes: &[u8]) -> impl Iterator<Item = f64> + '_ {
+    bytes.chunks_exact(8).map(|c| f64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+}
+
 fn checksum(bytes: &[u8]) -> u32 {
     let mut crc = Crc32c::new();
     crc.update(bytes);
@@ -135,6 +200,32 @@ mod tests {
             assert_eq!(op as u8 >= 0x80, !matches!(op, Provision | Head | Features | Quit), "{op:?}: direction");
         }
         assert_eq!(Opcode::from_byte(0x11), None);
+    }
+
+    #[test]
+    fn payloads_are_read_only_when_their_shape_and_length_agree() {
+        // 2 rows, 3 columns, then eight values of 2^-15 (a top byte of 0x3f).
+        let head: [u8; 4 + 8 * 8] = core::array::from_fn(|i| match i {
+            0 => 2,
+            2 => 3,
+            _ if i >= 4 && (i - 4) % 8 == 7 => 0x3f,
+            _ => 0,
+        });
+        let parsed = HeadPayload::parse(&head, 16, 256).unwrap();
+        assert_eq!((parsed.rows, parsed.cols, parsed.values().count()), (2, 3, 8));
+        assert!(parsed.values().all(|v| v > 0.0 && v < 0.01));
+        assert_eq!(HeadPayload::parse(&head[..head.len() - 1], 16, 256), None, "one byte short");
+        assert_eq!(HeadPayload::parse(&head, 1, 256), None, "too many rows");
+        assert_eq!(HeadPayload::parse(&head, 16, 2), None, "too many columns");
+        assert_eq!(HeadPayload::parse(&[0, 0, 3, 0], 16, 256), None, "no rows");
+        assert_eq!(HeadPayload::parse(&[2], 16, 256), None, "no shape");
+        let features = [2, 0, 0, 0, 0, 0, 0, 0, 0xf0, 0x3f, 0, 0, 0, 0, 0, 0, 0, 0xc0];
+        let parsed = FeaturesPayload::parse(&features, 4).unwrap();
+        let mut values = parsed.values();
+        assert_eq!((values.next(), values.next(), values.next()), (Some(1.0), Some(-2.0), None));
+        assert_eq!(FeaturesPayload::parse(&features, 1), None, "more than the head takes");
+        assert_eq!(FeaturesPayload::parse(&features[..17], 4), None, "one byte short");
+        assert_eq!(FeaturesPayload::parse(&[0, 0], 4), None, "none");
     }
 
     #[test]

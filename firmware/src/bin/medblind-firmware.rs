@@ -18,7 +18,7 @@ use medblind_core::ckks::encryption::{encrypt_sk, plaintext_from_coefficients};
 use medblind_core::ckks::keys::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, SecretKey, presets};
-use medblind_core::wire::frame::{self, Opcode};
+use medblind_core::wire::frame::{self, FeaturesPayload, HeadPayload, Opcode};
 use medblind_core::wire::{self, KeyId};
 use medblind_firmware::buffers::{Buffers, N};
 use medblind_firmware::exit;
@@ -39,12 +39,6 @@ fn send<W: Write>(uart: &mut W, kind: Opcode, payload: &[u8], scratch: &mut [u8]
     if let Ok(len) = frame::encode_frame(kind as u8, payload, scratch) {
         let _ = uart.write_all(&scratch[..len]);
     }
-}
-
-fn f64_at(bytes: &[u8], i: usize) -> f64 {
-    let mut b = [0u8; 8];
-    b.copy_from_slice(&bytes[8 * i..8 * i + 8]);
-    f64::from_le_bytes(b)
 }
 
 #[cortex_m_rt::entry]
@@ -128,19 +122,18 @@ fn main() -> ! {
                     send(&mut uart, Opcode::Refused, b"head: provision a key first", tx);
                     continue;
                 };
-                let rows = payload.get(..2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
-                let cols = payload.get(2..4).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
-                let values = rows * cols + rows;
-                let shape_ok =
-                    (1..=MAX_ROWS).contains(&rows) && (1..=MAX_COLS).contains(&cols) && len == 4 + 8 * values;
-                if !shape_ok || key_storage.is_none() || head_storage.is_none() {
-                    send(&mut uart, Opcode::Refused, b"head: rows<=16, cols<=256, once", tx);
+                let Some(parsed) = HeadPayload::parse(payload, MAX_ROWS, MAX_COLS) else {
+                    send(&mut uart, Opcode::Refused, b"head: rows<=16, cols<=256", tx);
                     continue;
-                }
-                let (Some(storage), Some(head)) = (key_storage.take(), head_storage.take()) else { exit(5) };
-                for (i, v) in head[..values].iter_mut().enumerate() {
-                    *v = f64_at(&payload[4..], i);
-                }
+                };
+                // Both are there until a head is set, and gone after.
+                let (Some(storage), Some(head)) = (key_storage.take(), head_storage.take()) else {
+                    send(&mut uart, Opcode::Refused, b"head: once", tx);
+                    continue;
+                };
+                let (rows, cols) = (parsed.rows, parsed.cols);
+                let values = rows * cols + rows;
+                head[..values].iter_mut().zip(parsed.values()).for_each(|(v, x)| *v = x);
                 let head: &'static [f64] = head;
                 let (weights, bias) = head[..values].split_at(rows * cols);
                 let slots = cols.next_power_of_two().max(rows.next_power_of_two());
@@ -172,16 +165,13 @@ fn main() -> ! {
                     send(&mut uart, Opcode::Refused, b"features: provision key and head first", tx);
                     continue;
                 };
-                let count = payload.get(..2).map_or(0, |b| u16::from_le_bytes([b[0], b[1]]) as usize);
                 let slots = layer.slots();
-                if count == 0 || count > slots || len != 2 + 8 * count {
+                let Some(parsed) = FeaturesPayload::parse(payload, slots) else {
                     send(&mut uart, Opcode::Refused, b"features: count does not match the head", tx);
                     continue;
-                }
+                };
                 let mut features = [0.0f64; MAX_COLS];
-                for (i, f) in features[..count].iter_mut().enumerate() {
-                    *f = f64_at(&payload[2..], i);
-                }
+                features.iter_mut().zip(parsed.values()).for_each(|(f, x)| *f = x);
                 let scale = ctx.params().default_scale();
                 let encrypted = encoder
                     .encode_real(&features[..slots], scale, &mut work.coefficients[..])

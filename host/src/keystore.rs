@@ -163,9 +163,9 @@ pub fn key_of(path: &Path, bytes: &[u8]) -> Result<KeyId, FileError> {
 ///
 /// # Errors
 /// Never for valid ciphertexts.
-pub fn ciphertexts_to_vec(
+pub fn ciphertexts_to_vec<'a>(
     ctx: &Context<Vec<u64>>,
-    cts: &[Ciphertext<Vec<u64>>],
+    cts: impl IntoIterator<Item = &'a Ciphertext<Vec<u64>>>,
     key: KeyId,
 ) -> medblind_core::Result<Vec<u8>> {
     let mut bytes = Vec::new();

@@ -85,8 +85,7 @@ impl Checkpoint<'_> {
         }
         text.push('\n');
         let mut bytes = text.into_bytes();
-        let cts: Vec<Ct> = s.w.iter().chain(&s.y).chain(&s.best).cloned().collect();
-        bytes.extend(keystore::ciphertexts_to_vec(self.ctx, &cts, self.key)?);
+        bytes.extend(keystore::ciphertexts_to_vec(self.ctx, s.w.iter().chain(&s.y).chain(&s.best), self.key)?);
         Ok(files::write_atomic(&self.path, &bytes, false)?)
     }
 

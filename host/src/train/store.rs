@@ -13,7 +13,7 @@
 
 use super::batches::{BatchLevels, Batches, EncryptedBatch, encrypt_batch};
 use super::data::Dataset;
-use super::he::{Ct, KeyOwner, fresh_level};
+use super::he::{KeyOwner, fresh_level};
 use super::layout::Layout;
 use crate::files::{self, FileError};
 use crate::keystore;
@@ -240,8 +240,8 @@ pub fn encrypt_parts(
 /// # Errors
 /// On an encoding or write failure.
 fn write_batch(ctx: &Context<Vec<u64>>, batch: &EncryptedBatch, key: KeyId, path: &Path) -> Result<()> {
-    let cts: Vec<Ct> = batch.features.iter().chain(&batch.shifted).chain([&batch.labels]).cloned().collect();
-    Ok(files::write_atomic(path, &keystore::ciphertexts_to_vec(ctx, &cts, key)?, false)?)
+    let cts = batch.features.iter().chain(&batch.shifted).chain([&batch.labels]);
+    Ok(files::write_atomic(path, &keystore::ciphertexts_to_vec(ctx, cts, key)?, false)?)
 }
 
 /// One part of a [`BatchStore`], streamed.

@@ -421,37 +421,19 @@ fn objects_of_two_key_pairs_are_never_mixed() {
     assert!(e.contains("mixed.ct") && e.contains(&format!("key pair {second}")) && e.contains(&first), "{e}");
     // The cloud's evaluation keys against a ciphertext of another key pair.
     write_csv(&d.join("w.csv"), &[vec![1.0; 8], vec![-1.0; 8]]);
-    let e = stderr_of(
-        medblind()
-            .args(["infer", "--params"])
-            .arg(two.join("params.mbl"))
-            .arg("--eval-keys")
-            .arg(two.join("eval.keys"))
-            .arg("--weights")
-            .arg(d.join("w.csv"))
-            .arg("--input")
-            .arg(d.join("x.ct"))
-            .arg("--out")
-            .arg(d.join("z.ct")),
-    );
+    let infer = |params: &Path, eval_keys: &Path| {
+        let mut cmd = medblind();
+        cmd.args(["infer", "--params"]).arg(params).arg("--eval-keys").arg(eval_keys);
+        cmd.arg("--weights").arg(d.join("w.csv")).arg("--input").arg(d.join("x.ct")).arg("--out").arg(d.join("z.ct"));
+        cmd
+    };
+    let e = stderr_of(&mut infer(&two.join("params.mbl"), &two.join("eval.keys")));
     assert!(e.contains("x.ct") && e.contains(&first) && e.contains(&second), "{e}");
     // An evaluation-key file of two key pairs.
     let mut eval = fs::read(one.join("eval.keys")).unwrap();
     eval.extend(fs::read(two.join("eval.keys")).unwrap());
     fs::write(mixed.join("eval.keys"), eval).unwrap();
-    let e = stderr_of(
-        medblind()
-            .args(["infer", "--params"])
-            .arg(one.join("params.mbl"))
-            .arg("--eval-keys")
-            .arg(mixed.join("eval.keys"))
-            .arg("--weights")
-            .arg(d.join("w.csv"))
-            .arg("--input")
-            .arg(d.join("x.ct"))
-            .arg("--out")
-            .arg(d.join("z.ct")),
-    );
+    let e = stderr_of(&mut infer(&one.join("params.mbl"), &mixed.join("eval.keys")));
     assert!(e.contains("eval.keys") && e.contains(&first) && e.contains(&second), "{e}");
     assert!(!d.join("y.csv").exists() && !d.join("z.ct").exists(), "nothing written on failure");
 }

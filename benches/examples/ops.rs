@@ -1,12 +1,14 @@
 //! Times MedBlind's CKKS operations the same way `peers/openfhe_ops.py` times OpenFHE's — median wall time of
 //! repeated single-threaded runs, keys generated once outside the timing — and prints one JSON object per line.
 //!
-//! `cargo run --release -p medblind-benches --example ops -- 16` (log2 N: 13, 14, 15 or 16).
+//! `cargo run --release -p medblind-benches --example ops -- 16` (log2 N: 13, 14, 15 or 16); the kernel set
+//! (`$MEDBLIND_KERNELS`, else the best this CPU runs) is named in every line.
 #![allow(missing_docs)]
 
 use medblind_core::ckks::encryption::{encrypt_pk, plaintext_from_coefficients};
 use medblind_core::ckks::keys::rotation_galois_element;
 use medblind_core::ckks::{Context, Evaluator, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets};
+use medblind_core::math::kernels;
 use medblind_core::math::ntt::NttTable;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -28,6 +30,11 @@ fn median_ms<S>(runs: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(S))
 
 fn main() {
     let log_n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(16);
+    if let Err(e) = kernels::from_env() {
+        eprintln!("ops: {e}");
+        std::process::exit(2);
+    }
+    let kernel_set = kernels::active();
     let literal =
         presets::ALL.iter().find(|l| l.log_degree == log_n && l.log_scale == 40).expect("a preset at that degree");
     let params = Params::new(literal).expect("preset");
@@ -54,7 +61,10 @@ fn main() {
     let table = NttTable::new(params.q()[0], log_n).expect("table");
     let mut limb: Vec<u64> = ct.c0(n)[..n].to_vec();
     let report = |op: &str, ms: f64| {
-        println!("{{\"library\":\"medblind\",\"op\":\"{op}\",\"log_n\":{log_n},\"limbs\":{},\"ms\":{ms:.4}}}", top + 1)
+        println!(
+            "{{\"library\":\"medblind\",\"kernels\":\"{kernel_set}\",\"op\":\"{op}\",\"log_n\":{log_n},\"limbs\":{},\"ms\":{ms:.4}}}",
+            top + 1
+        )
     };
     report("ntt_forward_one_limb", median_ms(runs * 20, || (), |()| table.forward(&mut limb)));
     report("ntt_inverse_one_limb", median_ms(runs * 20, || (), |()| table.inverse(&mut limb)));

@@ -401,6 +401,8 @@ fn main() -> ExitCode {
 }
 
 fn run(command: Command, force: bool) -> anyhow::Result<()> {
+    // A kernel set forced through the environment that this CPU cannot run is refused before any work.
+    medblind_core::math::kernels::from_env().map_err(anyhow::Error::msg)?;
     match command {
         Command::Params => list_params(),
         Command::Keygen { preset, out, heads } => commands::keygen(&preset, &out, &heads, force),

@@ -1,6 +1,7 @@
 //! Mathematical objects: `Z_q` arithmetic, complex numbers, prime generation, the negacyclic NTT, RNS bases.
 
 pub mod complex;
+pub mod kernels;
 #[cfg(target_arch = "x86_64")]
 pub mod lanes;
 pub mod ntt;

@@ -219,6 +219,60 @@ fn a_reader_that_stops_early_ends_the_command_quietly() {
         .stderr("");
 }
 
+/// Every kernel set this CPU runs computes the same ciphertext bytes; a set forced through `$MEDBLIND_KERNELS`
+/// that the CPU cannot run, or that does not exist, is refused before any work.
+#[test]
+fn every_kernel_set_gives_the_same_ciphertext_and_bad_choices_are_refused() {
+    use medblind_core::math::kernels::KernelSet;
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    medblind().args(["keygen", "--out"]).arg(d.join("keys")).args(["--head", "3x20"]).assert().success();
+    let x: Vec<Vec<f64>> = (0..4).map(|r| (0..20).map(|c| value(r * 100 + c)).collect()).collect();
+    let w: Vec<Vec<f64>> = (0..3).map(|r| (0..20).map(|c| value(7000 + r * 100 + c)).collect()).collect();
+    write_csv(&d.join("x.csv"), &x);
+    write_csv(&d.join("w.csv"), &w);
+    medblind()
+        .args(["encrypt", "--keys"])
+        .arg(d.join("keys"))
+        .arg("--input")
+        .arg(d.join("x.csv"))
+        .arg("--out")
+        .arg(d.join("x.ct"))
+        .assert()
+        .success();
+    let infer = |kernels: &str, out: &Path| {
+        let mut cmd = medblind();
+        cmd.env("MEDBLIND_KERNELS", kernels)
+            .args(["infer", "--params"])
+            .arg(d.join("keys/params.mbl"))
+            .arg("--eval-keys")
+            .arg(d.join("keys/eval.keys"))
+            .arg("--weights")
+            .arg(d.join("w.csv"))
+            .arg("--input")
+            .arg(d.join("x.ct"))
+            .arg("--out")
+            .arg(out);
+        cmd
+    };
+    infer("scalar", &d.join("scalar.ct")).assert().success();
+    let scalar = fs::read(d.join("scalar.ct")).unwrap();
+    for set in KernelSet::ALL.into_iter().filter(|set| *set != KernelSet::Scalar) {
+        let out = d.join(format!("{set}.ct"));
+        if set.supported() {
+            infer(set.name(), &out).assert().success();
+            assert!(fs::read(&out).unwrap() == scalar, "{set} and scalar kernels gave different ciphertexts");
+        } else {
+            eprintln!("NOT RUN: this CPU lacks the {set} instructions; checking they are refused instead");
+            let err = stderr_of(&mut infer(set.name(), &out));
+            assert!(err.contains(&format!("MEDBLIND_KERNELS={set}: this CPU lacks its instructions")), "{err}");
+            assert!(!out.exists());
+        }
+    }
+    let err = stderr_of(&mut infer("avx3", &d.join("avx3.ct")));
+    assert!(err.contains("MEDBLIND_KERNELS=avx3: not a kernel set (one of scalar, avx2, avx512-ifma)"), "{err}");
+}
+
 #[test]
 fn unknown_command_fails_with_usage() {
     medblind().arg("no-such-command").assert().failure().code(2);

@@ -1,4 +1,4 @@
-//! The NTT's butterflies on eight lanes ([`crate::math::lanes`]), for every modulus the scalar transform takes.
+//! The NTT's butterflies on eight lanes ([`crate::math::lanes::avx512`]), for every modulus the scalar transform takes.
 //!
 //! Same stages, twiddles and value ranges as the scalar transform (Harvey's butterflies), so the outputs are
 //! equal word for word.
@@ -6,7 +6,7 @@
 //! 4, 2 and 1 apart take two vectors at a time, split into their `x` and `y` lanes by one permutation each and
 //! merged back by two more.
 
-use crate::math::lanes::{IFMA_BOUND, load, mul_shoup_lazy, reduce_once, shoup, store};
+use crate::math::lanes::avx512::{IFMA_BOUND, load, mul_shoup_lazy, reduce_once, shoup, store};
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_loadu_epi64, _mm512_permutex2var_epi64, _mm512_permutexvar_epi64,
     _mm512_set1_epi64, _mm512_sub_epi64,
@@ -146,7 +146,7 @@ fn wide_stage<const WIDE: bool>(
 /// and their 64-bit Shoup constants `shoups` (`N` each, bit-reversed order); output in `[0, q)`.
 ///
 /// # Safety
-/// The CPU must have AVX-512 F, DQ and IFMA ([`crate::math::lanes::available`]).
+/// The CPU must have AVX-512 F, DQ and IFMA ([`crate::math::kernels::KernelSet::Avx512Ifma`]).
 ///
 /// # Panics
 /// If `q ≥ 2^62`, `N < 16` or the lengths differ (programming errors: the caller checks all three).
@@ -184,7 +184,7 @@ fn forward_with<const WIDE: bool>(a: &mut [u64], roots: &[u64], shoups: &[u64], 
 /// 64-bit Shoup constant); output in `[0, q)`.
 ///
 /// # Safety
-/// The CPU must have AVX-512 F, DQ and IFMA ([`crate::math::lanes::available`]).
+/// The CPU must have AVX-512 F, DQ and IFMA ([`crate::math::kernels::KernelSet::Avx512Ifma`]).
 ///
 /// # Panics
 /// As [`forward`].

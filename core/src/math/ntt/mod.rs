@@ -6,15 +6,18 @@
 //! Inverse: Gentleman–Sande butterflies with `ψ^{-1}`, then multiplication by `N^{-1}`.
 //! Both use Harvey's lazy butterflies (values kept in `[0, 4q)` resp. `[0, 2q)`, Shoup multiplication), which is
 //! why moduli are below `2^62`. Inputs and outputs are fully reduced, in `[0, q)`.
-//! On x86-64 CPUs with AVX-512 (F, DQ, IFMA) the same butterflies run on eight lanes ([`avx512`]), with the same
-//! outputs.
+//! On x86-64 the same butterflies run on four lanes with AVX2 ([`avx2`]) or eight with AVX-512 IFMA ([`avx512`]),
+//! whichever [`kernels`](crate::math::kernels) selects, with the same outputs.
 //!
 //! The twiddle tables live in caller-provided storage `S` (`4N` words; see [`NttTable::words`]), so the
 //! firmware can keep them in a static buffer; with the `alloc` feature, [`NttTable::new`] owns a `Vec`.
 
 #[cfg(target_arch = "x86_64")]
+pub mod avx2;
+#[cfg(target_arch = "x86_64")]
 pub mod avx512;
 
+use super::kernels::KernelSet;
 use super::prime::primitive_root;
 use super::zq::Modulus;
 use crate::{Error, Result};
@@ -123,12 +126,27 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     /// If `a.len() != N` (a programming error: every caller sizes polynomials from the same parameters).
     pub fn forward(&self, a: &mut [u64]) {
         assert_eq!(a.len(), self.degree(), "NTT input length");
+        self.forward_on(crate::math::kernels::active(), a);
+    }
+
+    /// [`Self::forward`] on the lanes of `set` where the degree fills two of its vectors (`N ≥ 16` for eight
+    /// lanes, `N ≥ 8` for four), else one word at a time.
+    ///
+    /// # Panics
+    /// If this CPU lacks `set`'s instructions.
+    fn forward_on(&self, set: KernelSet, a: &mut [u64]) {
+        assert!(set.supported(), "{set} kernels on a CPU without them");
         #[cfg(target_arch = "x86_64")]
-        if self.vectorizes() {
+        {
             let (roots, shoups) = self.twiddles.as_ref()[..2 * a.len()].split_at(a.len());
-            // SAFETY: `vectorizes` checked the CPU and the degree.
-            unsafe { avx512::forward(a, roots, shoups, self.modulus.value()) };
-            return;
+            let q = self.modulus.value();
+            match (set, self.log_degree) {
+                // SAFETY: the CPU has the set's instructions (asserted above).
+                (KernelSet::Avx512Ifma, 4..) => return unsafe { avx512::forward(a, roots, shoups, q) },
+                // SAFETY: as above; AVX-512 IFMA includes AVX2.
+                (KernelSet::Avx512Ifma | KernelSet::Avx2, 3..) => return unsafe { avx2::forward(a, roots, shoups, q) },
+                _ => {}
+            }
         }
         self.forward_scalar(a);
     }
@@ -185,13 +203,28 @@ impl<S: AsRef<[u64]>> NttTable<S> {
     /// If `a.len() != N`.
     pub fn inverse(&self, a: &mut [u64]) {
         assert_eq!(a.len(), self.degree(), "inverse NTT input length");
+        self.inverse_on(crate::math::kernels::active(), a);
+    }
+
+    /// [`Self::inverse`] on the lanes of `set`, as [`Self::forward_on`].
+    ///
+    /// # Panics
+    /// If this CPU lacks `set`'s instructions.
+    fn inverse_on(&self, set: KernelSet, a: &mut [u64]) {
+        assert!(set.supported(), "{set} kernels on a CPU without them");
         #[cfg(target_arch = "x86_64")]
-        if self.vectorizes() {
+        {
             let (roots, shoups) = self.twiddles.as_ref()[2 * a.len()..].split_at(a.len());
-            let degree_inv = (self.degree_inv, self.degree_inv_shoup);
-            // SAFETY: `vectorizes` checked the CPU and the degree.
-            unsafe { avx512::inverse(a, roots, shoups, self.modulus.value(), degree_inv) };
-            return;
+            let (q, degree_inv) = (self.modulus.value(), (self.degree_inv, self.degree_inv_shoup));
+            match (set, self.log_degree) {
+                // SAFETY: the CPU has the set's instructions (asserted above).
+                (KernelSet::Avx512Ifma, 4..) => return unsafe { avx512::inverse(a, roots, shoups, q, degree_inv) },
+                // SAFETY: as above; AVX-512 IFMA includes AVX2.
+                (KernelSet::Avx512Ifma | KernelSet::Avx2, 3..) => {
+                    return unsafe { avx2::inverse(a, roots, shoups, q, degree_inv) };
+                }
+                _ => {}
+            }
         }
         self.inverse_scalar(a);
     }
@@ -223,14 +256,6 @@ impl<S: AsRef<[u64]>> NttTable<S> {
         for x in a.iter_mut() {
             *x = modulus.mul_shoup(*x, self.degree_inv, self.degree_inv_shoup);
         }
-    }
-}
-
-impl<S> NttTable<S> {
-    /// Whether the transforms take the eight-lane path: AVX-512 with IFMA on this CPU and `N ≥ 16`.
-    #[cfg(target_arch = "x86_64")]
-    fn vectorizes(&self) -> bool {
-        self.log_degree >= 4 && crate::math::lanes::available()
     }
 }
 
@@ -300,53 +325,46 @@ mod tests {
         }
     }
 
-    /// Both paths on `a`: the dispatching transforms and the scalar ones, forward then inverse.
-    fn both_paths(t: &NttTable<Vec<u64>>, a: &[u64]) -> [(Vec<u64>, Vec<u64>); 2] {
-        let (mut dispatched, mut scalar) = (a.to_vec(), a.to_vec());
-        t.forward(&mut dispatched);
-        t.forward_scalar(&mut scalar);
-        let (forward_dispatched, forward_scalar) = (dispatched.clone(), scalar.clone());
-        t.inverse(&mut dispatched);
-        t.inverse_scalar(&mut scalar);
-        [(forward_dispatched, forward_scalar), (dispatched, scalar)]
-    }
-
     #[test]
-    #[cfg(target_arch = "x86_64")]
-    fn eight_lane_transforms_equal_the_scalar_ones_word_for_word() {
+    fn lane_transforms_equal_the_scalar_ones_word_for_word() {
         extern crate std;
-        if !crate::math::lanes::available() {
-            std::eprintln!("NOT RUN: this CPU lacks AVX-512 F, DQ or IFMA, so the eight-lane NTT is never taken here");
-            return;
-        }
-        for log_n in 4..=13 {
-            let step = 2u64 << log_n;
-            // Both sides of IFMA's bound (the lazy values right under its 2^52-bit inputs, or just too large for
-            // them), and the largest modulus the transform takes.
-            let below = NttPrimes::new(50, 1 << log_n).find(|&q| q < crate::math::lanes::IFMA_BOUND).unwrap();
-            let above = NttPrimes::new(50, 1 << log_n).find(|&q| q > crate::math::lanes::IFMA_BOUND).unwrap();
-            let largest = (1..).map(|k| (1 << 62) - k * step + 1).find(|&q| crate::math::prime::is_prime(q)).unwrap();
-            let usual = [20, 30, 40, 55, 60, 61].map(|bits| (bits, NttPrimes::new(bits, 1 << log_n).next().unwrap()));
-            for (bits, q) in usual.into_iter().chain([(50, below), (51, above), (62, largest)]) {
-                let t = NttTable::new(Modulus::new(q).unwrap(), log_n).unwrap();
-                assert!(t.vectorizes());
-                let q = t.modulus().value();
-                let n = t.degree() as u64;
-                let inputs = [
-                    (0..n).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % q).collect::<Vec<u64>>(),
-                    alloc::vec![q - 1; n as usize],
-                    (0..n).map(|i| if i % 3 == 0 { q - 1 } else { i % 2 }).collect(),
-                ];
-                for a in &inputs {
-                    let [(fd, fs), (id, is)] = both_paths(&t, a);
-                    assert_eq!(fd, fs, "forward, N = {n}, {bits}-bit q");
-                    assert_eq!(id, is, "inverse, N = {n}, {bits}-bit q");
-                    assert_eq!(&id, a, "round trip, N = {n}, {bits}-bit q");
+        for set in [KernelSet::Avx2, KernelSet::Avx512Ifma] {
+            if !set.supported() {
+                std::eprintln!("NOT RUN: this CPU lacks the {set} instructions, so their NTT is never taken here");
+                continue;
+            }
+            for log_n in 1..=13 {
+                let step = 2u64 << log_n;
+                // Both sides of IFMA's 2^50 bound (the lazy values right under its 52-bit inputs, or just too large
+                // for them), both sides of 2^32 (the four-lane products' halves), and the largest modulus taken.
+                let bound = 1 << 50;
+                let below = NttPrimes::new(50, 1 << log_n).find(|&q| q < bound).unwrap();
+                let above = NttPrimes::new(50, 1 << log_n).find(|&q| q > bound).unwrap();
+                let largest =
+                    (1..).map(|k| (1 << 62) - k * step + 1).find(|&q| crate::math::prime::is_prime(q)).unwrap();
+                let usual = [20, 30, 32, 33, 40, 55, 60, 61]
+                    .map(|bits| (bits, NttPrimes::new(bits, 1 << log_n).next().unwrap()));
+                for (bits, q) in usual.into_iter().chain([(50, below), (51, above), (62, largest)]) {
+                    let t = NttTable::new(Modulus::new(q).unwrap(), log_n).unwrap();
+                    let n = t.degree() as u64;
+                    let inputs = [
+                        (0..n).map(|i| i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % q).collect::<Vec<u64>>(),
+                        alloc::vec![q - 1; n as usize],
+                        (0..n).map(|i| if i % 3 == 0 { q - 1 } else { i % 2 }).collect(),
+                    ];
+                    for a in &inputs {
+                        let (mut lanes, mut scalar) = (a.clone(), a.clone());
+                        t.forward_on(set, &mut lanes);
+                        t.forward_scalar(&mut scalar);
+                        assert_eq!(lanes, scalar, "{set} forward, N = {n}, {bits}-bit q");
+                        t.inverse_on(set, &mut lanes);
+                        t.inverse_scalar(&mut scalar);
+                        assert_eq!(lanes, scalar, "{set} inverse, N = {n}, {bits}-bit q");
+                        assert_eq!(&lanes, a, "{set} round trip, N = {n}, {bits}-bit q");
+                    }
                 }
             }
         }
-        // Tiny degrees stay scalar.
-        assert!(!table(40, 3).vectorizes());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //! multiply-accumulates; larger moduli take Shoup's 64-bit form, its high product from four 32-bit products.
 //! Every kernel here gives the scalar code's results word for word.
 
+use crate::math::kernels::{KernelSet, active};
 use crate::math::rns::MAX_MODULI;
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_loadu_epi64, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64,
@@ -13,20 +14,6 @@ use core::arch::x86_64::{
 
 /// Moduli below this multiply with IFMA.
 pub const IFMA_BOUND: u64 = 1 << 50;
-
-/// Whether this CPU has AVX-512 F, DQ and IFMA (at compile time only, without the `std` feature).
-pub fn available() -> bool {
-    #[cfg(feature = "std")]
-    {
-        std::is_x86_feature_detected!("avx512f")
-            && std::is_x86_feature_detected!("avx512dq")
-            && std::is_x86_feature_detected!("avx512ifma")
-    }
-    #[cfg(not(feature = "std"))]
-    {
-        cfg!(all(target_feature = "avx512f", target_feature = "avx512dq", target_feature = "avx512ifma"))
-    }
-}
 
 /// Eight words from the start of `words` (at least 8).
 #[inline]
@@ -98,14 +85,14 @@ pub(crate) fn shoup<const WIDE: bool>(scalar: __m512i) -> __m512i {
 }
 
 /// `out[c] = Σ_j a_j[c]·b_j[c] mod q` in `[0, q)`, for limbs `a_j`, `b_j` of words below `q` (at least
-/// `out.len()` each) — where the lanes can: this CPU ([`available`]), `q < 2^50` and `out` a multiple of 8 words.
+/// `out.len()` each) — where the lanes can: the active kernel set is AVX-512 IFMA, `q < 2^50` and `out` a multiple of 8 words.
 /// Returns whether it computed `out`; if not, `out` is untouched.
 ///
 /// Each product is below `2^100`; its low 52 bits and its high 48 are summed in separate lanes (up to 4096
 /// pairs) and reduced once ([`Reduction::split`]).
 pub fn dot_product(a: &[&[u64]], b: &[&[u64]], q: u64, out: &mut [u64]) -> bool {
     let fits = q < IFMA_BOUND && a.len() == b.len() && a.len() <= 4096 && out.len().is_multiple_of(8);
-    if !fits || !available() || a.iter().chain(b).any(|limb| limb.len() < out.len()) {
+    if !fits || active() != KernelSet::Avx512Ifma || a.iter().chain(b).any(|limb| limb.len() < out.len()) {
         return false;
     }
     // SAFETY: the CPU has the features (checked above).
@@ -128,14 +115,18 @@ fn dot_product_ifma(a: &[&[u64]], b: &[&[u64]], q: u64, out: &mut [u64]) {
 }
 
 /// `out[c] = Σ_j x_j[c]·f_j mod t` in `[0, t)`, for limbs `x_j` of any words (at least `out.len()` each; with
-/// `narrow`, all below `2^52`) and factors `f_j < t` — where the lanes can: this CPU ([`available`]), `t < 2^50`
+/// `narrow`, all below `2^52`) and factors `f_j < t` — where the lanes can: the active kernel set is AVX-512 IFMA, `t < 2^50`
 /// and `out` a multiple of 8 words. Returns whether it computed `out`; if not, `out` is untouched.
 ///
 /// Unless `narrow`, each word is split as `x = x_h·2^52 + x_l`, and `x·f ≡ x_l·f + x_h·[2^52·f]_t`; the 52-bit
 /// halves of the products are summed in separate lanes (up to [`MAX_MODULI`] limbs) and reduced once ([`Reduction::split`]).
 pub fn scaled_sum(x: &[&[u64]], factors: &[u64], narrow: bool, t: u64, out: &mut [u64]) -> bool {
     let fits = t < IFMA_BOUND && x.len() == factors.len() && x.len() <= MAX_MODULI && out.len().is_multiple_of(8);
-    if !fits || !available() || x.iter().any(|limb| limb.len() < out.len()) || factors.iter().any(|&f| f >= t) {
+    if !fits
+        || active() != KernelSet::Avx512Ifma
+        || x.iter().any(|limb| limb.len() < out.len())
+        || factors.iter().any(|&f| f >= t)
+    {
         return false;
     }
     // SAFETY: the CPU has the features (checked above).
@@ -213,10 +204,10 @@ mod tests {
 
     /// Whether the lanes run here; says loudly that `what` was not tested if not.
     fn lanes_here(what: &str) -> bool {
-        if !available() {
-            std::eprintln!("NOT RUN: this CPU lacks AVX-512 F, DQ or IFMA, so the lanes' {what} is never taken");
+        if active() != KernelSet::Avx512Ifma {
+            std::eprintln!("NOT RUN: the active kernel set is {}, so the eight lanes' {what} is never taken", active());
         }
-        available()
+        active() == KernelSet::Avx512Ifma
     }
 
     /// A xorshift sequence of words.

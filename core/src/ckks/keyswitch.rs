@@ -115,7 +115,7 @@ pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
             let key_limbs: heapless::Vec<&[u64], 16> =
                 key_parts.iter().map(|key_part| &key_part[key_limb * n..(key_limb + 1) * n]).collect();
             #[cfg(target_arch = "x86_64")]
-            if crate::math::lanes::avx512::dot_product(&digit_limbs, &key_limbs, moduli[limb].value(), out) {
+            if crate::math::lanes::dot_product(&digit_limbs, &key_limbs, moduli[limb].value(), out) {
                 return;
             }
             for (c, out) in out.iter_mut().enumerate() {

@@ -186,7 +186,7 @@ impl<'a> BasisExtension<'a> {
         {
             let limbs: heapless::Vec<&[u64], MAX_MODULI> = scratch.chunks_exact(n).take(self.source.len()).collect();
             let narrow = self.source.iter().all(|b| b.value() < 1 << 52);
-            if crate::math::lanes::avx512::scaled_sum(&limbs, &factors, narrow, target.value(), out) {
+            if crate::math::lanes::scaled_sum(&limbs, &factors, narrow, target.value(), out) {
                 return;
             }
         }

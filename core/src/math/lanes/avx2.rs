@@ -7,6 +7,8 @@
 //!   doubles, and a rounded quotient from `w/q` brings it back below `q` in magnitude — five floating-point
 //!   operations where the integer lanes take ten products and their carries.
 
+use crate::math::kernels::{KernelSet, active};
+use crate::math::rns::MAX_MODULI;
 use core::arch::x86_64::{
     __m256d, __m256i, _CMP_LT_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT, _mm256_add_epi64, _mm256_add_pd,
     _mm256_and_pd, _mm256_and_si256, _mm256_blendv_pd, _mm256_castpd_si256, _mm256_castsi256_pd, _mm256_cmp_pd,
@@ -154,13 +156,104 @@ impl Float {
         _mm256_add_pd(_mm256_fnmadd_pd(quotient, self.q, high), low)
     }
 
-    /// The representative of `x` in `[0, q)`, for `|x| < 2^52`.
+    /// The representative of `x` in `[0, q)`, for `|x| < 2^53`.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     pub(crate) fn normalize(self, x: __m256d) -> __m256d {
         let r = self.reduce(x);
         let negative = _mm256_cmp_pd::<_CMP_LT_OQ>(r, _mm256_setzero_pd());
         _mm256_add_pd(r, _mm256_and_pd(negative, self.q))
+    }
+
+    /// `a·b mod q` for words `a, b < q` as doubles: `a·b − c·q` with `c` the rounded `a·b/q`, at most `q` in
+    /// magnitude (the quotient is off by at most one, as `a·b/q < 2^50`).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    pub(crate) fn mul_residues(self, a: __m256d, b: __m256d) -> __m256d {
+        let high = _mm256_mul_pd(a, b);
+        let low = _mm256_fmsub_pd(a, b, high);
+        let quotient = _mm256_round_pd::<NEAREST>(_mm256_mul_pd(high, self.q_inverse));
+        _mm256_add_pd(_mm256_fnmadd_pd(quotient, self.q, high), low)
+    }
+}
+
+/// Whether the active kernel set has AVX2 and FMA.
+fn lanes_active() -> bool {
+    active() != KernelSet::Scalar
+}
+
+/// Terms summed before the running sum is reduced again: four terms below `1.6·2^50` each and a reduced sum
+/// stay below `2^53`, where doubles are exact.
+const TERMS_PER_REDUCTION: usize = 4;
+
+/// `out[c] = Σ_j a_j[c]·b_j[c] mod q` in `[0, q)`, for limbs `a_j`, `b_j` of words below `q` (at least
+/// `out.len()` each) — where the lanes can: the active kernel set has AVX2, `q <` [`FLOAT_BOUND`] and `out` a
+/// multiple of 4 words. Returns whether it computed `out`; if not, `out` is untouched.
+///
+/// Each product is reduced in doubles ([`Float::mul_residues`]), and the running sum every
+/// [`TERMS_PER_REDUCTION`] terms.
+pub fn dot_product(a: &[&[u64]], b: &[&[u64]], q: u64, out: &mut [u64]) -> bool {
+    let fits = q < FLOAT_BOUND && a.len() == b.len() && out.len().is_multiple_of(4);
+    if !fits || !lanes_active() || a.iter().chain(b).any(|limb| limb.len() < out.len()) {
+        return false;
+    }
+    // SAFETY: the CPU has AVX2 and FMA (the active set has them).
+    unsafe { dot_product_float(a, b, q, out) };
+    true
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn dot_product_float(a: &[&[u64]], b: &[&[u64]], q: u64, out: &mut [u64]) {
+    let f = Float::new(q);
+    for (c, o) in out.chunks_exact_mut(4).enumerate() {
+        let mut sum = _mm256_setzero_pd();
+        for (k, (x, y)) in a.iter().zip(b).enumerate() {
+            if k > 0 && k % TERMS_PER_REDUCTION == 0 {
+                sum = f.reduce(sum);
+            }
+            let (x, y) = (to_float(load(&x[4 * c..])), to_float(load(&y[4 * c..])));
+            sum = _mm256_add_pd(sum, f.mul_residues(x, y));
+        }
+        store(o, to_words(f.normalize(sum)));
+    }
+}
+
+/// `out[c] = Σ_j x_j[c]·f_j mod t` in `[0, t)`, for limbs `x_j` of words below `2^52` (`narrow`; at least
+/// `out.len()` each) and factors `f_j < t` — where the lanes can: the active kernel set has AVX2, `narrow`,
+/// `t <` [`FLOAT_BOUND`] and `out` a multiple of 4 words. Returns whether it computed `out`; if not, `out` is
+/// untouched.
+///
+/// Each product is reduced in doubles ([`Float::mul`], at most `t/2 + 0.26·2^52 < 1.6·2^50` in magnitude), and
+/// the running sum every [`TERMS_PER_REDUCTION`] terms.
+pub fn scaled_sum(x: &[&[u64]], factors: &[u64], narrow: bool, t: u64, out: &mut [u64]) -> bool {
+    let fits = narrow && t < FLOAT_BOUND && x.len() == factors.len() && out.len().is_multiple_of(4);
+    if !fits || !lanes_active() || x.iter().any(|limb| limb.len() < out.len()) || factors.iter().any(|&f| f >= t) {
+        return false;
+    }
+    // SAFETY: the CPU has AVX2 and FMA (the active set has them).
+    unsafe { scaled_sum_float(x, factors, t, out) };
+    true
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn scaled_sum_float(x: &[&[u64]], factors: &[u64], t: u64, out: &mut [u64]) {
+    let f = Float::new(t);
+    let factors: heapless::Vec<(__m256d, __m256d), MAX_MODULI> = factors
+        .iter()
+        .map(|&w| {
+            let shoup = (((w as u128) << 64) / t as u128) as u64;
+            (_mm256_set1_pd(w as f64), _mm256_set1_pd(shoup as f64 / TWO_52 / 4096.0))
+        })
+        .collect();
+    for (c, o) in out.chunks_exact_mut(4).enumerate() {
+        let mut sum = _mm256_setzero_pd();
+        for (k, (x, &(w, w_ratio))) in x.iter().zip(&factors).enumerate() {
+            if k > 0 && k % TERMS_PER_REDUCTION == 0 {
+                sum = f.reduce(sum);
+            }
+            sum = _mm256_add_pd(sum, f.mul(to_float(load(&x[4 * c..])), w, w_ratio));
+        }
+        store(o, to_words(f.normalize(sum)));
     }
 }
 

@@ -1,7 +1,7 @@
 //! CKKS operations at N = 2^13 … 2^16 (presets `n*-s40`): encoding, encryption (public key and seeded secret
 //! key), multiply + relinearize, rescale, one rotation, eight hoisted rotations, and the linear layer (a 16×256
-//! head on 256 slots). Single-threaded.
-//! `MEDBLIND_BENCH_LOG_N=16` restricts the run to one degree.
+//! head on 256 slots). Single-threaded, on the kernel set named in the group (the best this CPU runs, or
+//! `$MEDBLIND_KERNELS`). `MEDBLIND_BENCH_LOG_N=16` restricts the run to one degree.
 #![allow(missing_docs)]
 
 use core::hint::black_box;
@@ -12,6 +12,7 @@ use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{
     Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets,
 };
+use medblind_core::math::kernels;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -24,7 +25,7 @@ fn degrees() -> Vec<&'static medblind_core::ckks::ParamsLiteral> {
 }
 
 fn ckks(c: &mut Criterion) {
-    let mut group = c.benchmark_group("ckks");
+    let mut group = c.benchmark_group(format!("ckks/{}", kernels::active()));
     group.sample_size(10);
     for literal in degrees() {
         let params = Params::new(literal).expect("preset");

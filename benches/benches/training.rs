@@ -1,6 +1,6 @@
 //! One encrypted training iteration, and DiagABT / DiagATB alone, at the training preset `n65536-qp1626-s40`
 //! (N = 2^16, 2^15 slots, 128-bit) on BloodMNIST's shape: batch 512, d = 192 features + bias (4 blocks of 64
-//! columns), C = 8 classes. Each sample takes tens of seconds; run with
+//! columns), C = 8 classes, on the kernel set named in the group. Each sample takes tens of seconds; run with
 //! `cargo bench -p medblind-benches --bench training`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -13,6 +13,7 @@ use medblind::train::layout::Layout;
 use medblind::train::schedule::Schedule;
 use medblind::train::softmax::SoftmaxApprox;
 use medblind_core::ckks::{Context, Encoder, Params, presets};
+use medblind_core::math::kernels;
 
 const BATCH: usize = 512;
 const DIM: usize = 193;
@@ -58,7 +59,7 @@ fn training(c: &mut Criterion) {
         .align(&engine.sub(&logits, &batch.labels).expect("error"), logits.level() - softmax_depth)
         .expect("level");
 
-    let mut group = c.benchmark_group("training/n65536/batch512-d193-c8");
+    let mut group = c.benchmark_group(format!("training/{}/n65536/batch512-d193-c8", kernels::active()));
     group.sample_size(10);
     // A step within the preset's levels asks the key owner for nothing.
     let mut service = LocalKeyOwner::new(&owner, &layout, SoftmaxApprox::standard(CLASSES), 1, 0);

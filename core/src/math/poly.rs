@@ -18,19 +18,30 @@ pub fn sub_assign(moduli: &[Modulus], a: &mut [u64], b: &[u64]) {
 
 /// `a ⊙= b` (pointwise products, i.e. ring products in the NTT domain).
 pub fn mul_assign(moduli: &[Modulus], a: &mut [u64], b: &[u64]) {
-    for_limbs(moduli, a, b, |m, x, y| m.mul(x, y));
+    pointwise_products(moduli, a, None, b);
 }
 
 /// `acc += a ⊙ b`.
 pub fn mul_add_assign(moduli: &[Modulus], acc: &mut [u64], a: &[u64], b: &[u64]) {
+    pointwise_products(moduli, acc, Some(a), b);
+}
+
+/// `out ⊙= b`, or `out += a ⊙ b` with `a`, limb by limb; on vector lanes where they can.
+fn pointwise_products(moduli: &[Modulus], out: &mut [u64], a: Option<&[u64]>, b: &[u64]) {
     if moduli.is_empty() {
         return;
     }
-    let n = acc.len() / moduli.len();
+    let n = out.len() / moduli.len();
     for (i, m) in moduli.iter().enumerate() {
         let range = i * n..(i + 1) * n;
-        for ((z, &x), &y) in acc[range.clone()].iter_mut().zip(&a[range.clone()]).zip(&b[range]) {
-            *z = m.add(*z, m.mul(x, y));
+        let (limb, a, b) = (&mut out[range.clone()], a.map(|a| &a[range.clone()]), &b[range]);
+        #[cfg(target_arch = "x86_64")]
+        if super::lanes::pointwise_product(limb, a, b, m.value()) {
+            continue;
+        }
+        match a {
+            Some(a) => limb.iter_mut().zip(a).zip(b).for_each(|((z, &x), &y)| *z = m.add(*z, m.mul(x, y))),
+            None => limb.iter_mut().zip(b).for_each(|(z, &y)| *z = m.mul(*z, y)),
         }
     }
 }

@@ -257,6 +257,32 @@ fn scaled_sum_float(x: &[&[u64]], factors: &[u64], t: u64, out: &mut [u64]) {
     }
 }
 
+/// `a[c] = a[c]·b[c] mod q`, or with `accumulate`, `out[c] = out[c] + a[c]·b[c] mod q`, in `[0, q)` for words
+/// below `q` — where the lanes can: the active kernel set has AVX2, `q <` [`FLOAT_BOUND`], `a` and `b` as long as
+/// `out` and that a multiple of 4 words. Returns whether it computed `out`; if not, `out` is untouched.
+pub fn pointwise_product(out: &mut [u64], a: Option<&[u64]>, b: &[u64], q: u64) -> bool {
+    let fits = q < FLOAT_BOUND && b.len() == out.len() && a.is_none_or(|a| a.len() == out.len());
+    if !fits || !out.len().is_multiple_of(4) || !lanes_active() {
+        return false;
+    }
+    // SAFETY: the CPU has AVX2 and FMA (the active set has them).
+    unsafe { pointwise_product_float(out, a, b, q) };
+    true
+}
+
+#[target_feature(enable = "avx2,fma")]
+fn pointwise_product_float(out: &mut [u64], a: Option<&[u64]>, b: &[u64], q: u64) {
+    let f = Float::new(q);
+    for (c, o) in out.chunks_exact_mut(4).enumerate() {
+        let y = to_float(load(&b[4 * c..]));
+        let product = match a {
+            Some(a) => _mm256_add_pd(to_float(load(o)), f.mul_residues(to_float(load(&a[4 * c..])), y)),
+            None => f.mul_residues(to_float(load(o)), y),
+        };
+        store(o, to_words(f.normalize(product)));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     extern crate std;

@@ -18,6 +18,12 @@ pub fn scaled_sum(x: &[&[u64]], factors: &[u64], narrow: bool, t: u64, out: &mut
     avx512::scaled_sum(x, factors, narrow, t, out) || avx2::scaled_sum(x, factors, narrow, t, out)
 }
 
+/// `out ⊙= b`, or `out += a ⊙ b` with `a`, for one limb of words below `q`, on the lanes of the active kernel set
+/// where they can ([`avx2::pointwise_product`]). Returns whether it computed `out`; if not, `out` is untouched.
+pub fn pointwise_product(out: &mut [u64], a: Option<&[u64]>, b: &[u64], q: u64) -> bool {
+    avx2::pointwise_product(out, a, b, q)
+}
+
 #[cfg(test)]
 mod tests {
     extern crate alloc;
@@ -153,5 +159,44 @@ mod tests {
             assert!(!scaled_sum(&[&limb, &limb], &[1], true, 97, &mut out));
             assert_eq!(out, [7; 16], "{set}");
         }
+    }
+
+    #[test]
+    fn pointwise_products_equal_the_128_bit_ones() {
+        if active() == KernelSet::Scalar {
+            std::eprintln!(
+                "NOT RUN: the active kernel set is scalar, so the lanes' pointwise products are never taken"
+            );
+            return;
+        }
+        let n = 64;
+        let mut next = words(0x5851_f42d_4c95_7f2d);
+        for bits in [20, 40, 49] {
+            let q = NttPrimes::new(bits, 16).find(|&q| q < 1 << 50).unwrap();
+            let mut limb = |extreme: bool| -> Vec<u64> {
+                (0..n).map(|c| if extreme && c % 2 == 0 { q - 1 } else { next() % q }).collect()
+            };
+            for extreme in [false, true] {
+                let (a, b, acc) = (limb(extreme), limb(extreme), limb(extreme));
+                let product = |x: u64, y: u64| (x as u128 * y as u128 % q as u128) as u64;
+                let mut out = a.clone();
+                assert!(pointwise_product(&mut out, None, &b, q));
+                let want: Vec<u64> = a.iter().zip(&b).map(|(&x, &y)| product(x, y)).collect();
+                assert_eq!(out, want, "{bits}-bit q, extreme {extreme}");
+                let mut out = acc.clone();
+                assert!(pointwise_product(&mut out, Some(&a), &b, q));
+                let want: Vec<u64> =
+                    acc.iter().zip(a.iter().zip(&b)).map(|(&z, (&x, &y))| (z + product(x, y)) % q).collect();
+                assert_eq!(out, want, "{bits}-bit q, extreme {extreme}, accumulated");
+            }
+        }
+        // Where the lanes cannot (a modulus from 2^50 on, lengths that differ or are no multiple of 4), nothing is
+        // written.
+        let (b, q_wide) = (alloc::vec![1u64; 16], NttPrimes::new(55, 16).next().unwrap());
+        let mut out = alloc::vec![7; 16];
+        assert!(!pointwise_product(&mut out, None, &b, q_wide));
+        assert!(!pointwise_product(&mut out[..6], None, &b[..6], 97));
+        assert!(!pointwise_product(&mut out, Some(&b[..8]), &b, 97));
+        assert_eq!(out, [7; 16]);
     }
 }

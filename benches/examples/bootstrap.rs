@@ -1,7 +1,8 @@
 //! Times and measures MedBlind's bootstrapping the way `peers/bootstrap_*.py` measure the peers: keys generated
 //! once (timed separately), the median wall time of bootstraps on one thread and on all cores, and the
 //! precision after one bootstrap of real inputs uniform in [-1, 1] (`-log2` of the mean and the largest error
-//! over the slots). Prints one JSON object per line.
+//! over the slots). Prints one JSON object per line, naming the kernel set (`$MEDBLIND_KERNELS`, else the best
+//! this CPU runs).
 //!
 //! `cargo run --release -p medblind-benches --example bootstrap -- [SLOTS…]` (default: 32768 2048) on the
 //! 128-bit N = 2^16 preset; `MEDBLIND_BOOTSTRAP_PRESET=test` runs the insecure N = 2^12 test preset instead.
@@ -13,6 +14,7 @@ use medblind_core::ckks::bootstrap::{BootstrapLiteral, Bootstrapper};
 use medblind_core::ckks::keys::key_switch_key_words;
 use medblind_core::ckks::params::{ParamsLiteral, SecretDistribution};
 use medblind_core::ckks::{Context, Encoder, Evaluator, Params, SecretKey, Slots, presets};
+use medblind_core::math::kernels;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 use std::time::Instant;
@@ -22,6 +24,10 @@ fn seconds(start: Instant) -> f64 {
 }
 
 fn main() {
+    if let Err(e) = kernels::from_env() {
+        eprintln!("bootstrap: {e}");
+        std::process::exit(2);
+    }
     let mut literal: BootstrapLiteral = match std::env::var("MEDBLIND_BOOTSTRAP_PRESET").as_deref() {
         Ok("test") => presets::TEST_INSECURE_BOOTSTRAP_N4096,
         _ => presets::BOOTSTRAP_N65536,
@@ -75,9 +81,10 @@ fn main() {
             let mean = errors.iter().sum::<f64>() / slots as f64;
             let max = errors.iter().copied().fold(0.0, f64::max);
             println!(
-                "{{\"library\":\"medblind\",\"preset\":\"{}\",\"log_n\":{},\"slots\":{slots},\"threads\":{threads},\
+                "{{\"library\":\"medblind\",\"kernels\":\"{}\",\"preset\":\"{}\",\"log_n\":{},\"slots\":{slots},\"threads\":{threads},\
                  \"setup_s\":{setup_s:.2},\"keygen_s\":{keygen_s:.2},\"keys\":{key_count},\"key_gib\":{key_gib:.2},\
                  \"bootstrap_s\":{:.2},\"runs\":{runs},\"mean_bits\":{:.1},\"max_bits\":{:.1},\"levels_left\":{level}}}",
+                kernels::active(),
                 params.literal().name,
                 ctx.log_degree(),
                 times[runs / 2],

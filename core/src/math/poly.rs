@@ -46,8 +46,9 @@ fn pointwise_products(moduli: &[Modulus], out: &mut [u64], a: Option<&[u64]>, b:
     }
 }
 
-/// `out = Σ_k a_k ⊙ b_k` over the `pairs`: products of operands below `2^62` summed in 128 bits, each
-/// coefficient reduced once per fifteen products instead of once per product.
+/// `out = Σ_k a_k ⊙ b_k` over the `pairs` of residues (each limb's words below its prime): on vector lanes where
+/// they can, else products summed in 128 bits, each coefficient reduced once per fifteen products instead of
+/// once per product.
 pub fn dot(moduli: &[Modulus], out: &mut [u64], pairs: &[(&[u64], &[u64])]) {
     const TILE: usize = 256;
     if moduli.is_empty() {
@@ -56,6 +57,15 @@ pub fn dot(moduli: &[Modulus], out: &mut [u64], pairs: &[(&[u64], &[u64])]) {
     let n = out.len() / moduli.len();
     let mut acc = [0u128; TILE];
     for (i, m) in moduli.iter().enumerate() {
+        #[cfg(target_arch = "x86_64")]
+        if pairs.len() <= MAX_MODULI {
+            let range = i * n..(i + 1) * n;
+            let a: heapless::Vec<&[u64], MAX_MODULI> = pairs.iter().map(|(a, _)| &a[range.clone()]).collect();
+            let b: heapless::Vec<&[u64], MAX_MODULI> = pairs.iter().map(|(_, b)| &b[range.clone()]).collect();
+            if super::lanes::dot_product(&a, &b, m.value(), &mut out[range]) {
+                continue;
+            }
+        }
         for start in (i * n..(i + 1) * n).step_by(TILE) {
             let range = start..start + TILE.min((i + 1) * n - start);
             let acc = &mut acc[..range.len()];
@@ -200,10 +210,12 @@ mod tests {
         };
         let (a, b): (Vec<Vec<u64>>, Vec<Vec<u64>>) = (0..40).map(|k| (limb(k + 1), limb(k + 3))).unzip();
         let pairs: Vec<(&[u64], &[u64])> = a.iter().zip(&b).map(|(x, y)| (x.as_slice(), y.as_slice())).collect();
-        let mut want = alloc::vec![0u64; 3 * n];
-        for (x, y) in a.iter().zip(&b) {
-            mul_add_assign(&primes, &mut want, x, y);
-        }
+        let want: Vec<u64> = (0..3 * n)
+            .map(|c| {
+                let q = primes[c / n].value() as u128;
+                (a.iter().zip(&b).map(|(x, y)| x[c] as u128 * y[c] as u128 % q).sum::<u128>() % q) as u64
+            })
+            .collect();
         let mut got = alloc::vec![0u64; 3 * n];
         dot(&primes, &mut got, &pairs);
         assert_eq!(got, want);

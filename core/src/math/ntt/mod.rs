@@ -368,6 +368,32 @@ mod tests {
     }
 
     #[test]
+    fn lane_transforms_equal_the_scalar_ones_for_every_prime_of_every_preset() {
+        extern crate std;
+        let log_n = 10;
+        for set in [KernelSet::Avx2, KernelSet::Avx512Ifma] {
+            if !set.supported() {
+                std::eprintln!("NOT RUN: this CPU lacks the {set} instructions, so their NTT is never taken here");
+                continue;
+            }
+            for literal in crate::ckks::presets::ALL {
+                for &q in literal.q.iter().chain(literal.p) {
+                    let t = NttTable::new(Modulus::new(q).unwrap(), log_n).unwrap();
+                    let a: Vec<u64> =
+                        (0..1u64 << log_n).map(|i| (i ^ q).wrapping_mul(0x9E37_79B9_7F4A_7C15) % q).collect();
+                    let (mut lanes, mut scalar) = (a.clone(), a.clone());
+                    t.forward_on(set, &mut lanes);
+                    t.forward_scalar(&mut scalar);
+                    assert_eq!(lanes, scalar, "{set} forward, {} prime {q:#x}", literal.name);
+                    t.inverse_on(set, &mut lanes);
+                    t.inverse_scalar(&mut scalar);
+                    assert_eq!((&lanes, &scalar), (&a, &a), "{set} inverse, {} prime {q:#x}", literal.name);
+                }
+            }
+        }
+    }
+
+    #[test]
     fn forward_evaluates_at_the_odd_powers_of_psi_in_bit_reversed_order() {
         // A known-answer check independent of the inverse: slot i holds a(ψ^{2·brv(i)+1}), for odd and even
         // stage counts (the radix-4 passes and the radix-2 tail) and inputs up to q - 1.

@@ -231,28 +231,14 @@ fn every_kernel_set_gives_the_same_ciphertext_and_bad_choices_are_refused() {
     let w: Vec<Vec<f64>> = (0..3).map(|r| (0..20).map(|c| value(7000 + r * 100 + c)).collect()).collect();
     write_csv(&d.join("x.csv"), &x);
     write_csv(&d.join("w.csv"), &w);
-    medblind()
-        .args(["encrypt", "--keys"])
-        .arg(d.join("keys"))
-        .arg("--input")
-        .arg(d.join("x.csv"))
-        .arg("--out")
-        .arg(d.join("x.ct"))
-        .assert()
-        .success();
+    let mut encrypt = medblind();
+    encrypt.args(["encrypt", "--keys"]).arg(d.join("keys")).arg("--input").arg(d.join("x.csv"));
+    encrypt.arg("--out").arg(d.join("x.ct")).assert().success();
     let infer = |kernels: &str, out: &Path| {
         let mut cmd = medblind();
-        cmd.env("MEDBLIND_KERNELS", kernels)
-            .args(["infer", "--params"])
-            .arg(d.join("keys/params.mbl"))
-            .arg("--eval-keys")
-            .arg(d.join("keys/eval.keys"))
-            .arg("--weights")
-            .arg(d.join("w.csv"))
-            .arg("--input")
-            .arg(d.join("x.ct"))
-            .arg("--out")
-            .arg(out);
+        cmd.env("MEDBLIND_KERNELS", kernels).args(["infer", "--params"]).arg(d.join("keys/params.mbl"));
+        cmd.arg("--eval-keys").arg(d.join("keys/eval.keys")).arg("--weights").arg(d.join("w.csv"));
+        cmd.arg("--input").arg(d.join("x.ct")).arg("--out").arg(out);
         cmd
     };
     infer("scalar", &d.join("scalar.ct")).assert().success();

@@ -174,6 +174,15 @@ fn bits(v: __m256d) -> __m256i {
     _mm256_castpd_si256(v)
 }
 
+/// Rewrites the words of `a` (below `2^52`) in place as the bits of the same values as doubles.
+#[inline]
+#[target_feature(enable = "avx2,fma")]
+fn words_to_doubles(a: &mut [u64]) {
+    for x in a.chunks_exact_mut(4) {
+        store(x, bits(to_float(load(x))));
+    }
+}
+
 /// A twiddle and `w/q` as doubles.
 #[inline]
 #[target_feature(enable = "avx2,fma")]
@@ -186,9 +195,7 @@ fn float_twiddles(w: Twiddles) -> (__m256d, __m256d) {
 #[target_feature(enable = "avx2,fma")]
 fn forward_float(a: &mut [u64], roots: &[u64], shoups: &[u64], q: u64) {
     let f = Float::new(q);
-    for x in a.chunks_exact_mut(4) {
-        store(x, bits(to_float(load(x))));
-    }
+    words_to_doubles(a);
     let butterfly = |x: __m256i, y: __m256i, w: Twiddles| {
         let (w, w_ratio) = float_twiddles(w);
         let x = f.reduce(doubles(x));
@@ -213,9 +220,7 @@ fn forward_float(a: &mut [u64], roots: &[u64], shoups: &[u64], q: u64) {
 #[target_feature(enable = "avx2,fma")]
 fn inverse_float(a: &mut [u64], roots: &[u64], shoups: &[u64], q: u64, degree_inv: (u64, u64)) {
     let f = Float::new(q);
-    for x in a.chunks_exact_mut(4) {
-        store(x, bits(to_float(load(x))));
-    }
+    words_to_doubles(a);
     let butterfly = |x: __m256i, y: __m256i, w: Twiddles| {
         let (w, w_ratio) = float_twiddles(w);
         let (x, y) = (doubles(x), doubles(y));

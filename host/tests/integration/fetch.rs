@@ -117,7 +117,7 @@ fn extract_downloads_missing_weights_from_the_hub_into_the_cache() {
         .current_dir(dir.path())
         .env("HF_ENDPOINT", &server.url)
         .env("MEDBLIND_CACHE_DIR", &cache)
-        .args(["extract", "--dataset", "bloodmnist", "--limit", "2", "--data-dir", "."])
+        .args(["extract", "--dataset", "bloodmnist", "--model", "deit_tiny", "--limit", "2", "--data-dir", "."])
         .assert()
         .success();
     assert_eq!(std::fs::read(cache.join("models/deit_tiny_patch16_224.safetensors")).unwrap(), weights);

@@ -7,12 +7,11 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use medblind::train::batches::encrypt_batches;
 use medblind::train::data::Dataset;
 use medblind::train::encrypted::Trainer;
-use medblind::train::he::{Engine, KeyOwner};
-use medblind::train::key_owner::LocalKeyOwner;
+use medblind::train::key_owner::{KeyOwner, LocalKeyOwner};
 use medblind::train::layout::Layout;
 use medblind::train::schedule::Schedule;
 use medblind::train::softmax::SoftmaxApprox;
-use medblind_core::ckks::{Context, Encoder, Params, presets};
+use medblind_core::ckks::{Context, Encoder, Engine, Params, presets};
 use medblind_core::math::kernels;
 
 const BATCH: usize = 512;
@@ -27,7 +26,7 @@ fn training(c: &mut Criterion) {
     let layout = Layout::new(ctx.degree() / 2, BATCH, CLASSES, DIM).expect("layout");
     let owner = KeyOwner::generate(&ctx, &encoder);
     let keys = owner.cloud_keys(&layout.rotation_steps());
-    let engine = Engine::new(&ctx, &encoder, &keys);
+    let engine = Engine::new(&ctx, &encoder, &keys.keys);
     let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(CLASSES)).expect("trainer");
     let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract() / (DIM as f64).sqrt();
     let data = Dataset {

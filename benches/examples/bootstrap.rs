@@ -10,10 +10,10 @@
 //! secret of that Hamming weight (HEaaN's choice), which the HomomorphicEncryption.org standard does not cover.
 #![allow(missing_docs)]
 
-use medblind_core::ckks::bootstrap::{BootstrapLiteral, Bootstrapper};
+use medblind_core::ckks::bootstrap::{BOOTSTRAP_N65536, BootstrapLiteral, Bootstrapper, TEST_INSECURE_BOOTSTRAP_N4096};
 use medblind_core::ckks::keys::key_switch_key_words;
 use medblind_core::ckks::params::{ParamsLiteral, SecretDistribution};
-use medblind_core::ckks::{Context, Encoder, Evaluator, Params, SecretKey, Slots, presets};
+use medblind_core::ckks::{Context, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, Params, SecretKey};
 use medblind_core::math::kernels;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -29,8 +29,8 @@ fn main() {
         std::process::exit(2);
     }
     let mut literal: BootstrapLiteral = match std::env::var("MEDBLIND_BOOTSTRAP_PRESET").as_deref() {
-        Ok("test") => presets::TEST_INSECURE_BOOTSTRAP_N4096,
-        _ => presets::BOOTSTRAP_N65536,
+        Ok("test") => TEST_INSECURE_BOOTSTRAP_N4096,
+        _ => BOOTSTRAP_N65536,
     };
     if let Some(weight) = std::env::var("MEDBLIND_BOOTSTRAP_SECRET_WEIGHT").ok().and_then(|w| w.parse().ok()) {
         let name = format!("{}-h{weight}", literal.params.name).leak();
@@ -61,8 +61,9 @@ fn main() {
         let key_gib = (key_count * key_switch_key_words(&ctx) * 8) as f64 / (1u64 << 30) as f64;
 
         let values: Vec<f64> = (0..slots).map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0).collect();
-        let values_of = Slots::new(&ctx, &encoder);
-        let ct = values_of.encrypt_sk(&sk, &values, &[], 0, scale, &mut rng).expect("encrypt");
+        let ct = Encryptor::new(&ctx, &encoder, EncryptionKey::Secret(&sk))
+            .encrypt(&values, &[], 0, scale, &mut rng)
+            .expect("encrypt");
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         for threads in [1, cores] {
             bootstrapper.set_threads(threads);
@@ -76,7 +77,7 @@ fn main() {
             times.sort_by(f64::total_cmp);
             let out = out.expect("at least one run");
             let level = out.level();
-            let (re, _) = values_of.decrypt(&sk, &out).expect("decrypt");
+            let re = Decryptor::new(&ctx, &encoder, &sk).decrypt(&out).expect("decrypt");
             let errors: Vec<f64> = values.iter().zip(&re).map(|(v, r)| (v - r).abs()).collect();
             let mean = errors.iter().sum::<f64>() / slots as f64;
             let max = errors.iter().copied().fold(0.0, f64::max);

@@ -11,13 +11,13 @@ use medblind::train::batches::encrypt_batches;
 use medblind::train::checkpoint::TrainState;
 use medblind::train::data::Dataset;
 use medblind::train::encrypted::{TrainHooks, Trainer};
-use medblind::train::he::{Bootstrapping, Ct, Engine, KeyOwner};
-use medblind::train::key_owner::LocalKeyOwner;
+use medblind::train::key_owner::{KeyOwner, LocalKeyOwner};
 use medblind::train::layout::Layout;
 use medblind::train::plan::Plan;
 use medblind::train::schedule::Schedule;
 use medblind::train::softmax::SoftmaxApprox;
-use medblind_core::ckks::{Context, Encoder, Params, presets};
+use medblind_core::ckks::bootstrap::{Bootstrapper, bootstrapping_for};
+use medblind_core::ckks::{Context, Ct, Encoder, Engine, Params, presets};
 use std::time::Instant;
 
 const BATCH: usize = 1024;
@@ -54,17 +54,17 @@ fn main() -> anyhow::Result<()> {
     let encoder = Encoder::new(ctx.log_degree())?;
     let layout = Layout::new(ctx.degree() / 2, BATCH, classes, dim)?;
     let owner = KeyOwner::generate(&ctx, &encoder);
-    let boot = presets::bootstrapping_for(literal);
+    let boot = bootstrapping_for(literal);
     let start = Instant::now();
-    let bootstrapping = boot.map(|b| Bootstrapping::new(&ctx, b)).transpose()?;
+    let bootstrapper = Bootstrapper::for_params(&ctx)?;
     let keys = match boot {
         Some(b) => owner.bootstrapping_keys(&layout.rotation_steps(), b)?,
         None => owner.cloud_keys(&layout.rotation_steps()),
     };
     eprintln!("keys and precomputation: {:.1} s", start.elapsed().as_secs_f64());
-    let engine = match &bootstrapping {
-        Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b)?,
-        None => Engine::new(&ctx, &encoder, &keys),
+    let engine = match &bootstrapper {
+        Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys.keys, b)?,
+        None => Engine::new(&ctx, &encoder, &keys.keys),
     };
     let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract() * 2.0 / (dim as f64).sqrt();
     let rows = batches * BATCH;

@@ -103,6 +103,20 @@ pub enum Error {
         /// The capacity.
         max: usize,
     },
+    /// A ciphertext has fewer levels left than the operation consumes.
+    OutOfLevels {
+        /// The ciphertext's level.
+        level: usize,
+        /// The levels the operation consumes.
+        needed: usize,
+    },
+    /// Bootstrapping without a bootstrapper, or with evaluation keys that lack the sparse-secret encapsulation's
+    /// switching keys.
+    CannotBootstrap,
+    /// A sum or product over no operands.
+    NoOperands,
+    /// A polynomial to evaluate on ciphertexts is not interpolated on `[-1, 1]`.
+    PolynomialInterval,
 }
 
 /// The core's result type.
@@ -148,6 +162,14 @@ impl fmt::Display for Error {
             Error::TooManyModuli { count, max } => {
                 write!(f, "{count} moduli given, 1 to {max} (and at least one of each kind) supported")
             }
+            Error::OutOfLevels { level, needed } => {
+                write!(f, "out of levels: the operation consumes {needed}, the ciphertext is at level {level}")
+            }
+            Error::CannotBootstrap => {
+                f.write_str("cannot bootstrap: no bootstrapper, or evaluation keys without the encapsulation keys")
+            }
+            Error::NoOperands => f.write_str("a sum or product over no operands"),
+            Error::PolynomialInterval => f.write_str("the polynomial is not interpolated on [-1, 1]"),
         }
     }
 }

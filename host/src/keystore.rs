@@ -13,9 +13,9 @@
 //! holds a secret key.
 
 use crate::files::{self, FileError};
-use medblind_core::ckks::keys::KeySwitchKey;
+use medblind_core::ckks::bootstrap::bootstrapping_for;
 use medblind_core::ckks::{
-    Ciphertext, Context, Encoder, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets,
+    Ciphertext, Context, EncapsulationKeys, Encoder, EvaluationKeys, Params, PublicKey, SecretKey, presets,
 };
 use medblind_core::wire::{self, KeyId, Kind};
 use std::path::{Path, PathBuf};
@@ -88,7 +88,7 @@ impl Session {
     /// If these parameters have no bootstrapping configuration.
     pub fn encapsulation(&self) -> anyhow::Result<Context<Vec<u64>>> {
         let literal = self.ctx.params().literal();
-        let bootstrapping = presets::bootstrapping_for(literal)
+        let bootstrapping = bootstrapping_for(literal)
             .ok_or_else(|| anyhow::anyhow!("parameter set {} has no bootstrapping configuration", literal.name))?;
         Ok(Context::new(&Params::new(bootstrapping.encapsulation)?)?)
     }
@@ -212,36 +212,45 @@ pub fn preset_name(fingerprint: u64) -> String {
         .map_or_else(|| format!("{fingerprint:016x}"), |l| l.name.to_string())
 }
 
-/// The relinearization key and Galois keys, as the cloud holds them, and bootstrapping's switching keys when it
-/// bootstraps.
-pub struct EvaluationKeys {
-    /// The key pair they belong to.
+/// The evaluation keys the cloud holds, and the key pair they belong to (which every ciphertext the cloud reads
+/// or writes must name). None of them reveals the secret key.
+pub struct CloudKeys {
+    /// The key pair.
     pub key: KeyId,
-    /// The relinearization key.
-    pub relinearization: RelinearizationKey<Vec<u64>>,
-    /// Galois keys, one per rotation.
-    pub galois: Vec<GaloisKey<Vec<u64>>>,
-    /// `s → s'` under the encapsulation parameters and `s' → s` under the session's (see
-    /// [`medblind_core::ckks::bootstrap::BootstrapKeys`]).
-    pub encapsulation: Option<[KeySwitchKey<Vec<u64>>; 2]>,
+    /// The keys: with the encapsulation keys exactly when the cloud bootstraps.
+    pub keys: EvaluationKeys,
 }
 
-impl EvaluationKeys {
+impl CloudKeys {
     /// The keys as one file's bytes: relinearization, Galois, then the two switching keys.
     ///
     /// # Errors
     /// If `session` is not the keys' parameter set.
     pub fn to_bytes(&self, session: &Session) -> anyhow::Result<Vec<u8>> {
-        let ctx = &session.ctx;
-        let mut bytes = wire::relinearization_key_to_vec(ctx, &self.relinearization, self.key)?;
-        for galois in &self.galois {
+        let (ctx, keys) = (&session.ctx, &self.keys);
+        let mut bytes = wire::relinearization_key_to_vec(ctx, &keys.relinearization, self.key)?;
+        for galois in &keys.galois {
             bytes.extend(wire::galois_key_to_vec(ctx, galois, self.key)?);
         }
-        if let Some([to_sparse, from_sparse]) = &self.encapsulation {
+        if let Some(EncapsulationKeys { to_sparse, from_sparse }) = &keys.encapsulation {
             bytes.extend(wire::switching_key_to_vec(&session.encapsulation()?, to_sparse, self.key)?);
             bytes.extend(wire::switching_key_to_vec(ctx, from_sparse, self.key)?);
         }
         Ok(bytes)
+    }
+
+    /// Checks that the keys rotate by every one of `steps` and conjugate (the trainer's logits need it).
+    ///
+    /// # Errors
+    /// Naming the first missing rotation.
+    pub fn check_rotations(&self, degree: usize, steps: &[i64]) -> anyhow::Result<()> {
+        for &s in steps {
+            self.keys.rotation(degree, s).map_err(|_| anyhow::anyhow!("no key for the rotation by {s} slots"))?;
+        }
+        self.keys
+            .conjugation(degree)
+            .map_err(|_| anyhow::anyhow!("no conjugation key (the trainer's logits need it)"))?;
+        Ok(())
     }
 }
 
@@ -266,7 +275,7 @@ pub fn refuse_secret(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
 ///
 /// # Errors
 /// [`FileError`] naming the file.
-pub fn load_evaluation_keys(session: &Session, path: &Path) -> Result<EvaluationKeys, FileError> {
+pub fn load_evaluation_keys(session: &Session, path: &Path) -> Result<CloudKeys, FileError> {
     let bytes = session.read_objects(path)?;
     refuse_secret(path, &bytes)?;
     let objects = files::split_objects(path, &bytes)?;
@@ -282,13 +291,14 @@ pub fn load_evaluation_keys(session: &Session, path: &Path) -> Result<Evaluation
             let sparse = session.encapsulation().map_err(|e| FileError::content(path, e))?;
             check_key(path, to_sparse, key)?;
             let to_sparse = wire::decode_switching_key(&sparse, to_sparse).map_err(|e| FileError::content(path, e))?;
-            Some([to_sparse, session.decode(path, from_sparse, key, wire::decode_switching_key)?])
+            let from_sparse = session.decode(path, from_sparse, key, wire::decode_switching_key)?;
+            Some(EncapsulationKeys { to_sparse, from_sparse })
         }
         other => {
             return Err(FileError::content(path, format!("{} switching keys; bootstrapping has 2", other.len())));
         }
     };
-    Ok(EvaluationKeys { key, relinearization, galois, encapsulation })
+    Ok(CloudKeys { key, keys: EvaluationKeys { relinearization, galois, encapsulation } })
 }
 
 /// Loads the public key and its key pair, refusing a secret key.

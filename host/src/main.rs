@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 use medblind::commands::{self, HeadShape};
 use medblind::vit::Token;
+use medblind_core::ckks::bootstrap::bootstrapping_for;
 use medblind_core::ckks::{Params, Security, params::max_log_qp_128, presets};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -515,7 +516,7 @@ fn list_params() -> anyhow::Result<()> {
             Security::InsecureForTestsOnly => "INSECURE, tests only",
         };
         // A bootstrapping preset: the levels left after bootstrapping, plus bootstrapping's own.
-        let depth = presets::bootstrapping_for(literal)
+        let depth = bootstrapping_for(literal)
             .map_or(params.max_level().to_string(), |b| format!("{}+{}", b.output_level(), b.depth()));
         medblind::outln!(
             "{:<28} {:>7} {:>6} {:>6} {:>5} {:>6} {:>9.1} {:>10}  {security}",

@@ -4,7 +4,8 @@
 
 use medblind_core::ckks::keys::rotation_galois_element;
 use medblind_core::ckks::{
-    Context, Encoder, GaloisKey, KeySwitchKey, Params, PublicKey, RelinearizationKey, SecretKey, Slots, presets,
+    Context, Encoder, EncryptionKey, Encryptor, GaloisKey, KeySwitchKey, Params, PublicKey, RelinearizationKey,
+    SecretKey, Slots, presets,
 };
 use medblind_core::wire::{self, KeyId, frame};
 use rand_chacha::ChaCha20Rng;
@@ -20,6 +21,7 @@ fn main() -> std::io::Result<()> {
     let (top, scale) = (ctx.params().max_level(), ctx.params().default_scale());
     let values = [0.5, -0.25, 1.0, 0.0];
     let slots = Slots::new(&ctx, &encoder);
+    let encryptor = Encryptor::new(&ctx, &encoder, EncryptionKey::Secret(&sk));
     let objects: Vec<(&str, Vec<u8>)> = vec![
         ("params", wire::params_to_vec(&ctx).expect("params")),
         ("secret-key", wire::secret_key_to_vec(&ctx, &sk, key).expect("secret key").to_vec()),
@@ -51,7 +53,7 @@ fn main() -> std::io::Result<()> {
         ("plaintext", wire::plaintext_to_vec(&ctx, &slots.encode(&values, &[], 1, scale).expect("pt")).expect("pt")),
         (
             "ciphertext",
-            wire::ciphertext_to_vec(&ctx, &slots.encrypt_sk(&sk, &values, &[], top, scale, &mut rng).expect("ct"), key)
+            wire::ciphertext_to_vec(&ctx, &encryptor.encrypt(&values, &[], top, scale, &mut rng).expect("ct"), key)
                 .expect("ct"),
         ),
     ];

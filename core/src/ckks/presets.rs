@@ -2,8 +2,6 @@
 //!
 //! [`Params::new`]: super::Params::new
 
-#[cfg(feature = "alloc")]
-use super::bootstrap::BootstrapLiteral;
 use super::params::{ParamsLiteral, SecretDistribution, Security};
 
 /// Every preset, for listings and tests.
@@ -340,33 +338,3 @@ pub const TEST_INSECURE_N4096_BOOT_ENCAPSULATION: ParamsLiteral = ParamsLiteral 
     secret: SecretDistribution::HammingWeight(32),
     security: Security::InsecureForTestsOnly,
 };
-
-/// Bootstrapping under [`N65536_BOOT_QP1762_S40`]: CoeffToSlot in 3 levels, a degree-47 cosine and 3 double
-/// angles, SlotToCoeff in 3 levels; [`BootstrapLiteral::output_level`] levels are left.
-#[cfg(feature = "alloc")]
-pub const BOOTSTRAP_N65536: BootstrapLiteral = BootstrapLiteral {
-    params: &N65536_BOOT_QP1762_S40,
-    encapsulation: &N65536_BOOT_ENCAPSULATION,
-    coeffs_to_slots_levels: 3,
-    slots_to_coeffs_levels: 3,
-    sine_degree: 47,
-    double_angles: 3,
-};
-
-/// **Insecure, for tests only**: [`BOOTSTRAP_N65536`]'s configuration on [`TEST_INSECURE_N4096_BOOT`].
-#[cfg(feature = "alloc")]
-pub const TEST_INSECURE_BOOTSTRAP_N4096: BootstrapLiteral = BootstrapLiteral {
-    params: &TEST_INSECURE_N4096_BOOT,
-    encapsulation: &TEST_INSECURE_N4096_BOOT_ENCAPSULATION,
-    ..BOOTSTRAP_N65536
-};
-
-/// Every bootstrapping configuration.
-#[cfg(feature = "alloc")]
-pub const BOOTSTRAPPING: &[&BootstrapLiteral] = &[&BOOTSTRAP_N65536, &TEST_INSECURE_BOOTSTRAP_N4096];
-
-/// The bootstrapping configuration that runs under `params`, if any.
-#[cfg(feature = "alloc")]
-pub fn bootstrapping_for(params: &ParamsLiteral) -> Option<&'static BootstrapLiteral> {
-    BOOTSTRAPPING.iter().find(|b| b.params == params).copied()
-}

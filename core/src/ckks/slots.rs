@@ -1,5 +1,6 @@
-//! Slot values in and out of ciphertexts, with owned storage: encode then encrypt, decrypt then decode — the chain
-//! of [`Encoder`] and [`encryption`] calls on caller buffers that the `no_std` device path keeps.
+//! Slot values in and out of ciphertexts, with owned storage: [`Slots`] encodes and decodes, [`Encryptor`] encodes
+//! then encrypts, [`Decryptor`] decrypts then decodes — the chain of [`Encoder`] and [`encryption`] calls on
+//! caller buffers that the `no_std` device path keeps.
 
 use super::encryption::{self, plaintext_from_coefficients, plaintext_to_coefficients};
 use super::{Ciphertext, Context, Encoder, Plaintext, PublicKey, SecretKey};
@@ -8,7 +9,7 @@ use alloc::vec;
 use alloc::vec::Vec;
 use rand_core::{CryptoRng, RngCore};
 
-/// Encoding, encryption, decryption and decoding of slot values under one context.
+/// Encoding and decoding of slot values under one context.
 pub struct Slots<'a> {
     ctx: &'a Context<Vec<u64>>,
     encoder: &'a Encoder<Vec<f64>>,
@@ -44,64 +45,79 @@ impl<'a> Slots<'a> {
         self.encoder.decode(&coefficients, pt.scale, &mut re, &mut im)?;
         Ok((re, im))
     }
+}
 
-    /// `re + i·im` ([`Self::encode`]) encrypted under the secret key at `level`.
+/// The key an [`Encryptor`] encrypts under.
+#[derive(Clone, Copy)]
+pub enum EncryptionKey<'a> {
+    /// The public key: anyone may encrypt.
+    Public(&'a PublicKey<Vec<u64>>),
+    /// The secret key: the key owner's encryptions (smaller noise; the ciphertext's `c_1` is a seed).
+    Secret(&'a SecretKey<Vec<u64>>),
+}
+
+/// Slot values in, ciphertexts out, under one key.
+pub struct Encryptor<'a> {
+    slots: Slots<'a>,
+    key: EncryptionKey<'a>,
+}
+
+impl<'a> Encryptor<'a> {
+    /// Encryption under `key` for `ctx`, encoding with `encoder` (of the same degree).
+    pub fn new(ctx: &'a Context<Vec<u64>>, encoder: &'a Encoder<Vec<f64>>, key: EncryptionKey<'a>) -> Self {
+        Self { slots: Slots::new(ctx, encoder), key }
+    }
+
+    /// `re + i·im` ([`Slots::encode`]) encrypted at `level` and `scale`.
     ///
     /// # Errors
-    /// As [`Self::encode`], or a key of other parameters.
-    pub fn encrypt_sk<R: RngCore + CryptoRng + ?Sized>(
+    /// As [`Slots::encode`], or a key of other parameters.
+    pub fn encrypt<R: RngCore + CryptoRng + ?Sized>(
         &self,
-        sk: &SecretKey<Vec<u64>>,
         re: &[f64],
         im: &[f64],
         level: usize,
         scale: f64,
         rng: &mut R,
     ) -> Result<Ciphertext<Vec<u64>>> {
-        self.encrypt_with(re, im, level, scale, |pt, out, scratch, small| {
-            encryption::encrypt_sk(self.ctx, sk, pt, rng, out, scratch, small)
-        })
+        let pt = self.slots.encode(re, im, level, scale)?;
+        let ctx = self.slots.ctx;
+        let n = ctx.degree();
+        let (out, scratch, small) = (vec![0; 2 * (level + 1) * n], &mut vec![0; (level + 1) * n], &mut vec![0; n]);
+        match self.key {
+            EncryptionKey::Public(pk) => encryption::encrypt_pk(ctx, pk, &pt, rng, out, scratch, small),
+            EncryptionKey::Secret(sk) => encryption::encrypt_sk(ctx, sk, &pt, rng, out, scratch, small),
+        }
+    }
+}
+
+/// Ciphertexts in, slot values out: the secret key's holder only.
+pub struct Decryptor<'a> {
+    slots: Slots<'a>,
+    sk: &'a SecretKey<Vec<u64>>,
+}
+
+impl<'a> Decryptor<'a> {
+    /// Decryption with `sk` for `ctx`, decoding with `encoder` (of the same degree).
+    pub fn new(ctx: &'a Context<Vec<u64>>, encoder: &'a Encoder<Vec<f64>>, sk: &'a SecretKey<Vec<u64>>) -> Self {
+        Self { slots: Slots::new(ctx, encoder), sk }
     }
 
-    /// `re + i·im` ([`Self::encode`]) encrypted under the public key at `level`.
-    ///
-    /// # Errors
-    /// As [`Self::encode`], or a key of other parameters.
-    pub fn encrypt_pk<R: RngCore + CryptoRng + ?Sized>(
-        &self,
-        pk: &PublicKey<Vec<u64>>,
-        re: &[f64],
-        im: &[f64],
-        level: usize,
-        scale: f64,
-        rng: &mut R,
-    ) -> Result<Ciphertext<Vec<u64>>> {
-        self.encrypt_with(re, im, level, scale, |pt, out, scratch, small| {
-            encryption::encrypt_pk(self.ctx, pk, pt, rng, out, scratch, small)
-        })
-    }
-
-    /// The real and imaginary parts of `ct`'s slots, decrypted with `sk`.
+    /// The real and imaginary parts of `ct`'s slots.
     ///
     /// # Errors
     /// On a ciphertext or key of other parameters.
-    pub fn decrypt(&self, sk: &SecretKey<Vec<u64>>, ct: &Ciphertext<Vec<u64>>) -> Result<(Vec<f64>, Vec<f64>)> {
-        let words = (ct.level() + 1) * self.ctx.degree();
-        self.decode(&encryption::decrypt(self.ctx, sk, ct, vec![0; words])?)
+    pub fn decrypt_complex(&self, ct: &Ciphertext<Vec<u64>>) -> Result<(Vec<f64>, Vec<f64>)> {
+        let ctx = self.slots.ctx;
+        let words = (ct.level() + 1) * ctx.degree();
+        self.slots.decode(&encryption::decrypt(ctx, self.sk, ct, vec![0; words])?)
     }
 
-    /// `re + i·im` encoded ([`Self::encode`]) and encrypted by `encrypt`, given the plaintext, the output storage
-    /// (two polynomials), scratch (`(level + 1)·N` words) and small-noise bytes (`N`).
-    fn encrypt_with(
-        &self,
-        re: &[f64],
-        im: &[f64],
-        level: usize,
-        scale: f64,
-        encrypt: impl FnOnce(&Plaintext<Vec<u64>>, Vec<u64>, &mut [u64], &mut [i8]) -> Result<Ciphertext<Vec<u64>>>,
-    ) -> Result<Ciphertext<Vec<u64>>> {
-        let pt = self.encode(re, im, level, scale)?;
-        let n = self.ctx.degree();
-        encrypt(&pt, vec![0; 2 * (level + 1) * n], &mut vec![0; (level + 1) * n], &mut vec![0; n])
+    /// The real parts of `ct`'s slots.
+    ///
+    /// # Errors
+    /// As [`Self::decrypt_complex`].
+    pub fn decrypt(&self, ct: &Ciphertext<Vec<u64>>) -> Result<Vec<f64>> {
+        Ok(self.decrypt_complex(ct)?.0)
     }
 }

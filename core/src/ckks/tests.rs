@@ -518,7 +518,7 @@ fn plain_vector_times_encrypted_rows_matches_f64() {
     assert_slots_close("x·Enc(W)", &want, &picked, 12.0);
 }
 
-/// `Slots` round trips complex slot values through a plaintext (within the encoder's rounding) and through
+/// `Slots`, `Encryptor` and `Decryptor` round trip complex slot values through a plaintext (within the encoder's rounding) and through
 /// encryption under either key at every level (within the fresh noise), and refuses a slot count the ring lacks.
 #[test]
 fn slot_values_round_trip_through_plaintexts_and_both_encryptions() {
@@ -533,12 +533,16 @@ fn slot_values_round_trip_through_plaintexts_and_both_encryptions() {
     for level in 0..=f.ctx.params().max_level() {
         for public in [false, true] {
             let ct = if public {
-                slots.encrypt_pk(&f.pk, &re, &im, level, scale, &mut f.rng).unwrap()
+                Encryptor::new(&f.ctx, &encoder, EncryptionKey::Public(&f.pk))
+                    .encrypt(&re, &im, level, scale, &mut f.rng)
+                    .unwrap()
             } else {
-                slots.encrypt_sk(&f.sk, &re, &[], level, scale, &mut f.rng).unwrap()
+                Encryptor::new(&f.ctx, &encoder, EncryptionKey::Secret(&f.sk))
+                    .encrypt(&re, &[], level, scale, &mut f.rng)
+                    .unwrap()
             };
             assert_eq!((ct.level(), ct.slots()), (level, 64));
-            let (r, i) = slots.decrypt(&f.sk, &ct).unwrap();
+            let (r, i) = Decryptor::new(&f.ctx, &encoder, &f.sk).decrypt_complex(&ct).unwrap();
             let want_im = if public { im.clone() } else { vec![0.0; 64] };
             let bits = max_error_bits(&re, &r).max(max_error_bits(&want_im, &i));
             assert!(bits < -12.0, "level {level}, public {public}: error 2^{bits}");

@@ -4,7 +4,9 @@ use crate::files::{self, FileError};
 use crate::keystore::{self, EVAL_KEYS_FILE, PARAMS_FILE, PUBLIC_KEY_FILE, SECRET_KEY_FILE, Session};
 use anyhow::bail;
 use medblind_core::ckks::linear::LinearLayer;
-use medblind_core::ckks::{Ciphertext, Evaluator, GaloisKey, PublicKey, RelinearizationKey, SecretKey, Slots};
+use medblind_core::ckks::{
+    Ciphertext, Decryptor, EncryptionKey, Encryptor, Evaluator, GaloisKey, PublicKey, RelinearizationKey, SecretKey,
+};
 use medblind_core::wire::{self, KeyId};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -120,16 +122,18 @@ pub fn encrypt(keys: &Path, input: &Path, out: &Path, seeded: bool, force: bool)
         let (pk, id) = keystore::load_public_key(&session, &keys.join(PUBLIC_KEY_FILE))?;
         (Key::Public(pk), id)
     };
-    let slots = Slots::new(ctx, &session.encoder);
+    let key = match &key {
+        Key::Public(pk) => EncryptionKey::Public(pk),
+        Key::Secret(sk) => EncryptionKey::Secret(sk),
+    };
+    let encryptor = Encryptor::new(ctx, &session.encoder, key);
     let mut bytes = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let mut padded = row.clone();
         padded.resize(row.len().next_power_of_two(), 0.0);
-        let ct = match &key {
-            Key::Public(pk) => slots.encrypt_pk(pk, &padded, &[], level, scale, &mut rng),
-            Key::Secret(sk) => slots.encrypt_sk(sk, &padded, &[], level, scale, &mut rng),
-        }
-        .map_err(|e| FileError::content(input, format!("row {}: {e}", i + 1)))?;
+        let ct = encryptor
+            .encrypt(&padded, &[], level, scale, &mut rng)
+            .map_err(|e| FileError::content(input, format!("row {}: {e}", i + 1)))?;
         bytes.extend(wire::ciphertext_to_vec(ctx, &ct, id)?);
     }
     files::write_output(out, &bytes, force)?;
@@ -153,11 +157,11 @@ pub fn decrypt_file(keys: &Path, input: &Path, out: &Path, count: Option<usize>,
     let ctx = &session.ctx;
     let (sk, key) = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
     let bytes = session.read_objects(input)?;
-    let slots = Slots::new(ctx, &session.encoder);
+    let decryptor = Decryptor::new(ctx, &session.encoder, &sk);
     let mut rows = Vec::new();
     for object in files::split_objects(input, &bytes)? {
         let ct = session.decode(input, object, key, wire::decode_ciphertext)?;
-        let (mut re, _) = slots.decrypt(&sk, &ct)?;
+        let mut re = decryptor.decrypt(&ct)?;
         re.truncate(count.unwrap_or(re.len()).min(re.len()));
         rows.push(re);
     }
@@ -225,7 +229,7 @@ pub fn infer(
         let mut work = vec![0; layer.work_words(&evaluator, x.level())];
         let mut float_work = vec![0.0; layer.float_work_words(ctx.degree())];
         layer
-            .evaluate_with(&evaluator, &session.encoder, &x, &keys.galois, &mut y, &mut work, &mut float_work)
+            .evaluate_with(&evaluator, &session.encoder, &x, &keys.keys.galois, &mut y, &mut work, &mut float_work)
             .map_err(|e| match e {
                 medblind_core::Error::MissingGaloisKey { .. } => FileError::content(
                     eval_keys,
@@ -298,7 +302,7 @@ pub fn device(
     let mut link = DeviceLink::start(&firmware.join("qemu-run.sh"), &elf)?;
     link.provision(&secret_bytes)?;
     link.set_head(rows.len(), cols, &rows.concat(), &bias_values)?;
-    let slots = Slots::new(&session.ctx, &session.encoder);
+    let decryptor = Decryptor::new(&session.ctx, &session.encoder, &sk);
     let mut decrypted = Vec::new();
     let (mut worst, mut agree) = (0.0f64, 0usize);
     for (i, x) in features.iter().enumerate() {
@@ -306,7 +310,7 @@ pub fn device(
         let ct = session
             .decode(input, &logits, key, wire::decode_ciphertext)
             .map_err(|e| anyhow::anyhow!("device reply for row {}: {e}", i + 1))?;
-        let (mut re, _) = slots.decrypt(&sk, &ct)?;
+        let mut re = decryptor.decrypt(&ct)?;
         re.truncate(rows.len());
         let plain: Vec<f64> =
             rows.iter().zip(&bias_values).map(|(w, b)| b + w.iter().zip(x).map(|(a, c)| a * c).sum::<f64>()).collect();

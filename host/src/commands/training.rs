@@ -4,13 +4,14 @@
 
 use crate::features::Features;
 use crate::files::{self, FileError};
+use crate::keystore::CloudKeys;
 use crate::keystore::{self, KeyedSecret, PARAMS_FILE, SECRET_KEY_FILE, Session};
 use crate::train::batches::Batches;
 use crate::train::checkpoint::{Checkpoint, TrainState};
 use crate::train::data::{self as dataset, Split};
 use crate::train::encrypted::{TrainHooks, Trainer};
 use crate::train::exchange::{self, RemoteKeyOwner};
-use crate::train::he::{Bootstrapping, CloudKeys, Ct, Engine, KeyOwner};
+use crate::train::key_owner::KeyOwner;
 use crate::train::layout::Layout;
 use crate::train::plain;
 use crate::train::plan::{Plan, softmax_for};
@@ -18,7 +19,8 @@ use crate::train::schedule::Schedule;
 use crate::train::store::{self, BatchStore, Part};
 use anyhow::{Context as _, bail};
 use md5::{Digest, Md5};
-use medblind_core::ckks::{Context, presets};
+use medblind_core::ckks::bootstrap::{Bootstrapper, bootstrapping_for};
+use medblind_core::ckks::{Context, Ct, Engine};
 use medblind_core::wire::{self, KeyId};
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -67,7 +69,7 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path, 
         .batch_levels(&approx);
     let owner = KeyOwner::from_secret(ctx, &session.encoder, sk, key);
     let steps = layout.rotation_steps();
-    let cloud = match presets::bootstrapping_for(ctx.params().literal()) {
+    let cloud = match bootstrapping_for(ctx.params().literal()) {
         Some(b) => {
             eprintln!("hospital: rotation, relinearization and bootstrapping keys (the cloud bootstraps)");
             owner.bootstrapping_keys(&steps, b)?
@@ -78,7 +80,7 @@ pub fn encrypt_features(keys: &Path, features: &Path, batch: usize, out: &Path, 
         }
     };
     std::fs::create_dir_all(out).map_err(|source| FileError::Io { path: out.to_path_buf(), source })?;
-    files::write_atomic(&out.join(store::KEYS), &cloud.into_file().to_bytes(&session)?, false)?;
+    files::write_atomic(&out.join(store::KEYS), &cloud.to_bytes(&session)?, false)?;
     files::write_atomic(&out.join(PARAMS_FILE), &wire::params_to_vec(ctx)?, false)?;
     let stored = store::encrypt_parts(ctx, &owner, layout, levels, [&split.train, &split.val, &split.test], out)?;
     let counts = [Part::Train, Part::Val, Part::Test].map(|part| stored.rows(part).len());
@@ -99,34 +101,33 @@ struct CloudFolder {
     store: BatchStore,
     session: Session,
     keys: CloudKeys,
-    bootstrapping: Option<Bootstrapping>,
+    bootstrapper: Option<Bootstrapper>,
 }
 
 impl CloudFolder {
     fn open(data: &Path) -> anyhow::Result<Self> {
         let session = Session::from_params_file(&data.join(PARAMS_FILE))?;
         let store = BatchStore::open_for(data, &session.ctx)?;
-        let eval = keystore::load_evaluation_keys(&session, &data.join(store::KEYS))?;
-        store.expect_key(eval.key, &data.join(store::KEYS))?;
-        let steps = store.layout.rotation_steps();
-        let keys = CloudKeys::from_file(session.ctx.degree(), eval, &steps)
+        let keys = keystore::load_evaluation_keys(&session, &data.join(store::KEYS))?;
+        store.expect_key(keys.key, &data.join(store::KEYS))?;
+        keys.check_rotations(session.ctx.degree(), &store.layout.rotation_steps())
             .with_context(|| data.join(store::KEYS).display().to_string())?;
-        let bootstrapping = match (&keys, presets::bootstrapping_for(session.ctx.params().literal())) {
-            (keys, Some(b)) if keys.bootstraps() => {
+        let bootstrapper = match bootstrapping_for(session.ctx.params().literal()) {
+            Some(_) if keys.keys.bootstraps() => {
                 eprintln!("cloud: precomputing bootstrapping");
-                Some(Bootstrapping::new(&session.ctx, b)?)
+                Bootstrapper::for_params(&session.ctx)?
             }
             _ => None,
         };
-        Ok(Self { store, session, keys, bootstrapping })
+        Ok(Self { store, session, keys, bootstrapper })
     }
 
     /// The engine: bootstrapping if the folder's keys allow it.
     fn engine(&self) -> anyhow::Result<Engine<'_>> {
         let (ctx, encoder) = (&self.session.ctx, &self.session.encoder);
-        match &self.bootstrapping {
-            Some(b) => Engine::bootstrapping(ctx, encoder, &self.keys, b),
-            None => Ok(Engine::new(ctx, encoder, &self.keys)),
+        match &self.bootstrapper {
+            Some(b) => Ok(Engine::bootstrapping(ctx, encoder, &self.keys.keys, b)?),
+            None => Ok(Engine::new(ctx, encoder, &self.keys.keys)),
         }
     }
 
@@ -238,7 +239,7 @@ pub fn predict(data: &Path, weights: &Path, out: &Path, force: bool) -> anyhow::
             layout.slots
         );
     }
-    let engine = Engine::new(ctx, &cloud.session.encoder, &cloud.keys);
+    let engine = Engine::new(ctx, &cloud.session.encoder, &cloud.keys.keys);
     let trainer = cloud.trainer(&engine)?;
     let test = cloud.store.part(ctx, Part::Test);
     let bar = crate::progress::items(test.count() as u64, "encrypted inference", "batches");

@@ -1,10 +1,11 @@
 //! Encrypted mini-batches: what the hospital encrypts for the cloud, at the levels a step first uses each part.
 
 use super::data::Dataset;
-use super::he::{Ct, KeyOwner};
+use super::key_owner::KeyOwner;
 use super::layout::Layout;
 use crate::progress;
 use anyhow::Result;
+use medblind_core::ckks::Ct;
 use rayon::prelude::*;
 use std::borrow::Cow;
 

@@ -10,12 +10,12 @@
 //! Nothing secret: what the cloud holds anyway and what the key owner told it.
 
 use super::EpochLog;
-use super::he::Ct;
 use super::schedule::Verdict;
 use crate::files::{self, FileError};
 use crate::keystore;
 use anyhow::Result;
 use medblind_core::ckks::Context;
+use medblind_core::ckks::Ct;
 use medblind_core::wire::KeyId;
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -182,7 +182,7 @@ fn epoch_log(value: &str) -> Option<EpochLog> {
 #[cfg(test)]
 mod tests {
     use super::super::fixtures::test_literal;
-    use super::super::he::KeyOwner;
+    use super::super::key_owner::KeyOwner;
     use super::*;
     use medblind_core::ckks::{Encoder, Params};
 

@@ -6,7 +6,7 @@ use super::batches::{BatchLevels, Batches, encrypt_batches};
 use super::checkpoint::{Checkpoint, TrainState};
 use super::data::{Dataset, Split};
 use super::encrypted::{TrainHooks, Trainer};
-use super::he::{Bootstrapping, Ct, Engine, KeyOwner};
+use super::key_owner::KeyOwner;
 use super::key_owner::LocalKeyOwner;
 use super::layout::Layout;
 use super::plain::{self, Softmax};
@@ -19,7 +19,8 @@ use super::{EpochLog, TrainReport};
 use crate::files::FileError;
 use anyhow::Result;
 use md5::{Digest, Md5};
-use medblind_core::ckks::{Context, Encoder, Params, ParamsLiteral, presets};
+use medblind_core::ckks::bootstrap::{Bootstrapper, bootstrapping_for};
+use medblind_core::ckks::{Context, Ct, Encoder, Engine, Params, ParamsLiteral};
 use plotters::prelude::*;
 use serde_json::{Value, json};
 use std::fmt::Write as _;
@@ -74,7 +75,7 @@ pub struct EncryptedRun {
 }
 
 /// Trains `split` three ways (the encrypted run with `preset` unless `preset` is `None`; the cloud bootstraps if the
-/// preset has a bootstrapping configuration, [`presets::bootstrapping_for`], and the key owner refreshes otherwise).
+/// preset has a bootstrapping configuration, [`bootstrapping_for`], and the key owner refreshes otherwise).
 /// With `work_dir` the encrypted run works in that folder ([`WorkDir`]): the encrypted batches are on disk and read
 /// back one at a time, so that memory holds one batch rather than the encrypted dataset, and the trainer's state
 /// is saved after every step, so that the same call with the same folder resumes an interrupted run; the folder
@@ -171,13 +172,11 @@ fn encrypted_run(
     let encoder = Encoder::new(ctx.log_degree())?;
     let layout = Layout::new(ctx.degree() / 2, schedule.batch, split.train.classes, split.train.dim())?;
     let steps = layout.rotation_steps();
-    let boot_literal = presets::bootstrapping_for(literal);
-    let bootstrapping = boot_literal
-        .map(|b| {
-            progress(&format!("cloud: precomputing bootstrapping ({})", literal.name));
-            Bootstrapping::new(&ctx, b)
-        })
-        .transpose()?;
+    let boot_literal = bootstrapping_for(literal);
+    if boot_literal.is_some() {
+        progress(&format!("cloud: precomputing bootstrapping ({})", literal.name));
+    }
+    let bootstrapper = Bootstrapper::for_params(&ctx)?;
     let start = Instant::now();
     let saved = work.map(|w| w.secret_key(&ctx)).transpose()?.flatten();
     let resumed = saved.is_some();
@@ -202,9 +201,9 @@ fn encrypted_run(
         }
     };
     let keygen_seconds = start.elapsed().as_secs_f64();
-    let engine = match &bootstrapping {
-        Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b)?,
-        None => Engine::new(&ctx, &encoder, &keys),
+    let engine = match &bootstrapper {
+        Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys.keys, b)?,
+        None => Engine::new(&ctx, &encoder, &keys.keys),
     };
     let trainer = Trainer::new(&engine, layout, approx.clone())?;
     let start = Instant::now();
@@ -247,8 +246,8 @@ fn encrypted_run(
         preset: literal.name.to_string(),
         keygen_seconds,
         encrypt_seconds,
-        rotation_keys: keys.galois().len(),
-        bootstrapped: bootstrapping.is_some(),
+        rotation_keys: keys.keys.galois.len(),
+        bootstrapped: bootstrapper.is_some(),
     })
 }
 

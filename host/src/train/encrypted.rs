@@ -29,7 +29,6 @@
 
 use super::batches::{BatchLevels, Batches, EncryptedBatch};
 use super::checkpoint::TrainState;
-use super::he::{Ct, Engine};
 use super::key_owner::{KeyOwnerService, ValidationBatch};
 use super::layout::Layout;
 use super::plan::Plan;
@@ -38,6 +37,7 @@ use super::softmax::SoftmaxApprox;
 use super::{EpochLog, TrainReport};
 use crate::progress;
 use anyhow::{Result, anyhow, bail};
+use medblind_core::ckks::{Ct, Engine};
 use rayon::prelude::*;
 use std::fmt::Write as _;
 use std::time::Instant;
@@ -107,7 +107,7 @@ impl<'e> Trainer<'e> {
         // The weights aligned once here rather than once per diagonal in the dot products (which align each
         // shifted block, used once, themselves).
         let level = shifted.iter().chain(y).map(Ct::level).min().ok_or_else(|| anyhow!("no weight blocks"))?;
-        let y = e.align_all(y, level)?;
+        let y = align_all(e, y, level)?;
         // Halved: the real and imaginary parts are each counted twice below.
         let column0 = l.column_mask(0, l.rows, 0.5 * factor);
         let [inner, outer] = l.row_sum_steps();
@@ -118,9 +118,9 @@ impl<'e> Trainer<'e> {
                 let m = e.rotation_sum(&e.rotation_sum(&e.dot(&products)?, &inner)?, &outer)?;
                 e.rotate(&e.mul_values(&m, &column0)?, (t * l.cols - t) as i64)
             })
-            .collect::<Result<_>>()?;
+            .collect::<medblind_core::Result<_>>()?;
         // The halved mask cancels the unpairing's factor 2.
-        e.unpair(&e.sum(&pairs)?, (half * l.cols - half) as i64)
+        Ok(e.unpair(&e.sum(&pairs)?, (half * l.cols - half) as i64)?)
     }
 
     /// Row `i`'s class sum in slots `(i, 0..c)`.
@@ -180,8 +180,11 @@ impl<'e> Trainer<'e> {
             let segment = |k: usize, value: f64| -> Vec<f64> {
                 (0..l.slots).map(|s| if (s % n) / period == k { value } else { 0.0 }).collect()
             };
-            let parts: Vec<Ct> =
-                group.par_iter().enumerate().map(|(k, t)| e.mul_values(t, &segment(k, 1.0))).collect::<Result<_>>()?;
+            let parts: Vec<Ct> = group
+                .par_iter()
+                .enumerate()
+                .map(|(k, t)| e.mul_values(t, &segment(k, 1.0)))
+                .collect::<medblind_core::Result<_>>()?;
             let mut fresh = e.bootstrap(&e.sum(&parts)?)?;
             let mut shift = n;
             while shift < l.slots {
@@ -212,13 +215,13 @@ impl<'e> Trainer<'e> {
     fn exp_polynomial(&self, x: &Ct, rows: usize) -> Result<Ct> {
         let (e, l) = (self.engine, &self.layout);
         let c = self.approx.exp_coefficients();
-        let x2 = e.mul(x, x)?;
-        let x4 = e.mul(&x2, &x2)?;
+        let x2 = e.mul_nominal(x, x)?;
+        let x4 = e.mul_nominal(&x2, &x2)?;
         let affine =
             |i: usize| e.add_values(&e.mul_values(x, &l.class_mask(rows, c[i + 1]))?, &l.class_mask(rows, c[i]));
-        let low = e.add(&affine(0)?, &e.mul(&affine(2)?, &x2)?)?;
-        let high = e.add(&affine(4)?, &e.mul(&affine(6)?, &x2)?)?;
-        e.add(&low, &e.mul(&high, &x4)?)
+        let low = e.add(&affine(0)?, &e.mul_nominal(&affine(2)?, &x2)?)?;
+        let high = e.add(&affine(4)?, &e.mul_nominal(&affine(6)?, &x2)?)?;
+        Ok(e.add(&low, &e.mul_nominal(&high, &x4)?)?)
     }
 
     /// The approximate softmax of diagonal-layout logits in units of the exponential's domain (`z/D`, zero
@@ -230,24 +233,24 @@ impl<'e> Trainer<'e> {
             if self.plan.exp_refresh == Some(m) {
                 self.refresh(owner, std::slice::from_mut(&mut exp))?;
             }
-            exp = e.mul(&exp, &exp)?;
+            exp = e.mul_nominal(&exp, &exp)?;
         }
         let shifted = e.add_scalar(&self.class_sum(&exp)?, -(a.smallest_sum() + 1.0));
         let inverse = e.polynomial(&shifted, a.inverse_polynomial())?;
         // e·y₀: read at scale Δ it is off by one factor, which the Goldschmidt factors correct with the rest.
-        let mut p = e.mul(&exp, &inverse)?;
+        let mut p = e.mul_nominal(&exp, &inverse)?;
         for stage in 0..=a.stages {
             if stage > 0 {
-                let t = e.mul(&p, &p)?;
+                let t = e.mul_nominal(&p, &p)?;
                 let shifted = e.add_scalar(&self.class_sum(&t)?, -a.stage_shift());
-                p = e.mul(&t, &e.polynomial(&shifted, a.stage_inverse_polynomial())?)?;
+                p = e.mul_nominal(&t, &e.polynomial(&shifted, a.stage_inverse_polynomial())?)?;
             }
             if self.plan.normalized_refreshes & 1 << stage != 0 {
                 self.refresh(owner, std::slice::from_mut(&mut p))?;
             }
         }
         for _ in 0..a.goldschmidt_factors {
-            p = e.mul_exact(&p, &e.scalar_minus(2.0, &self.class_sum(&p)?))?;
+            p = e.mul(&p, &e.scalar_minus(2.0, &self.class_sum(&p)?))?;
         }
         Ok(p)
     }
@@ -282,7 +285,7 @@ impl<'e> Trainer<'e> {
                 let broadcast = e.rotate(&pair, t as i64)?;
                 if t == 0 { Ok(broadcast) } else { e.rotate(&broadcast, ((c - t) * l.cols) as i64) }
             })
-            .collect::<Result<_>>()?;
+            .collect::<medblind_core::Result<_>>()?;
         (0..l.blocks)
             .into_par_iter()
             .map(|b| {
@@ -296,7 +299,8 @@ impl<'e> Trainer<'e> {
                 // a repeats every c block rows, so its imaginary part moves c/2 block rows either way.
                 e.unpair(&a, (half * l.cols) as i64)
             })
-            .collect()
+            .collect::<medblind_core::Result<_>>()
+            .map_err(Into::into)
     }
 
     /// One NAG step on `batch`: returns the new weights `w'` and lookahead `y'` at the step's level, or one below
@@ -347,7 +351,7 @@ impl<'e> Trainer<'e> {
     /// # Errors
     /// If `w` has fewer than 2 levels, or a key is missing.
     pub fn predict(&self, batch: &EncryptedBatch, w: &[Ct]) -> Result<Ct> {
-        self.logits(&batch.shifted, &self.engine.align_all(w, BatchLevels::INFERENCE.shifted)?, 1.0)
+        self.logits(&batch.shifted, &align_all(self.engine, w, BatchLevels::INFERENCE.shifted)?, 1.0)
     }
 
     /// Trains from zero weights, or from `resume` (a run's [`TrainState`] after a step, as
@@ -436,7 +440,7 @@ impl<'e> Trainer<'e> {
             if judgement.verdict == Verdict::Improved {
                 best_epoch = Some(epoch);
                 // Dropping levels is exact, and inference needs no more: the checkpoints stay small.
-                state.best = e.align_all(&state.w, BatchLevels::INFERENCE.shifted)?;
+                state.best = align_all(e, &state.w, BatchLevels::INFERENCE.shifted)?;
             }
             let (loss, max_abs_logit) = judgement.validation.map_or((None, None), |v| (Some(v.loss), v.max_abs_logit));
             bar.suspend(|| {
@@ -510,17 +514,23 @@ fn epoch_line(epoch: usize, verdict: Verdict, loss: Option<f64>, max_abs_logit: 
     line
 }
 
+/// Each of `cts` at `level` (not above its own), scale `Δ`: [`Engine::align`] on every core.
+fn align_all(e: &Engine<'_>, cts: &[Ct], level: usize) -> Result<Vec<Ct>> {
+    Ok(cts.par_iter().map(|ct| e.align(ct, level)).collect::<medblind_core::Result<_>>()?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::TrainReport;
     use super::super::batches::{encrypt_batch, encrypt_batches};
     use super::super::checkpoint::Checkpoint;
     use super::super::fixtures::{blobs, test_literal, test_schedule};
-    use super::super::he::{Bootstrapping, KeyOwner};
+    use super::super::key_owner::KeyOwner;
     use super::super::key_owner::LocalKeyOwner;
     use super::super::plain::{self, Softmax};
     use super::super::plan::softmax_for;
     use super::*;
+    use medblind_core::ckks::bootstrap::{Bootstrapper, bootstrapping_for};
     use medblind_core::ckks::{Context, Encoder, Params, ParamsLiteral, presets};
 
     /// The context and encoder of [`test_literal`].
@@ -572,15 +582,15 @@ mod tests {
         let schedule = test_schedule();
         let layout = Layout::new(ctx.degree() / 2, schedule.batch, 3, data.train.dim()).unwrap();
         let owner = KeyOwner::generate(&ctx, &encoder);
-        let boot_literal = presets::bootstrapping_for(literal);
-        let bootstrapping = boot_literal.map(|b| Bootstrapping::new(&ctx, b).unwrap());
+        let boot_literal = bootstrapping_for(literal);
+        let bootstrapper = Bootstrapper::for_params(&ctx).unwrap();
         let keys = match boot_literal {
             Some(b) => owner.bootstrapping_keys(&layout.rotation_steps(), b).unwrap(),
             None => owner.cloud_keys(&layout.rotation_steps()),
         };
-        let engine = match &bootstrapping {
-            Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys, b).unwrap(),
-            None => Engine::new(&ctx, &encoder, &keys),
+        let engine = match &bootstrapper {
+            Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys.keys, b).unwrap(),
+            None => Engine::new(&ctx, &encoder, &keys.keys),
         };
         let approx = softmax_for(3, Some(literal));
         let trainer = Trainer::new(&engine, layout, approx.clone()).unwrap();
@@ -649,7 +659,7 @@ mod tests {
             let layout = Layout::new(ctx.degree() / 2, 16, classes, 100).unwrap();
             assert_eq!((layout.cols, layout.blocks), (64, 2));
             let keys = owner.cloud_keys(&layout.rotation_steps());
-            let engine = Engine::new(&ctx, &encoder, &keys);
+            let engine = Engine::new(&ctx, &encoder, &keys.keys);
             let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(classes)).unwrap();
             let (x, w) = (scattered(13, 100, 0), scattered(classes, 100, 1));
             let batch = encrypt_batch(&owner, &layout, fresh_levels(&engine), &x, &[]).unwrap();
@@ -680,7 +690,7 @@ mod tests {
         for classes in [5, 2] {
             let layout = Layout::new(ctx.degree() / 2, 16, classes, 100).unwrap();
             let keys = owner.cloud_keys(&layout.rotation_steps());
-            let engine = Engine::new(&ctx, &encoder, &keys);
+            let engine = Engine::new(&ctx, &encoder, &keys.keys);
             let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(classes)).unwrap();
             // An error matrix over the real classes, in the diagonal layout.
             let c = layout.class_slots;
@@ -755,10 +765,10 @@ mod tests {
         let layout = Layout::new(ctx.degree() / 2, 16, 3, 300).unwrap();
         assert_eq!(layout.packed_periods(2 * layout.blocks), [2048, 1024]);
         let owner = KeyOwner::generate(&ctx, &encoder);
-        let boot = presets::bootstrapping_for(literal).unwrap();
-        let bootstrapping = Bootstrapping::new(&ctx, boot).unwrap();
+        let boot = bootstrapping_for(literal).unwrap();
+        let bootstrapper = Bootstrapper::for_params(&ctx).unwrap().unwrap();
         let keys = owner.bootstrapping_keys(&layout.rotation_steps(), boot).unwrap();
-        let engine = Engine::bootstrapping(&ctx, &encoder, &keys, &bootstrapping).unwrap();
+        let engine = Engine::bootstrapping(&ctx, &encoder, &keys.keys, &bootstrapper).unwrap();
         let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(3)).unwrap();
         let matrices: Vec<Vec<Vec<f64>>> = (0..2)
             .map(|m| {

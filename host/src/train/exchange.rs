@@ -18,7 +18,7 @@
 //! restarted hospital takes up the run where it was. Every file is written atomically and removed once answered;
 //! what a stopped cloud process left is removed when the run is over.
 
-use super::he::{Ct, KeyOwner};
+use super::key_owner::KeyOwner;
 use super::key_owner::{Judgement, KeyOwnerService, LocalKeyOwner, REFRESH_BOUND, ValidationBatch};
 use super::layout::Layout;
 use super::plan::Plan;
@@ -28,6 +28,7 @@ use crate::files::{self, FileError};
 use crate::keystore;
 use anyhow::{Result, bail};
 use medblind_core::ckks::Context;
+use medblind_core::ckks::Ct;
 use medblind_core::wire::KeyId;
 use std::io::Read;
 use std::path::{Path, PathBuf};

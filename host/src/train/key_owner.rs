@@ -1,17 +1,168 @@
-//! What only the key owner can do for the cloud during training, and the in-process key owner, which answers only
-//! what the agreed schedule asks.
+//! The key owner (the hospital): its keys, what only it can do for the cloud during training, and the in-process
+//! key owner, which answers only what the agreed schedule asks.
 
-use super::he::{Ct, KeyOwner};
 use super::layout::Layout;
 use super::plain::{Softmax, Validation};
 use super::schedule::{EarlyStopping, Verdict};
 use super::softmax::SoftmaxApprox;
+use crate::keystore::CloudKeys;
 use anyhow::{Result, bail};
+use medblind_core::ckks::bootstrap::{BootstrapLiteral, Bootstrapper, fresh_level, generate_encapsulation_keys};
+use medblind_core::ckks::keys::{conjugation_galois_element, rotation_galois_element};
+use medblind_core::ckks::{
+    Context, Ct, Decryptor, Encoder, EncryptionKey, Encryptor, EvaluationKeys, GaloisKey, RelinearizationKey, SecretKey,
+};
+use medblind_core::wire::KeyId;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
 use rayon::prelude::*;
+use std::sync::Mutex;
+use zeroize::Zeroizing;
 
 /// The largest magnitude a refreshed value keeps: far above any weight, exponential or probability an honest
 /// cloud refreshes, so a refresh reply never depends on what the ciphertext decrypts to.
 pub const REFRESH_BOUND: f64 = 1024.0;
+
+/// The key owner (the hospital): encrypts at the fresh level, decrypts, makes the cloud's keys, and refreshes
+/// ciphertexts (decrypt and re-encrypt freshly; the decryption never leaves the key owner).
+pub struct KeyOwner<'a> {
+    ctx: &'a Context<Vec<u64>>,
+    encoder: &'a Encoder<Vec<f64>>,
+    sk: SecretKey<Vec<u64>>,
+    key: KeyId,
+    rng: Mutex<ChaCha20Rng>,
+}
+
+impl<'a> KeyOwner<'a> {
+    /// A key owner with a fresh secret key and key pair identity from the operating system's CSPRNG.
+    pub fn generate(ctx: &'a Context<Vec<u64>>, encoder: &'a Encoder<Vec<f64>>) -> Self {
+        let mut rng = ChaCha20Rng::from_os_rng();
+        let sk = SecretKey::generate(ctx, &mut rng);
+        let key = KeyId::random(&mut rng);
+        Self { ctx, encoder, sk, key, rng: Mutex::new(rng) }
+    }
+
+    /// The key owner of an existing secret key of key pair `key` (from the hospital's key folder).
+    pub fn from_secret(
+        ctx: &'a Context<Vec<u64>>,
+        encoder: &'a Encoder<Vec<f64>>,
+        sk: SecretKey<Vec<u64>>,
+        key: KeyId,
+    ) -> Self {
+        Self { ctx, encoder, sk, key, rng: Mutex::new(ChaCha20Rng::from_os_rng()) }
+    }
+
+    /// The secret key, for the hospital's own files.
+    pub fn secret_key(&self) -> &SecretKey<Vec<u64>> {
+        &self.sk
+    }
+
+    /// The key pair: every key and ciphertext of this owner names it.
+    pub fn key(&self) -> KeyId {
+        self.key
+    }
+
+    /// The relinearization key, rotation keys for `steps` and the conjugation key.
+    pub fn cloud_keys(&self, steps: &[i64]) -> CloudKeys {
+        let elements = self.rotation_elements(steps);
+        let bar = crate::progress::items(elements.len() as u64 + 1, "generating evaluation keys", "keys");
+        let relinearization = RelinearizationKey::generate(self.ctx, &self.sk, &mut self.generator());
+        bar.inc(1);
+        let galois = self.galois_keys(&elements, &bar);
+        CloudKeys { key: self.key, keys: EvaluationKeys { relinearization, galois, encapsulation: None } }
+    }
+
+    /// The keys for rotations by `steps` and for bootstrapping under `literal` (one Galois key per element for
+    /// both).
+    ///
+    /// # Errors
+    /// If the parameters are not `literal`'s.
+    pub fn bootstrapping_keys(&self, steps: &[i64], literal: &BootstrapLiteral) -> Result<CloudKeys> {
+        if self.ctx.params().literal() != literal.params {
+            bail!("bootstrapping is configured for parameter set {}", literal.params.name);
+        }
+        let mut elements = self.rotation_elements(steps);
+        let n = self.ctx.degree();
+        elements.extend(Bootstrapper::galois_elements_for(n, literal, n / 2)?);
+        elements.sort_unstable();
+        elements.dedup();
+        let bar = crate::progress::items(elements.len() as u64 + 3, "generating evaluation keys", "keys");
+        // The encapsulation and relinearization keys first, then the Galois keys under the bar.
+        let mut generator = self.generator();
+        let encapsulation = generate_encapsulation_keys(self.ctx, literal, &self.sk, &mut generator)?;
+        let relinearization = RelinearizationKey::generate(self.ctx, &self.sk, &mut generator);
+        bar.inc(3);
+        let galois = self.galois_keys(&elements, &bar);
+        Ok(CloudKeys {
+            key: self.key,
+            keys: EvaluationKeys { relinearization, galois, encapsulation: Some(encapsulation) },
+        })
+    }
+
+    /// The Galois elements of the rotations by `steps` and of conjugation (the trainer's logits separate real and
+    /// imaginary parts), sorted.
+    fn rotation_elements(&self, steps: &[i64]) -> Vec<u64> {
+        let n = self.ctx.degree();
+        let mut elements: Vec<u64> = steps.iter().map(|&s| rotation_galois_element(n, s)).collect();
+        elements.push(conjugation_galois_element(n));
+        elements.sort_unstable();
+        elements.dedup();
+        elements
+    }
+
+    /// One Galois key per element, made on every core.
+    fn galois_keys(&self, elements: &[u64], bar: &indicatif::ProgressBar) -> Vec<GaloisKey<Vec<u64>>> {
+        elements
+            .par_iter()
+            .map(|&g| GaloisKey::generate(self.ctx, &self.sk, g, &mut self.generator()))
+            .inspect(|_| bar.inc(1))
+            .collect()
+    }
+
+    /// A generator for one key or ciphertext, seeded from the key owner's CSPRNG (the seed zeroized), so that
+    /// keys and ciphertexts can be made on every core.
+    fn generator(&self) -> ChaCha20Rng {
+        let mut seed = Zeroizing::new([0u8; 32]);
+        self.rng.lock().expect("rng").fill_bytes(&mut seed[..]);
+        ChaCha20Rng::from_seed(*seed)
+    }
+
+    /// `values` (one per slot) encrypted at the [`fresh_level`] and the default scale.
+    ///
+    /// # Errors
+    /// If `values` is not `N/2` long.
+    pub fn encrypt(&self, values: &[f64]) -> Result<Ct> {
+        self.encrypt_at(values, &[], self.fresh_level())
+    }
+
+    /// The level of a fresh ciphertext under the key owner's parameters ([`fresh_level`]).
+    pub fn fresh_level(&self) -> usize {
+        fresh_level(self.ctx.params().literal())
+    }
+
+    /// `re + i·im` (one per slot; `im` empty for real values) encrypted at `level` (at most the
+    /// [`fresh_level`]) and the default scale: data the cloud uses only at `level` or below.
+    ///
+    /// # Errors
+    /// If `re` is not `N/2` long, `im` neither empty nor as long, or `level` above the fresh one.
+    pub fn encrypt_at(&self, re: &[f64], im: &[f64], level: usize) -> Result<Ct> {
+        let fresh = self.fresh_level();
+        if level > fresh {
+            bail!("cannot encrypt at level {level}, above the fresh level {fresh}");
+        }
+        let scale = self.ctx.params().default_scale();
+        let encryptor = Encryptor::new(self.ctx, self.encoder, EncryptionKey::Secret(&self.sk));
+        Ok(encryptor.encrypt(re, im, level, scale, &mut self.generator())?)
+    }
+
+    /// The slot values of `ct`.
+    ///
+    /// # Errors
+    /// On a ciphertext of other parameters.
+    pub fn decrypt(&self, ct: &Ct) -> Result<Vec<f64>> {
+        Ok(Decryptor::new(self.ctx, self.encoder, &self.sk).decrypt(ct)?)
+    }
+}
 
 /// What only the key owner can do for the cloud during training.
 pub trait KeyOwnerService {

@@ -9,7 +9,6 @@ pub mod encrypted;
 pub mod exchange;
 #[cfg(test)]
 pub(crate) mod fixtures;
-pub mod he;
 pub mod key_owner;
 pub mod layout;
 pub mod plain;

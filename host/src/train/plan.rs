@@ -4,7 +4,8 @@
 use super::batches::BatchLevels;
 use super::softmax::SoftmaxApprox;
 use anyhow::{Result, anyhow};
-use medblind_core::ckks::{ParamsLiteral, presets};
+use medblind_core::ckks::ParamsLiteral;
+use medblind_core::ckks::bootstrap::{bootstrapping_for, fresh_level};
 
 /// Where one step takes fresh levels (see the module documentation); levels count down from a fresh ciphertext.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,19 +23,15 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// The plan for `approx` under a parameter set: with its bootstrapping configuration if it has one
-    /// ([`presets::bootstrapping_for`]), with key-owner refreshes otherwise.
+    /// The plan for `approx` under a parameter set, from its [`fresh_level`]: bootstrapped weights are unpacked
+    /// one level below it ([`bootstrapping_for`]), refreshed ones start there.
     ///
     /// # Errors
     /// As [`Self::new`].
     pub fn for_params(approx: &SoftmaxApprox, literal: &ParamsLiteral) -> Result<Self> {
-        match presets::bootstrapping_for(literal) {
-            Some(b) => Self::new(approx, b.output_level(), b.output_level() - 1),
-            None => {
-                let top = literal.q.len() - 1;
-                Self::new(approx, top, top)
-            }
-        }
+        let fresh = fresh_level(literal);
+        let unpacking = usize::from(bootstrapping_for(literal).is_some());
+        Self::new(approx, fresh, fresh - unpacking)
     }
 
     /// The plan for `approx` when a fresh ciphertext has `fresh` levels and refreshed weights start a step at

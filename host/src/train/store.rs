@@ -13,12 +13,13 @@
 
 use super::batches::{BatchLevels, Batches, EncryptedBatch, encrypt_batch};
 use super::data::Dataset;
-use super::he::{KeyOwner, fresh_level};
+use super::key_owner::KeyOwner;
 use super::layout::Layout;
 use crate::files::{self, FileError};
 use crate::keystore;
 use anyhow::{Context as _, Result};
 use medblind_core::ckks::Context;
+use medblind_core::ckks::bootstrap::fresh_level;
 use medblind_core::wire::KeyId;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -267,7 +268,7 @@ impl Batches for StoredBatches<'_> {
             return Err(FileError::content(&path, format!("{count} ciphertexts, expected {expected}")).into());
         }
         let mut cts = keystore::decode_ciphertexts(self.ctx, &path, &bytes, self.store.key)?;
-        let fresh = fresh_level(self.ctx.params());
+        let fresh = fresh_level(self.ctx.params().literal());
         if cts.iter().any(|ct| ct.level() > fresh || ct.slots() != layout.slots) {
             let message = format!("a ciphertext is above level {fresh} or has other than {} slots", layout.slots);
             return Err(FileError::content(&path, message).into());

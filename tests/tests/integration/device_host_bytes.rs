@@ -4,7 +4,7 @@
 use medblind_core::ckks::ciphertext::{ciphertext_words, plaintext_words};
 use medblind_core::ckks::encryption::{encrypt_sk, plaintext_from_coefficients};
 use medblind_core::ckks::keys::secret_key_words;
-use medblind_core::ckks::{Context, Encoder, Params, SecretKey, Slots, presets};
+use medblind_core::ckks::{Context, Decryptor, Encoder, Params, SecretKey, presets};
 use medblind_core::math::ntt::NttTable;
 use medblind_core::wire;
 use rand_chacha::ChaCha20Rng;
@@ -60,7 +60,7 @@ fn buffer_api_and_owned_api_agree_on_the_firmware_preset() {
     assert_eq!(wire::peek_header(&device_bytes).unwrap().key, KEY);
     assert_eq!(wire::ciphertext_to_vec(&host_ctx, &host_ct, KEY).unwrap(), device_bytes, "re-encoding changes no byte");
     let host_encoder = Encoder::new(12).unwrap();
-    let (re, _) = Slots::new(&host_ctx, &host_encoder).decrypt(&host_sk, &host_ct).unwrap();
+    let re = Decryptor::new(&host_ctx, &host_encoder, &host_sk).decrypt(&host_ct).unwrap();
     let worst = features.iter().zip(&re).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     // Scale 2^28, fresh noise ≈ 2^6 spread over 256 slots: about 2^-18.
     assert!(worst < 1e-4, "worst slot error {worst}");

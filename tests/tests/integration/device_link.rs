@@ -6,7 +6,7 @@
 //! Needs `qemu-system-arm`, `defmt-print` and the `thumbv7em-none-eabihf` target, which `scripts/test` installs.
 
 use medblind::device::{DeviceError, DeviceLink};
-use medblind_core::ckks::{Context, Encoder, Params, SecretKey, Slots, presets};
+use medblind_core::ckks::{Context, Decryptor, Encoder, Params, SecretKey, presets};
 use medblind_core::wire;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -63,7 +63,7 @@ fn device_encrypts_and_evaluates_the_head_like_the_host() {
     let decode = |bytes: &[u8]| {
         assert_eq!(wire::peek_header(bytes).unwrap().key, wire::KeyId::NONE, "a bare seed names no key pair");
         let ct = wire::decode_ciphertext(&ctx, bytes).unwrap();
-        let (re, _) = Slots::new(&ctx, &encoder).decrypt(&sk, &ct).unwrap();
+        let re = Decryptor::new(&ctx, &encoder, &sk).decrypt(&ct).unwrap();
         (ct.seed().is_some(), re)
     };
     for sample in 0..3 {

@@ -19,11 +19,15 @@
 //! output on a chosen target, and the result has exactly the input's scale `Δ`.
 
 pub mod dft;
+mod presets;
+
+pub use presets::{BOOTSTRAP_N65536, BOOTSTRAPPING, TEST_INSECURE_BOOTSTRAP_N4096, bootstrapping_for, fresh_level};
 
 use super::ciphertext::{Ciphertext, Plaintext};
 use super::context::Context;
 use super::encoder::Encoder;
 use super::encryption::plaintext_from_coefficients;
+use super::evaluation_keys::{EncapsulationKeys, EvaluationKeys};
 use super::evaluator::Evaluator;
 use super::keys::{
     GaloisKey, KeySwitchKey, RelinearizationKey, SecretKey, conjugation_galois_element, find_galois_key,
@@ -36,6 +40,7 @@ use crate::math::complex::Complex;
 use crate::{Error, Result};
 use alloc::vec;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroize;
 
@@ -86,52 +91,30 @@ impl BootstrapLiteral {
     }
 }
 
-/// The evaluation keys bootstrapping needs; none of them reveals a secret.
-#[derive(Debug)]
-pub struct BootstrapKeys {
-    /// Relinearization key of the dense secret `s`.
-    pub relinearization: RelinearizationKey<Vec<u64>>,
-    /// Rotation and conjugation keys of `s`.
-    pub galois: Vec<GaloisKey<Vec<u64>>>,
-    /// Switches `s → s'` modulo `q_0·p_0` (in the encapsulation parameters).
-    pub to_sparse: KeySwitchKey<Vec<u64>>,
-    /// Switches `s' → s` modulo `QP`.
-    pub from_sparse: KeySwitchKey<Vec<u64>>,
-}
-
-impl BootstrapKeys {
-    /// The keys of `sk` for bootstrapping under `literal` (the key owner's side): a fresh sparse secret `s'`
-    /// (zeroized afterwards), the two switching keys, relinearization, and a Galois key for each of
-    /// `galois_elements` — the union of what every [`Bootstrapper`] in use and the application rotate by.
-    ///
-    /// # Errors
-    /// An error of the encapsulation parameters.
-    pub fn generate<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
-        ctx: &Context<T>,
-        literal: &BootstrapLiteral,
-        sk: &SecretKey<Vec<u64>>,
-        galois_elements: &[u64],
-        rng: &mut R,
-    ) -> Result<Self> {
-        let n = ctx.degree();
-        let sparse_ctx = Context::new(&Params::new(literal.encapsulation)?)?;
-        let sparse = SecretKey::generate(&sparse_ctx, rng);
-        let to_sparse = KeySwitchKey::generate(&sparse_ctx, &sparse, &sk.ntt()[..n], rng);
-        let (mut words, mut small) = (vec![0u64; n], vec![0i8; n]);
-        sparse.coefficients(&sparse_ctx, &mut words, &mut small);
-        let sparse_in_q = SecretKey::from_coefficients_in(ctx, &small, vec![0; super::keys::secret_key_words(ctx)])
-            .unwrap_or_else(|_| unreachable!("owned buffers are sized from the context"));
-        words.zeroize();
-        small.zeroize();
-        let q_words = (ctx.params().max_level() + 1) * n;
-        let from_sparse = KeySwitchKey::generate(ctx, sk, &sparse_in_q.ntt()[..q_words], rng);
-        Ok(Self {
-            relinearization: RelinearizationKey::generate(ctx, sk, rng),
-            galois: galois_elements.iter().map(|&g| GaloisKey::generate(ctx, sk, g, rng)).collect(),
-            to_sparse,
-            from_sparse,
-        })
-    }
+/// The encapsulation keys of `sk` for bootstrapping under `literal` (the key owner's side): a fresh sparse secret
+/// `s'` (zeroized afterwards) and the switching keys `s → s'` and `s' → s`.
+///
+/// # Errors
+/// An error of the encapsulation parameters.
+pub fn generate_encapsulation_keys<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
+    ctx: &Context<T>,
+    literal: &BootstrapLiteral,
+    sk: &SecretKey<Vec<u64>>,
+    rng: &mut R,
+) -> Result<EncapsulationKeys> {
+    let n = ctx.degree();
+    let sparse_ctx = Context::new(&Params::new(literal.encapsulation)?)?;
+    let sparse = SecretKey::generate(&sparse_ctx, rng);
+    let to_sparse = KeySwitchKey::generate(&sparse_ctx, &sparse, &sk.ntt()[..n], rng);
+    let (mut words, mut small) = (vec![0u64; n], vec![0i8; n]);
+    sparse.coefficients(&sparse_ctx, &mut words, &mut small);
+    let sparse_in_q = SecretKey::from_coefficients_in(ctx, &small, vec![0; super::keys::secret_key_words(ctx)])
+        .unwrap_or_else(|_| unreachable!("owned buffers are sized from the context"));
+    words.zeroize();
+    small.zeroize();
+    let q_words = (ctx.params().max_level() + 1) * n;
+    let from_sparse = KeySwitchKey::generate(ctx, sk, &sparse_in_q.ntt()[..q_words], rng);
+    Ok(EncapsulationKeys { to_sparse, from_sparse })
 }
 
 /// Precomputed bootstrapping for one slot count and message scale.
@@ -151,6 +134,8 @@ pub struct Bootstrapper {
     monomial_i: Plaintext<Vec<u64>>,
     galois_elements: Vec<u64>,
     threads: usize,
+    /// Bootstraps started so far.
+    bootstraps: AtomicUsize,
 }
 
 impl Bootstrapper {
@@ -244,10 +229,23 @@ impl Bootstrapper {
             monomial_i,
             galois_elements,
             threads: crate::parallel::default_threads(),
+            bootstraps: AtomicUsize::new(0),
         })
     }
 
-    /// The Galois elements whose keys [`BootstrapKeys`] must hold.
+    /// The bootstrapper of full ciphertexts (`N/2` slots at the default scale) under `ctx`'s parameter set, if
+    /// the set has a bootstrapping configuration ([`bootstrapping_for`]): the cloud's way to fresh levels.
+    ///
+    /// # Errors
+    /// As [`Self::new`].
+    pub fn for_params<T: AsRef<[u64]>>(ctx: &Context<T>) -> Result<Option<Self>> {
+        let params = ctx.params();
+        bootstrapping_for(params.literal())
+            .map(|literal| Self::new(ctx, literal, ctx.degree() / 2, params.default_scale()))
+            .transpose()
+    }
+
+    /// The Galois elements whose keys bootstrapping's [`EvaluationKeys`] must hold.
     pub fn galois_elements(&self) -> &[u64] {
         &self.galois_elements
     }
@@ -275,23 +273,34 @@ impl Bootstrapper {
         self.threads = threads.max(1);
     }
 
+    /// The bootstraps started so far.
+    pub fn bootstraps_done(&self) -> usize {
+        self.bootstraps.load(Ordering::Relaxed)
+    }
+
     /// The slot count this bootstraps.
     pub fn slots(&self) -> usize {
         self.slots
     }
 
-    /// Generates the bootstrapping keys of `sk` (the key owner's side): see [`BootstrapKeys::generate`], with
-    /// Galois keys for exactly [`Self::galois_elements`].
+    /// Generates the evaluation keys of `sk` that bootstrapping needs (the key owner's side): the encapsulation
+    /// keys ([`generate_encapsulation_keys`]), relinearization, and Galois keys for exactly
+    /// [`Self::galois_elements`].
     ///
     /// # Errors
-    /// As [`BootstrapKeys::generate`].
+    /// As [`generate_encapsulation_keys`].
     pub fn generate_keys<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
         &self,
         ctx: &Context<T>,
         sk: &SecretKey<Vec<u64>>,
         rng: &mut R,
-    ) -> Result<BootstrapKeys> {
-        BootstrapKeys::generate(ctx, &self.literal, sk, &self.galois_elements, rng)
+    ) -> Result<EvaluationKeys> {
+        let encapsulation = generate_encapsulation_keys(ctx, &self.literal, sk, rng)?;
+        Ok(EvaluationKeys {
+            relinearization: RelinearizationKey::generate(ctx, sk, rng),
+            galois: self.galois_elements.iter().map(|&g| GaloisKey::generate(ctx, sk, g, rng)).collect(),
+            encapsulation: Some(encapsulation),
+        })
     }
 
     /// Bootstraps `ct` (any level, [`Self::slots`] slots, scale `Δ`): an encryption of the same message at
@@ -299,12 +308,12 @@ impl Bootstrapper {
     ///
     /// # Errors
     /// [`Error::SlotsMismatch`] or [`Error::ScaleMismatch`] for a ciphertext this was not built for;
-    /// [`Error::MissingGaloisKey`] for incomplete keys.
+    /// [`Error::CannotBootstrap`] or [`Error::MissingGaloisKey`] for incomplete keys.
     pub fn bootstrap<T: AsRef<[u64]> + Sync>(
         &self,
         ev: &Evaluator<'_, T>,
         ct: &Ciphertext<Vec<u64>>,
-        keys: &BootstrapKeys,
+        keys: &EvaluationKeys,
     ) -> Result<Ciphertext<Vec<u64>>> {
         if ct.slots != self.slots {
             return Err(Error::SlotsMismatch { left: ct.slots, right: self.slots });
@@ -312,6 +321,7 @@ impl Bootstrapper {
         if libm::fabs(ct.scale / self.scale - 1.0) > super::evaluator::SCALE_TOLERANCE {
             return Err(Error::ScaleMismatch);
         }
+        self.bootstraps.fetch_add(1, Ordering::Relaxed);
         // Work on one ciphertext shares its RNS limbs among the threads; work on several shares the ciphertexts.
         crate::parallel::with_limb_threads(self.threads, || {
             let raised = self.raise(ev, ct, keys)?;
@@ -332,14 +342,15 @@ impl Bootstrapper {
         &self,
         ev: &Evaluator<'_, T>,
         ct: &Ciphertext<Vec<u64>>,
-        keys: &BootstrapKeys,
+        keys: &EvaluationKeys,
     ) -> Result<Ciphertext<Vec<u64>>> {
+        let encapsulation = keys.encapsulation()?;
         let ctx = ev.context();
         let degree = ctx.degree();
         let mut x = Ciphertext::truncated(ct, degree, 0)?;
-        Evaluator::new(&self.sparse_ctx).switch_key_assign(&mut x, &keys.to_sparse)?;
+        Evaluator::new(&self.sparse_ctx).switch_key_assign(&mut x, &encapsulation.to_sparse)?;
         let mut x = mod_raise(ctx, &x);
-        ev.switch_key_assign(&mut x, &keys.from_sparse)?;
+        ev.switch_key_assign(&mut x, &encapsulation.from_sparse)?;
         let gap = degree / (2 * self.slots);
         for i in 0..gap.trailing_zeros() {
             let mut rotated = x.clone();
@@ -357,7 +368,7 @@ impl Bootstrapper {
         &self,
         ev: &Evaluator<'_, T>,
         raised: &Ciphertext<Vec<u64>>,
-        keys: &BootstrapKeys,
+        keys: &EvaluationKeys,
     ) -> Result<Vec<Ciphertext<Vec<u64>>>> {
         let degree = ev.context().degree();
         let sparse = self.slots < degree / 2;
@@ -392,7 +403,7 @@ impl Bootstrapper {
         &self,
         ev: &Evaluator<'_, T>,
         mut parts: Vec<Ciphertext<Vec<u64>>>,
-        keys: &BootstrapKeys,
+        keys: &EvaluationKeys,
     ) -> Result<Ciphertext<Vec<u64>>> {
         let mut y = parts.remove(0);
         if let Some(mut imaginary) = parts.pop() {
@@ -415,7 +426,7 @@ impl Bootstrapper {
         &self,
         ev: &Evaluator<'_, T>,
         x: &Ciphertext<Vec<u64>>,
-        keys: &BootstrapKeys,
+        keys: &EvaluationKeys,
     ) -> Result<Ciphertext<Vec<u64>>> {
         let rlk = &keys.relinearization;
         let mut c = polynomial::evaluate_encrypted(ev, x, &self.cosine, rlk, self.cosine_scale)?;

@@ -6,7 +6,6 @@
 
 use super::*;
 use crate::ckks::encryption::{decrypt, encrypt_sk, plaintext_to_coefficients};
-use crate::ckks::presets::TEST_INSECURE_BOOTSTRAP_N4096;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -67,7 +66,7 @@ fn precision_bits(want: &[f64], have: &[f64]) -> (f64, f64) {
 struct Setup {
     f: Fixture,
     bootstrapper: Bootstrapper,
-    keys: BootstrapKeys,
+    keys: EvaluationKeys,
 }
 
 fn setup(slots: usize) -> Setup {

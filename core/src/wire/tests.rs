@@ -221,3 +221,27 @@ fn the_key_pair_is_in_every_keyed_header_and_under_the_checksum() {
     assert_eq!(KeyId::random(&mut ChaCha20Rng::seed_from_u64(1)).to_string().len(), 8);
     assert_eq!(KeyId::NONE.to_string(), "none");
 }
+
+/// FNV-1a, 64-bit: a digest to pin encodings with.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+}
+
+/// The exact bytes of every kind (length and digest), from fixed seeds: a change here changes the format.
+#[test]
+fn wire_bytes_are_pinned() {
+    let o = objects(&presets::TEST_INSECURE_N1024);
+    let pinned: Vec<(usize, u64)> = every_encoding(&o).iter().map(|(_, b)| (b.len(), fnv1a(b))).collect();
+    let expected = [
+        (116, 0x08f7b78cb374ae4e),    // params
+        (304, 0x05f7c6d787be66d1),    // secret key
+        (24656, 0x3f0e774aabff4b2f),  // public key
+        (116048, 0xecc3575584e85cb1), // relinearization key
+        (116056, 0xc199cafa4cba4364), // Galois key
+        (116048, 0xe1270e9bfb2224b9), // switching key
+        (24624, 0x455774cf756d8f06),  // plaintext
+        (49200, 0x794cb2371483ad32),  // ciphertext
+        (24656, 0x8e96da2c8f0e8f0d),  // seeded ciphertext
+    ];
+    assert_eq!(pinned, expected);
+}

@@ -7,7 +7,6 @@ use super::kind::Kind;
 use crate::Result;
 use crate::ckks::ciphertext::{Ciphertext, Plaintext, plaintext_words};
 use crate::ckks::context::Context;
-use crate::ckks::encryption;
 
 /// Bytes of an encoded plaintext at `level`.
 pub fn plaintext_len<T>(ctx: &Context<T>, level: usize) -> usize {
@@ -110,20 +109,14 @@ pub fn decode_ciphertext_in<T: AsRef<[u64]>, S: AsRef<[u64]> + AsMut<[u64]>>(
     let words = plaintext_words(n, level);
     check_storage(2 * words, storage.as_mut().len())?;
     let q = &ctx.params().q()[..=level];
-    let (c0, rest) = storage.as_mut().split_at_mut(words);
-    let c1 = &mut rest[..words];
-    let used = unpack(q, n, payload, c0)?;
-    let seed = if header.seeded {
-        let seed = seed_at(payload, used);
-        encryption::expand_seed(ctx, &seed, level, c1);
-        Some(seed)
+    let used = unpack(q, n, payload, &mut storage.as_mut()[..words])?;
+    let (scale, slots) = (header.scale, header.slots as usize);
+    if header.seeded {
+        Ciphertext::from_seed(ctx, storage, level, scale, slots, seed_at(payload, used))
     } else {
-        unpack(q, n, &payload[used..], c1)?;
-        None
-    };
-    let mut ct = Ciphertext::from_parts(storage, n, level, header.scale, header.slots as usize)?;
-    ct.seed = seed;
-    Ok(ct)
+        unpack(q, n, &payload[used..], &mut storage.as_mut()[words..2 * words])?;
+        Ciphertext::from_parts(storage, n, level, scale, slots)
+    }
 }
 
 #[cfg(test)]

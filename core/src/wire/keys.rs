@@ -124,11 +124,8 @@ pub fn decode_public_key_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
     expect_len(payload, public_key_len(ctx) - HEADER_LEN)?;
     check_storage(keys::public_key_words(ctx), storage.as_mut().len())?;
     let words = q.len() * n;
-    let (b, a) = storage.as_mut()[..2 * words].split_at_mut(words);
-    let used = unpack(q, n, payload, b)?;
-    let seed = seed_at(payload, used);
-    keys::expand_public_key_a(ctx, &seed, a);
-    Ok(PublicKey { data: storage, seed })
+    let used = unpack(q, n, payload, &mut storage.as_mut()[..words])?;
+    PublicKey::from_seed(ctx, storage, seed_at(payload, used))
 }
 
 /// Bytes of an encoded key-switching key: `dnum` parts `b_j` over `Q ∪ P` plus the seed (and, for a Galois
@@ -194,15 +191,10 @@ fn decode_ksk<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
     let words = qp.len() * n;
     let dnum = ctx.params().literal().dnum;
     // Validate and place every b_j first, then expand the seed into the a_j.
-    for (j, digit) in storage.as_mut().chunks_exact_mut(2 * words).take(dnum).enumerate() {
-        let _ = j;
+    for digit in storage.as_mut().chunks_exact_mut(2 * words).take(dnum) {
         offset += unpack(&qp, n, &payload[offset..], &mut digit[..words])?;
     }
-    let seed = seed_at(payload, offset);
-    for (j, digit) in storage.as_mut().chunks_exact_mut(2 * words).take(dnum).enumerate() {
-        keys::expand_key_switch_a(ctx, &seed, j, &mut digit[words..]);
-    }
-    Ok((element, KeySwitchKey { data: storage, seed }))
+    Ok((element, KeySwitchKey::from_seed(ctx, storage, seed_at(payload, offset))?))
 }
 
 /// Encodes the relinearization key of key pair `id`.

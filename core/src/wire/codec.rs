@@ -9,6 +9,7 @@ use crate::ckks::context::Context;
 use crate::math::zq::Modulus;
 use crate::{Error, Result};
 
+/// `e` as the crate's error.
 pub(super) fn wire<T>(e: WireError) -> Result<T> {
     Err(Error::Wire(e))
 }

@@ -49,7 +49,8 @@ pub fn encode_params<T>(ctx: &Context<T>, out: &mut [u8]) -> Result<usize> {
 }
 
 /// Decodes a parameter set: the preset with the header's fingerprint, after checking that the payload is exactly
-/// that preset's encoding.
+/// that preset's encoding. Every preset of [`presets::ALL`] is accepted, the `TEST_INSECURE_*` ones included (the
+/// host's tests run under them); a reader that must refuse those checks the literal's `security`.
 ///
 /// # Errors
 /// [`WireError::UnknownParams`] if no preset matches, or any header / checksum error.

@@ -45,7 +45,7 @@ pub fn encode_plaintext<T: AsRef<[u64]>, S: AsRef<[u64]>>(
 /// Decodes a plaintext into `storage` (at least `(level + 1)·N` words).
 ///
 /// # Errors
-/// A [`WireError`] for malformed input, [`Error::BufferLength`](crate::Error::BufferLength) for short storage.
+/// A [`WireError`](super::WireError) for malformed input, [`Error::BufferLength`](crate::Error::BufferLength) for short storage.
 pub fn decode_plaintext_in<T: AsRef<[u64]>, S: AsRef<[u64]> + AsMut<[u64]>>(
     ctx: &Context<T>,
     bytes: &[u8],
@@ -95,7 +95,7 @@ pub fn encode_ciphertext<T: AsRef<[u64]>, S: AsRef<[u64]>>(
 /// the ciphertext was written seeded.
 ///
 /// # Errors
-/// A [`WireError`] for malformed input, [`Error::BufferLength`](crate::Error::BufferLength) for short storage.
+/// A [`WireError`](super::WireError) for malformed input, [`Error::BufferLength`](crate::Error::BufferLength) for short storage.
 pub fn decode_ciphertext_in<T: AsRef<[u64]>, S: AsRef<[u64]> + AsMut<[u64]>>(
     ctx: &Context<T>,
     bytes: &[u8],

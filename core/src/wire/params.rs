@@ -16,7 +16,7 @@ pub fn params_len(literal: &ParamsLiteral) -> usize {
 /// Encodes the parameters of `ctx` (the full literal, so a reader can cross-check it).
 ///
 /// # Errors
-/// [`Error::BufferLength`] if `out` is too short.
+/// [`Error::BufferLength`](crate::Error::BufferLength) if `out` is too short.
 pub fn encode_params<T>(ctx: &Context<T>, out: &mut [u8]) -> Result<usize> {
     let literal = ctx.params().literal();
     let payload = params_len(literal) - HEADER_LEN;

@@ -163,7 +163,8 @@ impl<S> Ciphertext<S> {
         self.slots
     }
 
-    /// The seed `c_1` came from, for a fresh secret-key encryption.
+    /// The seed `c_1` is the expansion of: present from a secret-key encryption (or a seeded decoding) until an
+    /// accessor reaches `c_1`.
     pub fn seed(&self) -> Option<&[u8; 32]> {
         self.seed.as_ref()
     }

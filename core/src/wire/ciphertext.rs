@@ -45,7 +45,8 @@ pub fn encode_plaintext<T: AsRef<[u64]>, S: AsRef<[u64]>>(
 /// Decodes a plaintext into `storage` (at least `(level + 1)·N` words).
 ///
 /// # Errors
-/// A [`WireError`](super::WireError) for malformed input, [`Error::BufferLength`](crate::Error::BufferLength) for short storage.
+/// A [`WireError`](super::WireError) for malformed input, [`Error::BufferLength`](crate::Error::BufferLength)
+/// for short storage.
 pub fn decode_plaintext_in<T: AsRef<[u64]>, S: AsRef<[u64]> + AsMut<[u64]>>(
     ctx: &Context<T>,
     bytes: &[u8],
@@ -61,8 +62,8 @@ pub fn decode_plaintext_in<T: AsRef<[u64]>, S: AsRef<[u64]> + AsMut<[u64]>>(
     Plaintext::from_parts(storage, n, level, header.scale, header.slots as usize)
 }
 
-/// Encodes a ciphertext under key pair `key`: a fresh secret-key encryption is written seeded (`c_0` and the seed
-/// of `c_1`).
+/// Encodes a ciphertext under key pair `key`: one that carries its seed (a fresh secret-key encryption that no
+/// operation has touched since) is written seeded, `c_0` and the seed of `c_1`.
 ///
 /// # Errors
 /// [`Error::BufferLength`](crate::Error::BufferLength) if `out` is too short.
@@ -95,7 +96,8 @@ pub fn encode_ciphertext<T: AsRef<[u64]>, S: AsRef<[u64]>>(
 /// the ciphertext was written seeded.
 ///
 /// # Errors
-/// A [`WireError`](super::WireError) for malformed input, [`Error::BufferLength`](crate::Error::BufferLength) for short storage.
+/// A [`WireError`](super::WireError) for malformed input, [`Error::BufferLength`](crate::Error::BufferLength)
+/// for short storage.
 pub fn decode_ciphertext_in<T: AsRef<[u64]>, S: AsRef<[u64]> + AsMut<[u64]>>(
     ctx: &Context<T>,
     bytes: &[u8],

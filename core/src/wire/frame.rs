@@ -219,6 +219,13 @@ mod tests {
     }
 
     #[test]
+    fn opcode_bytes_are_pinned() {
+        use Opcode::*;
+        let ops = [Provision, Head, Features, Quit, Done, EncryptedFeatures, EncryptedLogits, Refused];
+        assert_eq!(ops.map(u8::from), [0x01, 0x02, 0x03, 0x04, 0x81, 0x83, 0x84, 0xee]);
+    }
+
+    #[test]
     fn payloads_are_read_only_when_their_shape_and_length_agree() {
         // 2 rows, 3 columns, then eight values of 2^-15 (a top byte of 0x3f).
         let head: [u8; 4 + 8 * 8] = core::array::from_fn(|i| match i {

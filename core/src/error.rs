@@ -1,5 +1,6 @@
 //! The single error type of the core. Variants carry only `Copy` data so the firmware can log them.
 
+use crate::wire::WireError;
 use core::fmt;
 
 /// Everything that can go wrong in `medblind-core`.
@@ -91,8 +92,8 @@ pub enum Error {
         /// Slots available.
         slots: usize,
     },
-    /// Bytes that do not decode (see [`crate::wire::WireError`]).
-    Wire(crate::wire::WireError),
+    /// Bytes that do not decode (see [`WireError`]).
+    Wire(WireError),
     /// A bootstrapping configuration whose ephemeral key does not fit its parameters: the encapsulation must
     /// share the base prime `q_0` and use a sparse (fixed Hamming weight) secret.
     InvalidEncapsulation,
@@ -175,6 +176,12 @@ impl fmt::Display for Error {
 }
 
 impl core::error::Error for Error {}
+
+impl From<WireError> for Error {
+    fn from(e: WireError) -> Self {
+        Error::Wire(e)
+    }
+}
 
 #[cfg(test)]
 mod tests {

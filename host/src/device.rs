@@ -88,7 +88,7 @@ impl DeviceLink {
 
     fn send(&mut self, kind: Opcode, payload: &[u8]) -> Result<(), DeviceError> {
         let mut out = vec![0u8; FRAME_HEADER + payload.len() + FRAME_TRAILER];
-        frame::encode_frame(kind as u8, payload, &mut out).map_err(DeviceError::Frame)?;
+        frame::encode_frame(kind.into(), payload, &mut out).map_err(DeviceError::Frame)?;
         self.stream.write_all(&out)?;
         Ok(())
     }
@@ -102,7 +102,7 @@ impl DeviceLink {
         self.stream.read_exact(&mut payload)?;
         self.stream.read_exact(&mut trailer)?;
         frame::check_trailer(&header, &payload, &trailer).map_err(DeviceError::Frame)?;
-        if kind == Opcode::Refused as u8 {
+        if Opcode::try_from(kind) == Ok(Opcode::Refused) {
             return Err(DeviceError::Refused(String::from_utf8_lossy(&payload).into_owned()));
         }
         Ok((kind, payload))
@@ -110,7 +110,11 @@ impl DeviceLink {
 
     fn expect(&mut self, expected: Opcode) -> Result<Vec<u8>, DeviceError> {
         let (found, payload) = self.receive()?;
-        if found == expected as u8 { Ok(payload) } else { Err(DeviceError::Unexpected { expected, found }) }
+        if Opcode::try_from(found) == Ok(expected) {
+            Ok(payload)
+        } else {
+            Err(DeviceError::Unexpected { expected, found })
+        }
     }
 
     /// Provisions the secret key: a 32-byte seed (the device derives the key as `SecretKey::generate` would

@@ -4,6 +4,8 @@
 //! `c_1`'s, `2(l + 1)` limbs in all, and decrypts to `c_0 + c_1·s ≈ Δ·m`. The storage may be longer than needed
 //! (a fixed buffer reused across levels); only the prefix counts.
 
+use super::context::Context;
+use crate::math::sampling;
 use crate::{Error, Result};
 
 /// An encoded message `≈ Δ·m` in the NTT domain.
@@ -16,14 +18,18 @@ pub struct Plaintext<S> {
 }
 
 /// A CKKS ciphertext `(c_0, c_1)` in the NTT domain.
+///
+/// A fresh secret-key encryption carries the seed `c_1` was expanded from, so the wire format can write the seed
+/// instead of `c_1`. Invariant: a seed is present only while `c_1` is its expansion. The storage is reached only
+/// through this type's accessors, and every mutable one that reaches `c_1` drops the seed, so the operations on
+/// ciphertexts never handle it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ciphertext<S> {
-    pub(crate) data: S,
+    data: S,
     pub(crate) level: usize,
     pub(crate) scale: f64,
     pub(crate) slots: usize,
-    /// For a fresh secret-key encryption: the seed `c_1` was expanded from (serialized instead of `c_1`).
-    pub(crate) seed: Option<[u8; 32]>,
+    seed: Option<[u8; 32]>,
 }
 
 /// The words a plaintext at `level` needs for degree `degree`.
@@ -95,9 +101,40 @@ impl<S: AsRef<[u64]>> Ciphertext<S> {
     }
 }
 
+impl<S: AsRef<[u64]> + AsMut<[u64]>> Ciphertext<S> {
+    /// The ciphertext at `level` (at most the parameters' top level) with `c_0` in place in `data` (at least
+    /// `2(level + 1)·N` words) and `c_1` expanded from `seed` (ChaCha20, stream `i` for limb `i`); it keeps the
+    /// seed.
+    ///
+    /// # Errors
+    /// [`Error::BufferLength`] if the storage is too short.
+    pub(crate) fn from_seed<T: AsRef<[u64]>>(
+        ctx: &Context<T>,
+        data: S,
+        level: usize,
+        scale: f64,
+        slots: usize,
+        seed: [u8; 32],
+    ) -> Result<Self> {
+        let mut ct = Self::from_parts(data, ctx.degree(), level, scale, slots)?;
+        let c1 = ct.parts_mut(ctx.degree()).1;
+        sampling::seeded_uniform(&seed, ctx.q_moduli(level), 0.., c1);
+        ct.seed = Some(seed);
+        Ok(ct)
+    }
+
+    /// `c_0` mutably and `c_1` read-only: the seed, if any, stays valid.
+    pub(crate) fn c0_mut_and_c1(&mut self, degree: usize) -> (&mut [u64], &[u64]) {
+        let w = plaintext_words(degree, self.level);
+        let (c0, rest) = self.data.as_mut().split_at_mut(w);
+        (c0, &rest[..w])
+    }
+}
+
 impl<S: AsMut<[u64]>> Ciphertext<S> {
-    /// `c_0` and `c_1`, mutably.
+    /// `c_0` and `c_1`, mutably; drops the seed.
     pub fn parts_mut(&mut self, degree: usize) -> (&mut [u64], &mut [u64]) {
+        self.seed = None;
         let w = plaintext_words(degree, self.level);
         let (c0, rest) = self.data.as_mut().split_at_mut(w);
         (c0, &mut rest[..w])
@@ -126,7 +163,8 @@ impl<S> Ciphertext<S> {
         self.slots
     }
 
-    /// The seed `c_1` came from, for a fresh secret-key encryption.
+    /// The seed `c_1` is the expansion of: present from a secret-key encryption (or a seeded decoding) until an
+    /// accessor reaches `c_1`.
     pub fn seed(&self) -> Option<&[u8; 32]> {
         self.seed.as_ref()
     }
@@ -134,6 +172,12 @@ impl<S> Ciphertext<S> {
     /// The storage.
     pub fn data(&self) -> &S {
         &self.data
+    }
+
+    /// The storage, mutably; drops the seed.
+    pub(crate) fn data_mut(&mut self) -> &mut S {
+        self.seed = None;
+        &mut self.data
     }
 }
 

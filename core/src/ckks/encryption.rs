@@ -110,7 +110,7 @@ where
         poly::add_assign(moduli, c, scratch);
     }
     poly::add_assign(moduli, c0, pt.limbs(n));
-    Ok(Ciphertext { data: out, level, scale: pt.scale, slots: pt.slots, seed: None })
+    Ciphertext::from_parts(out, n, level, pt.scale, pt.slots)
 }
 
 /// Encrypts `pt` with the secret key, `c_1` expanded from a fresh seed (kept in the ciphertext for
@@ -143,9 +143,8 @@ where
     let mut seed = [0u8; 32];
     rng.fill_bytes(&mut seed);
     let moduli = ctx.q_moduli(level);
-    let (c0, rest) = out.as_mut().split_at_mut(words);
-    let c1 = &mut rest[..words];
-    sampling::seeded_uniform(&seed, moduli, 0.., c1);
+    let mut ct = Ciphertext::from_seed(ctx, out, level, pt.scale, pt.slots, seed)?;
+    let (c0, c1) = ct.c0_mut_and_c1(n);
     c0.copy_from_slice(c1);
     poly::mul_assign(moduli, c0, &sk.ntt()[..words]);
     poly::neg_assign(moduli, c0);
@@ -155,7 +154,7 @@ where
     poly::forward(&ctx.q_tables(level), scratch);
     poly::add_assign(moduli, c0, scratch);
     poly::add_assign(moduli, c0, pt.limbs(n));
-    Ok(Ciphertext { data: out, level, scale: pt.scale, slots: pt.slots, seed: Some(seed) })
+    Ok(ct)
 }
 
 /// Decrypts `ct` into a plaintext in `storage` (at least `(level + 1)·N` words).
@@ -183,9 +182,4 @@ where
     poly::mul_assign(moduli, m, &sk.ntt()[..words]);
     poly::add_assign(moduli, m, ct.c0(n));
     Ok(Plaintext { data: storage, level: ct.level, scale: ct.scale, slots: ct.slots })
-}
-
-/// Regenerates `c_1` of a seeded ciphertext from its seed (after deserialization), into `c1` (`(l + 1)·N` words).
-pub fn expand_seed<T: AsRef<[u64]>>(ctx: &Context<T>, seed: &[u8; 32], level: usize, c1: &mut [u64]) {
-    sampling::seeded_uniform(seed, ctx.q_moduli(level), 0.., c1);
 }

@@ -100,7 +100,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let (c0, c1) = a.parts_mut(n);
         op(moduli, c0, b.c0(n));
         op(moduli, c1, b.c1(n));
-        a.seed = None;
         Ok(())
     }
 
@@ -135,7 +134,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let (c0, c1) = a.parts_mut(n);
         poly::neg_assign(moduli, c0);
         poly::neg_assign(moduli, c1);
-        a.seed = None;
     }
 
     /// `a += pt` (the plaintext may be at a higher level; its first limbs are used).
@@ -155,7 +153,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let w = plaintext_words(n, a.level);
         let moduli = self.ctx.q_moduli(a.level);
         poly::add_assign(moduli, a.parts_mut(n).0, &pt.limbs(n)[..w]);
-        a.seed = None;
         Ok(())
     }
 
@@ -176,7 +173,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         poly::mul_assign(moduli, c0, &pt.limbs(n)[..w]);
         poly::mul_assign(moduli, c1, &pt.limbs(n)[..w]);
         a.scale *= pt.scale;
-        a.seed = None;
         Ok(())
     }
 
@@ -198,7 +194,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let (c0, c1) = acc.parts_mut(n);
         poly::mul_add_assign(moduli, c0, a.c0(n), &pt.limbs(n)[..w]);
         poly::mul_add_assign(moduli, c1, a.c1(n), &pt.limbs(n)[..w]);
-        acc.seed = None;
         Ok(())
     }
 
@@ -219,7 +214,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         poly::mul_scalar_assign(moduli, c0, &scalars);
         poly::mul_scalar_assign(moduli, c1, &scalars);
         a.scale *= const_scale;
-        a.seed = None;
     }
 
     /// `acc += round(value · const_scale) · a` in every slot, reading `a` (at `acc`'s level or above) in place:
@@ -253,7 +247,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let (c0, c1) = acc.parts_mut(n);
         poly::mul_scalar_add_assign(moduli, c0, a0, &scalars);
         poly::mul_scalar_add_assign(moduli, c1, a1, &scalars);
-        acc.seed = None;
         Ok(())
     }
 
@@ -268,7 +261,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
             let k = rns::reduce_f64(m, integer);
             limb.iter_mut().for_each(|x| *x = m.add(*x, k));
         }
-        a.seed = None;
     }
 
     /// Drops `levels` primes from the top without dividing (the scale is unchanged).
@@ -285,9 +277,8 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         }
         let n = self.ctx.degree();
         let (old, new) = (plaintext_words(n, a.level), plaintext_words(n, a.level - levels));
-        a.data.as_mut().copy_within(old..old + new, new);
+        a.data_mut().as_mut().copy_within(old..old + new, new);
         a.level -= levels;
-        a.seed = None;
         Ok(())
     }
 
@@ -313,7 +304,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let (last, converted) = scratch.split_at_mut(n);
         let old = plaintext_words(n, l);
         for part in 0..2 {
-            let data = &mut a.data.as_mut()[part * old..(part + 1) * old];
+            let data = &mut a.data_mut().as_mut()[part * old..(part + 1) * old];
             let (lower, top) = data.split_at_mut(l * n);
             last.copy_from_slice(top);
             tables[l].inverse(last);
@@ -347,10 +338,9 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         }
         // Move c_1 down to follow c_0's l limbs.
         let new = plaintext_words(n, l - 1);
-        a.data.as_mut().copy_within(old..old + new, new);
+        a.data_mut().as_mut().copy_within(old..old + new, new);
         a.level -= 1;
         a.scale /= q_last.value() as f64;
-        a.seed = None;
         Ok(())
     }
 
@@ -449,7 +439,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         poly::add_assign(moduli, a0, k0);
         poly::add_assign(moduli, a1, k1);
         a.scale = scale;
-        a.seed = None;
         Ok(())
     }
 
@@ -509,7 +498,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let (c0, c1) = a.parts_mut(n);
         c0.copy_from_slice(d);
         c1.copy_from_slice(k1);
-        a.seed = None;
         Ok(())
     }
 
@@ -540,12 +528,11 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
             keyswitch::decompose(self.ctx, a.level, a.c1(n), digits, &mut rest[2 * wide + digits_words..]);
         }
         for (gk, out) in keys.iter().zip(outs.iter_mut()) {
-            check_len(2 * w, out.data.as_ref().len())?;
+            check_len(2 * w, out.data().as_ref().len())?;
             self.key_switch(a.level, true, &[], &gk.key, Some(gk.galois_element), k0, k1, work);
             out.level = a.level;
             out.scale = a.scale;
             out.slots = a.slots;
-            out.seed = None;
             let (c0, c1) = out.parts_mut(n);
             poly::automorphism_ntt(self.ctx.log_degree(), gk.galois_element, a.c0(n), c0);
             poly::add_assign(moduli, c0, k0);
@@ -598,7 +585,6 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let (c0, c1) = a.parts_mut(n);
         poly::add_assign(moduli, c0, c0_sum);
         poly::add_assign(moduli, c1, k1);
-        a.seed = None;
         Ok(())
     }
 }
@@ -625,7 +611,8 @@ mod owned {
         /// [`Error::LevelOutOfRange`] at level 0.
         pub fn rescale_assign(&self, a: &mut Ciphertext<Vec<u64>>) -> Result<()> {
             self.rescale_assign_with(a, &mut self.scratch(0))?;
-            a.data.truncate(2 * plaintext_words(self.ctx.degree(), a.level));
+            let words = 2 * plaintext_words(self.ctx.degree(), a.level);
+            a.data_mut().truncate(words);
             Ok(())
         }
 

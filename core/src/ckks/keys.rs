@@ -202,14 +202,49 @@ impl<S: AsRef<[u64]>> KeySwitchKey<S> {
     }
 }
 
+impl<S: AsRef<[u64]> + AsMut<[u64]>> PublicKey<S> {
+    /// The public key with `b` in the first `(L + 1)·N` words of `storage` (at least [`public_key_words`]) and
+    /// `a` expanded from `seed` into the next `(L + 1)·N`: `a` is always the expansion of the seed it carries.
+    ///
+    /// # Errors
+    /// [`Error::BufferLength`] if the storage is too short.
+    pub(crate) fn from_seed<T>(ctx: &Context<T>, mut storage: S, seed: [u8; 32]) -> Result<Self> {
+        let words = public_key_words(ctx);
+        if storage.as_mut().len() < words {
+            return Err(Error::BufferLength { expected: words, actual: storage.as_mut().len() });
+        }
+        expand_public_key_a(ctx, &seed, &mut storage.as_mut()[words / 2..words]);
+        Ok(Self { data: storage, seed })
+    }
+}
+
+impl<S: AsRef<[u64]> + AsMut<[u64]>> KeySwitchKey<S> {
+    /// The key-switching key with each digit's `b_j` in place in `storage` (at least [`key_switch_key_words`])
+    /// and its `a_j` expanded from `seed`: the `a_j` are always the expansion of the seed it carries.
+    ///
+    /// # Errors
+    /// [`Error::BufferLength`] if the storage is too short.
+    pub(crate) fn from_seed<T>(ctx: &Context<T>, mut storage: S, seed: [u8; 32]) -> Result<Self> {
+        let words = key_switch_key_words(ctx);
+        if storage.as_mut().len() < words {
+            return Err(Error::BufferLength { expected: words, actual: storage.as_mut().len() });
+        }
+        let dnum = ctx.params().literal().dnum;
+        for (j, digit) in storage.as_mut()[..words].chunks_exact_mut(words / dnum).enumerate() {
+            expand_key_switch_a(ctx, &seed, j, &mut digit[words / dnum / 2..]);
+        }
+        Ok(Self { data: storage, seed })
+    }
+}
+
 /// Writes a public key's `a` (over `q_0..=q_L`, `(L + 1)·N` words) expanded from its seed.
-pub fn expand_public_key_a<T>(ctx: &Context<T>, seed: &[u8; 32], a: &mut [u64]) {
+fn expand_public_key_a<T>(ctx: &Context<T>, seed: &[u8; 32], a: &mut [u64]) {
     sampling::seeded_uniform(seed, ctx.q_moduli(ctx.params().max_level()), 0.., a);
 }
 
 /// Writes digit `j`'s `a_j` of a key-switching key (over `Q ∪ P`, `(L + 1 + K)·N` words) expanded from its
 /// seed: ChaCha20 streams `j·(L + 1 + K) + i` for limb `i`.
-pub fn expand_key_switch_a<T>(ctx: &Context<T>, seed: &[u8; 32], digit: usize, a: &mut [u64]) {
+fn expand_key_switch_a<T>(ctx: &Context<T>, seed: &[u8; 32], digit: usize, a: &mut [u64]) {
     let moduli = ctx.qp_moduli(ctx.params().max_level());
     let first_stream = (digit * moduli.len()) as u64;
     sampling::seeded_uniform(seed, &moduli, first_stream.., a);

@@ -167,7 +167,7 @@ impl<'w> LinearLayer<'w> {
         }
         let ct_words = ciphertext_words(n, level);
         let needed = self.work_words(ev, level);
-        if work.len() < needed || float_work.len() < self.float_work_words(n) || out.data.as_ref().len() < ct_words {
+        if work.len() < needed || float_work.len() < self.float_work_words(n) || out.data().as_ref().len() < ct_words {
             return Err(Error::BufferLength { expected: needed, actual: work.len() });
         }
         let find_key = |steps: usize| {
@@ -193,7 +193,6 @@ impl<'w> LinearLayer<'w> {
         let diagonal_scale = ctx.params().q()[level].value() as f64;
         out.level = level;
         out.slots = x.slots();
-        out.seed = None;
         for g in 0..self.block / baby {
             let shift = g * baby;
             let mut inner_ct = Ciphertext::from_parts(&mut *inner, n, level, x.scale(), x.slots())?;
@@ -205,14 +204,14 @@ impl<'w> LinearLayer<'w> {
                 encoder.encode_real(values, diagonal_scale, coefficients)?;
                 let pt =
                     plaintext_from_coefficients(ctx, coefficients, level, diagonal_scale, self.slots, &mut *pt_buffer)?;
-                let source = if h == 0 { x.data.as_ref() } else { &*rotated[h - 1].data };
+                let source = if h == 0 { x.data().as_ref() } else { &rotated[h - 1].data()[..] };
                 if h == 0 {
-                    inner_ct.data.copy_from_slice(&source[..ct_words]);
+                    inner_ct.data_mut().copy_from_slice(&source[..ct_words]);
                     inner_ct.scale = x.scale();
                     ev.mul_plain_assign(&mut inner_ct, &pt)?;
                 } else {
                     let mut product_ct = Ciphertext::from_parts(&mut *product, n, level, x.scale(), x.slots())?;
-                    product_ct.data.copy_from_slice(&source[..ct_words]);
+                    product_ct.data_mut().copy_from_slice(&source[..ct_words]);
                     ev.mul_plain_assign(&mut product_ct, &pt)?;
                     ev.add_assign(&mut inner_ct, &product_ct)?;
                 }
@@ -221,7 +220,7 @@ impl<'w> LinearLayer<'w> {
                 ev.apply_galois_assign_with(&mut inner_ct, find_key(shift)?, scratch)?;
             }
             if g == 0 {
-                out.data.as_mut()[..ct_words].copy_from_slice(&inner_ct.data[..ct_words]);
+                out.data_mut().as_mut()[..ct_words].copy_from_slice(&inner_ct.data()[..ct_words]);
                 out.scale = inner_ct.scale;
             } else {
                 ev.add_assign(out, &inner_ct)?;
@@ -234,7 +233,7 @@ impl<'w> LinearLayer<'w> {
         let mut step = self.block;
         while step < self.slots {
             let mut folded = Ciphertext::from_parts(&mut product[..out_words], n, out.level, out.scale, out.slots)?;
-            folded.data.copy_from_slice(&out.data.as_ref()[..out_words]);
+            folded.data_mut().copy_from_slice(&out.data().as_ref()[..out_words]);
             ev.apply_galois_assign_with(&mut folded, find_key(step)?, scratch)?;
             ev.add_assign(out, &folded)?;
             step *= 2;
@@ -309,7 +308,7 @@ where
         let key = find_galois_key(keys, g)?;
         let words = ciphertext_words(n, w.level());
         let mut rotated = Ciphertext::from_parts(&mut tmp[..words], n, w.level(), w.scale(), slots)?;
-        rotated.data.copy_from_slice(&w.data.as_ref()[..words]);
+        rotated.data_mut().copy_from_slice(&w.data().as_ref()[..words]);
         ev.apply_galois_assign_with(&mut rotated, key, scratch)?;
         ev.add_assign(w, &rotated)?;
         step *= 2;

@@ -224,7 +224,7 @@ fn sharing_the_limbs_among_threads_changes_no_bit() {
     for threads in [2, 3, 8] {
         let shared = run(threads);
         for (x, y) in shared.iter().zip(&sequential) {
-            assert!(x.data == y.data, "{threads} limb threads");
+            assert!(x.data() == y.data(), "{threads} limb threads");
         }
     }
 }

@@ -35,10 +35,15 @@ pub enum Opcode {
     Refused = 0xee,
 }
 
-impl Opcode {
-    /// The opcode of a kind byte, if it is one.
-    pub fn from_byte(kind: u8) -> Option<Self> {
-        Some(match kind {
+impl TryFrom<u8> for Opcode {
+    type Error = FrameError;
+
+    /// The opcode of a frame's kind byte.
+    ///
+    /// # Errors
+    /// [`FrameError::UnknownOpcode`] for a byte that names no opcode.
+    fn try_from(kind: u8) -> Result<Self, FrameError> {
+        Ok(match kind {
             0x01 => Opcode::Provision,
             0x02 => Opcode::Head,
             0x03 => Opcode::Features,
@@ -47,8 +52,14 @@ impl Opcode {
             0x83 => Opcode::EncryptedFeatures,
             0x84 => Opcode::EncryptedLogits,
             0xee => Opcode::Refused,
-            _ => return None,
+            _ => return Err(FrameError::UnknownOpcode { kind }),
         })
+    }
+}
+
+impl From<Opcode> for u8 {
+    fn from(op: Opcode) -> u8 {
+        op as u8
     }
 }
 
@@ -67,6 +78,11 @@ pub enum FrameError {
     Checksum,
     /// The output buffer is too small.
     BufferTooSmall,
+    /// The kind byte names no [`Opcode`].
+    UnknownOpcode {
+        /// The kind byte.
+        kind: u8,
+    },
 }
 
 /// Writes a frame of `kind` around `payload` into `out`, returning its length.
@@ -196,10 +212,17 @@ mod tests {
     fn every_opcode_reads_back_from_its_byte() {
         use Opcode::*;
         for op in [Provision, Head, Features, Quit, Done, EncryptedFeatures, EncryptedLogits, Refused] {
-            assert_eq!(Opcode::from_byte(op as u8), Some(op));
+            assert_eq!(Opcode::try_from(op as u8), Ok(op));
             assert_eq!(op as u8 >= 0x80, !matches!(op, Provision | Head | Features | Quit), "{op:?}: direction");
         }
-        assert_eq!(Opcode::from_byte(0x11), None);
+        assert_eq!(Opcode::try_from(0x11), Err(FrameError::UnknownOpcode { kind: 0x11 }));
+    }
+
+    #[test]
+    fn opcode_bytes_are_pinned() {
+        use Opcode::*;
+        let ops = [Provision, Head, Features, Quit, Done, EncryptedFeatures, EncryptedLogits, Refused];
+        assert_eq!(ops.map(u8::from), [0x01, 0x02, 0x03, 0x04, 0x81, 0x83, 0x84, 0xee]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The fixed 48-byte header every object starts with.
 
+use super::WireError;
 use super::crc::Crc32c;
-use super::{VERSION, WireError};
+use super::kind::{Kind, VERSION};
 use crate::{Error, Result};
 
 /// Length of the header in bytes.
@@ -9,60 +10,6 @@ pub const HEADER_LEN: usize = 48;
 
 const MAGIC: [u8; 4] = *b"MBLD";
 const FLAG_SEEDED: u8 = 1;
-
-/// The kind of object a buffer holds.
-#[non_exhaustive]
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Kind {
-    /// A parameter set.
-    Params = 1,
-    /// The secret key: only ever in the key owner's file.
-    SecretKey = 2,
-    /// A public key.
-    PublicKey = 3,
-    /// The relinearization key.
-    RelinearizationKey = 4,
-    /// A Galois (rotation or conjugation) key.
-    GaloisKey = 5,
-    /// A plaintext.
-    Plaintext = 6,
-    /// A ciphertext.
-    Ciphertext = 7,
-    /// A key-switching key from another secret (bootstrapping's sparse-secret encapsulation).
-    SwitchingKey = 8,
-}
-
-impl Kind {
-    fn from_tag(tag: u8) -> Option<Self> {
-        Some(match tag {
-            1 => Kind::Params,
-            2 => Kind::SecretKey,
-            3 => Kind::PublicKey,
-            4 => Kind::RelinearizationKey,
-            5 => Kind::GaloisKey,
-            6 => Kind::Plaintext,
-            7 => Kind::Ciphertext,
-            8 => Kind::SwitchingKey,
-            _ => return None,
-        })
-    }
-}
-
-impl core::fmt::Display for Kind {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(match self {
-            Kind::Params => "parameter set",
-            Kind::SecretKey => "secret key",
-            Kind::PublicKey => "public key",
-            Kind::RelinearizationKey => "relinearization key",
-            Kind::GaloisKey => "Galois key",
-            Kind::SwitchingKey => "switching key",
-            Kind::Plaintext => "plaintext",
-            Kind::Ciphertext => "ciphertext",
-        })
-    }
-}
 
 /// The key pair an object belongs to, so that objects of two key pairs are never mixed unnoticed.
 ///
@@ -93,6 +40,14 @@ impl core::fmt::Display for KeyId {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         if *self == KeyId::NONE { f.write_str("none") } else { write!(f, "{:08x}", self.0) }
     }
+}
+
+/// Reads the header of any MedBlind object (to report what a file is before decoding it).
+///
+/// # Errors
+/// A [`WireError`] for a short or malformed header.
+pub fn peek_header(bytes: &[u8]) -> Result<Header> {
+    Header::read(bytes)
 }
 
 /// A decoded header.

@@ -1,7 +1,18 @@
 //! Owned conveniences over the buffer-based codec: `Vec<u8>` out, owned objects in. Storage is sized from the
 //! context (and a header level already checked against it), never from the input's length fields.
 
-use super::*;
+use super::codec::wire;
+use super::{Header, KeyId, Kind, WireError};
+use super::{
+    ciphertext_len, decode_ciphertext_in, decode_galois_key_in, decode_plaintext_in, decode_public_key_in,
+    decode_relinearization_key_in, decode_secret_key_in, decode_switching_key_in, encode_ciphertext, encode_galois_key,
+    encode_params, encode_plaintext, encode_public_key, encode_relinearization_key, encode_secret_key,
+    encode_switching_key, key_switch_key_len, params_len, plaintext_len, public_key_len, secret_key_len,
+};
+use crate::Result;
+use crate::ckks::ciphertext::{Ciphertext, Plaintext, plaintext_words};
+use crate::ckks::context::Context;
+use crate::ckks::keys::{self, GaloisKey, KeySwitchKey, PublicKey, RelinearizationKey, SecretKey};
 use alloc::vec;
 use alloc::vec::Vec;
 use zeroize::Zeroizing;

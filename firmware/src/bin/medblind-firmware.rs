@@ -1,15 +1,16 @@
 //! The device application: speaks the framed link protocol over UART0 (see `firmware/README.md`).
 //!
-//! 1. `0x01` provision: a 32-byte secret-key seed, or the hospital's secret key in the wire format (as
-//!    `medblind keygen` writes it) → the device holds the secret key.
-//! 2. `0x02` head: `rows: u16, cols: u16`, `rows·cols` weights and `rows` biases (`f64`, little-endian) → the
-//!    device derives the head's rotation keys.
-//! 3. `0x03` features: `count: u16` and `count` features (`f64`) → the device encrypts them (seeded, preset
-//!    `n4096-qp109-s28`), evaluates the head homomorphically, and answers `0x83` (encrypted features) and `0x84`
-//!    (encrypted logits), both in the shared wire format.
-//! 4. `0x04` quit → exits QEMU with status 0.
+//! 1. [`Opcode::Provision`] (`0x01`): a 32-byte secret-key seed, or the hospital's secret key in the wire format
+//!    (as `medblind keygen` writes it) → the device holds the secret key.
+//! 2. [`Opcode::Head`] (`0x02`): `rows: u16, cols: u16`, `rows·cols` weights and `rows` biases (`f64`,
+//!    little-endian) → the device derives the head's rotation keys.
+//! 3. [`Opcode::Features`] (`0x03`): `count: u16` and `count` features (`f64`) → the device encrypts them (seeded,
+//!    preset `n4096-qp109-s28`), evaluates the head homomorphically, and answers [`Opcode::EncryptedFeatures`] and
+//!    [`Opcode::EncryptedLogits`], both in the shared wire format.
+//! 4. [`Opcode::Quit`] (`0x04`) → exits QEMU with status 0.
 //!
-//! Every request is acknowledged (`0x81`) or refused with `0xee` and a short reason; nothing panics on bad input.
+//! Every request is acknowledged ([`Opcode::Done`]) or refused ([`Opcode::Refused`]) with a short reason; nothing
+//! panics on bad input.
 #![no_std]
 #![no_main]
 
@@ -36,7 +37,7 @@ static mut HEAD: [f64; MAX_ROWS * MAX_COLS + MAX_ROWS] = [0.0; MAX_ROWS * MAX_CO
 
 fn send<W: Write>(uart: &mut W, kind: Opcode, payload: &[u8], scratch: &mut [u8]) {
     // The scratch buffer always holds the largest reply (sized for a top-level ciphertext).
-    if let Ok(len) = frame::encode_frame(kind as u8, payload, scratch) {
+    if let Ok(len) = frame::encode_frame(kind.into(), payload, scratch) {
         let _ = uart.write_all(&scratch[..len]);
     }
 }
@@ -83,8 +84,8 @@ fn main() -> ! {
             send(&mut uart, Opcode::Refused, b"checksum", tx);
             continue;
         }
-        match Opcode::from_byte(kind) {
-            Some(Opcode::Provision) => {
+        match Opcode::try_from(kind) {
+            Ok(Opcode::Provision) => {
                 let Some(storage) = secret_key_storage.take() else {
                     send(&mut uart, Opcode::Refused, b"provision: once", tx);
                     continue;
@@ -117,7 +118,7 @@ fn main() -> ! {
                     ),
                 }
             }
-            Some(Opcode::Head) => {
+            Ok(Opcode::Head) => {
                 let Some(sk) = secret_key.as_ref() else {
                     send(&mut uart, Opcode::Refused, b"head: provision a key first", tx);
                     continue;
@@ -160,7 +161,7 @@ fn main() -> ! {
                 layer = Some((new_layer, keys));
                 send(&mut uart, Opcode::Done, &[], tx);
             }
-            Some(Opcode::Features) => {
+            Ok(Opcode::Features) => {
                 let (Some(sk), Some((layer, keys))) = (secret_key.as_ref(), layer.as_ref()) else {
                     send(&mut uart, Opcode::Refused, b"features: provision key and head first", tx);
                     continue;
@@ -216,7 +217,7 @@ fn main() -> ! {
                 let written = wire::encode_ciphertext(&ctx, &logits, key_pair, object).unwrap_or_else(|_| exit(7));
                 send(&mut uart, Opcode::EncryptedLogits, &object[..written], frame_buffer);
             }
-            Some(Opcode::Quit) => {
+            Ok(Opcode::Quit) => {
                 send(&mut uart, Opcode::Done, &[], tx);
                 defmt::info!("quit");
                 exit(0);

@@ -492,11 +492,11 @@ fn mod_raise<T: AsRef<[u64]>>(ctx: &Context<T>, ct: &Ciphertext<Vec<u64>>) -> Ci
     let mut out = Ciphertext::zero(n, top, ct.scale, ct.slots);
     let mut limb = vec![0; n];
     for part in 0..2 {
-        limb.copy_from_slice(&ct.data[part * n..(part + 1) * n]);
+        limb.copy_from_slice(&ct.data()[part * n..(part + 1) * n]);
         tables[0].inverse(&mut limb);
         let base = part * (top + 1) * n;
         for (i, (m, table)) in moduli.iter().zip(&tables).enumerate() {
-            let raised = &mut out.data[base + i * n..base + (i + 1) * n];
+            let raised = &mut out.data_mut()[base + i * n..base + (i + 1) * n];
             for (r, &c) in raised.iter_mut().zip(&limb) {
                 *r = m.from_i64(moduli[0].center(c));
             }

@@ -629,6 +629,62 @@ mod tests {
         assert!(c.markdown(&split).contains("](blobs.svg)"));
     }
 
+    /// A fixed comparison of two epochs (no training), for pinning the reports' bytes.
+    fn synthetic() -> (Comparison, Split) {
+        use super::super::schedule::Verdict;
+        let split = blobs();
+        let (classes, dim) = (split.train.classes, split.train.dim());
+        let run = |phase: f64, seconds: f64| TrainReport {
+            weights: (0..classes).map(|c| (0..dim).map(|j| ((c * dim + j) as f64 + phase).sin()).collect()).collect(),
+            best_epoch: 1,
+            log: (0..2)
+                .map(|epoch| EpochLog {
+                    epoch,
+                    val_loss: Some(1.0 / (epoch as f64 + 1.0) + phase),
+                    verdict: Verdict::Improved,
+                    val_accuracy: Some(0.5 + 0.25 * epoch as f64),
+                    val_max_abs_logit: Some(3.0 + phase),
+                })
+                .collect(),
+            steps: 6,
+            refreshes: 0,
+            bootstraps: 0,
+            seconds,
+        };
+        let encrypted = EncryptedRun {
+            report: TrainReport { refreshes: 12, ..run(0.125, 30.5) },
+            preset: "test-preset".into(),
+            keygen_seconds: 1.5,
+            encrypt_seconds: 2.25,
+            rotation_keys: 9,
+            bootstrapped: false,
+        };
+        let c = Comparison {
+            dataset: "blobs".into(),
+            source: "`blobs.csv`".into(),
+            backbone: "deit_tiny (pretrained)".into(),
+            sizes: [split.train.len(), split.val.len(), split.test.len()],
+            dim,
+            classes,
+            schedule: test_schedule(),
+            approx: softmax_for(classes, None),
+            exact: run(0.0, 0.01),
+            approximate: run(0.0625, 0.02),
+            encrypted: Some(encrypted),
+        };
+        (c, split)
+    }
+
+    /// The reports of a fixed comparison, byte for byte (the SVG by its MD5).
+    #[test]
+    fn the_reports_of_a_fixed_comparison_are_pinned() {
+        let (c, split) = synthetic();
+        let md5 = |text: String| crate::medmnist::hex(&Md5::digest(text.as_bytes()));
+        assert_eq!(md5(c.json(&split)), "4727ff4906e5607db844454ffd4f024f");
+        assert_eq!(md5(c.markdown(&split)), "fcd7cb8459118d12b483fadc84295f1f");
+        assert_eq!(md5(c.svg().unwrap()), "8c319607cd2df214c9f1d7d780fd472d");
+    }
+
     /// With a working folder the encrypted batches are on disk while the cloud trains — every training and
     /// validation batch — they train as the batches held in memory do, and the folder is removed at the end.
     #[test]

@@ -2,13 +2,14 @@
 
 use crate::files::{self, FileError};
 use crate::keystore::{self, EVAL_KEYS_FILE, PARAMS_FILE, PUBLIC_KEY_FILE, SECRET_KEY_FILE, Session};
+use crate::report::ReportFiles;
 use anyhow::bail;
 use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Evaluator, GaloisKey, PublicKey, RelinearizationKey, SecretKey, Slots};
 use medblind_core::wire::{self, KeyId};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 pub mod data;
 pub mod demo;
@@ -367,17 +368,6 @@ pub fn compare(
     compare_split(&source, split, out, preset, work_dir, schedule, force).map(drop)
 }
 
-/// Where [`compare_split`] wrote its report.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ReportFiles {
-    /// The Markdown report, `NAME.md`.
-    pub markdown: PathBuf,
-    /// Its plot of validation loss and accuracy per epoch, `NAME.svg`.
-    pub plot: PathBuf,
-    /// The same figures for programs, `NAME.json`.
-    pub json: PathBuf,
-}
-
 /// Where a comparison's data came from, for its reports.
 pub struct Source {
     /// The dataset's name, which names the report's files.
@@ -404,11 +394,7 @@ pub fn compare_split(
 ) -> anyhow::Result<ReportFiles> {
     use crate::train::{compare, data as dataset};
     let name = &source.name;
-    let written = ReportFiles {
-        markdown: out.join(format!("{name}.md")),
-        plot: out.join(format!("{name}.svg")),
-        json: out.join(format!("{name}.json")),
-    };
+    let written = ReportFiles::new(out, name);
     for path in [&written.markdown, &written.plot, &written.json] {
         files::check_output(path, force)?;
     }
@@ -428,10 +414,7 @@ pub fn compare_split(
     result.source.clone_from(&source.description);
     result.backbone.clone_from(&source.backbone);
     std::fs::create_dir_all(out).map_err(|e| FileError::Io { path: out.to_path_buf(), source: e })?;
-    let markdown = result.markdown(&split);
-    files::write_atomic(&written.json, result.json(&split).as_bytes(), false)?;
-    files::write_atomic(&written.markdown, markdown.as_bytes(), false)?;
-    files::write_atomic(&written.plot, result.svg()?.as_bytes(), false)?;
+    let markdown = written.write(&result, &split)?;
     crate::output::write(format_args!("{markdown}"))?;
     Ok(written)
 }

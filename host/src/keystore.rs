@@ -42,18 +42,6 @@ pub struct Session {
 }
 
 impl Session {
-    /// The session of a named preset.
-    ///
-    /// # Errors
-    /// If no preset has that name.
-    pub fn from_preset(name: &str) -> anyhow::Result<Self> {
-        let literal = presets::ALL.iter().find(|l| l.name == name).ok_or_else(|| {
-            let names: Vec<&str> = presets::ALL.iter().map(|l| l.name).collect();
-            anyhow::anyhow!("unknown preset `{name}`; presets: {}", names.join(", "))
-        })?;
-        Self::new(literal)
-    }
-
     /// The session of the parameter file `path`.
     ///
     /// # Errors
@@ -76,7 +64,11 @@ impl Session {
         read_objects(&self.ctx, files::open(path)?, path)
     }
 
-    fn new(literal: &medblind_core::ckks::ParamsLiteral) -> anyhow::Result<Self> {
+    /// The session of `literal`, saying on stderr if it claims no security ([`warn_if_insecure`]).
+    ///
+    /// # Errors
+    /// If `literal` is not a valid parameter set.
+    pub fn new(literal: &medblind_core::ckks::ParamsLiteral) -> anyhow::Result<Self> {
         warn_if_insecure(literal);
         let params = Params::new(literal)?;
         Ok(Self { ctx: Context::new(&params)?, encoder: Encoder::new(literal.log_degree)? })

@@ -33,11 +33,11 @@ impl Args {
         files::check_output(&out, force)?;
         let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
         let ctx = &session.ctx;
-        let (sk, key) = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
+        let (sk, key) = keystore::load_secret_key(&session.ctx, &keys.join(SECRET_KEY_FILE))?;
         let bytes = session.read_objects(&input)?;
         let slots = Slots::new(ctx, &session.encoder);
         let mut rows = Vec::new();
-        for object in files::split_objects(&input, &bytes)? {
+        for object in keystore::split_objects(&input, &bytes)? {
             let ct = session.decode(&input, object, key, wire::decode_ciphertext)?;
             let (mut re, _) = slots.decrypt(&sk, &ct)?;
             re.truncate(count.unwrap_or(re.len()).min(re.len()));

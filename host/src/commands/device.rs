@@ -52,7 +52,7 @@ impl Args {
         }
         let secret_path = keys.join(SECRET_KEY_FILE);
         let secret_bytes = zeroize::Zeroizing::new(session.read_objects(&secret_path)?);
-        let (sk, key) = keystore::load_secret_key(&session, &secret_path)?;
+        let (sk, key) = keystore::load_secret_key(&session.ctx, &secret_path)?;
         let head = head.read()?;
         let (classes, cols) = (head.rows.len(), head.shape().cols);
         let (rows, bias) = (head.rows, head.bias.unwrap_or_else(|| vec![0.0; classes]));

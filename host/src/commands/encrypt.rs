@@ -45,7 +45,7 @@ impl Args {
         let (level, scale) = (ctx.params().max_level(), ctx.params().default_scale());
         let mut rng = ChaCha20Rng::from_os_rng();
         let (key, id) = if seeded {
-            let (sk, id) = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
+            let (sk, id) = keystore::load_secret_key(&session.ctx, &keys.join(SECRET_KEY_FILE))?;
             (Key::Secret(sk), id)
         } else {
             let (pk, id) = keystore::load_public_key(&session, &keys.join(PUBLIC_KEY_FILE))?;

@@ -2,15 +2,14 @@
 //! trains on.
 
 use super::parties::{hospital, standardized_split};
-use crate::files::{self, FileError};
-use crate::keystore::PARAMS_FILE;
+use crate::files::FileError;
+use crate::keystore::{self, PARAMS_FILE};
 use crate::train::he::KeyOwner;
 use crate::train::layout::Layout;
 use crate::train::plan::{Plan, softmax_for};
 use crate::train::store::{self, Part};
 use anyhow::{Context as _, bail};
 use medblind_core::ckks::presets;
-use medblind_core::wire;
 use std::path::PathBuf;
 
 /// Hospital: pack and encrypt a feature file's train/validation splits into the batch folder the cloud trains
@@ -68,8 +67,8 @@ impl Args {
             }
         };
         std::fs::create_dir_all(out).map_err(|source| FileError::Io { path: out.to_path_buf(), source })?;
-        files::write_atomic(&out.join(store::KEYS), &cloud.into_file().to_bytes(&session)?, false)?;
-        files::write_atomic(&out.join(PARAMS_FILE), &wire::params_to_vec(ctx)?, false)?;
+        cloud.into_file().save(&session, &out.join(store::KEYS))?;
+        keystore::save_params(ctx, &out.join(PARAMS_FILE))?;
         let stored = store::encrypt_parts(ctx, &owner, layout, levels, [&split.train, &split.val, &split.test], out)?;
         let counts = [Part::Train, Part::Val, Part::Test].map(|part| stored.rows(part).len());
         eprintln!(

@@ -48,7 +48,7 @@ impl Args {
         let bytes = session.read_objects(&input)?;
         keystore::refuse_secret(&input, &bytes)?;
         let mut output = Vec::new();
-        for (i, object) in files::split_objects(&input, &bytes)?.into_iter().enumerate() {
+        for (i, object) in keystore::split_objects(&input, &bytes)?.into_iter().enumerate() {
             let x = session.decode(&input, object, keys.key, wire::decode_ciphertext)?;
             if x.slots() != shape.slots() {
                 let message = format!(

@@ -3,11 +3,11 @@
 use super::head::HeadShape;
 use super::preset::Preset;
 use crate::files;
-use crate::keystore::{EVAL_KEYS_FILE, PARAMS_FILE, PUBLIC_KEY_FILE, SECRET_KEY_FILE, Session};
+use crate::keystore::{self, EVAL_KEYS_FILE, EvaluationKeys, PARAMS_FILE, PUBLIC_KEY_FILE, SECRET_KEY_FILE, Session};
 use anyhow::bail;
 use medblind_core::ckks::linear::LinearLayer;
 use medblind_core::ckks::{GaloisKey, PublicKey, RelinearizationKey, SecretKey};
-use medblind_core::wire::{self, KeyId};
+use medblind_core::wire::KeyId;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
 use std::path::PathBuf;
@@ -63,17 +63,20 @@ impl Args {
         let key = KeyId::random(&mut rng);
         let pk = PublicKey::generate(ctx, &sk, &mut rng);
         let rlk = RelinearizationKey::generate(ctx, &sk, &mut rng);
-        let mut eval = wire::relinearization_key_to_vec(ctx, &rlk, key)?;
-        for (i, &g) in elements.iter().enumerate() {
-            eprintln!("  Galois key {}/{}", i + 1, elements.len());
-            eval.extend(wire::galois_key_to_vec(ctx, &GaloisKey::generate(ctx, &sk, g, &mut rng), key)?);
-        }
+        let galois = elements
+            .iter()
+            .enumerate()
+            .map(|(i, &g)| {
+                eprintln!("  Galois key {}/{}", i + 1, elements.len());
+                GaloisKey::generate(ctx, &sk, g, &mut rng)
+            })
+            .collect();
+        let eval = EvaluationKeys { key, relinearization: rlk, galois, encapsulation: None };
         files::publish_folder(out, force, |dir| {
-            files::write_atomic(&dir.join(PARAMS_FILE), &wire::params_to_vec(ctx)?, false)?;
-            files::write_atomic(&dir.join(PUBLIC_KEY_FILE), &wire::public_key_to_vec(ctx, &pk, key)?, false)?;
-            files::write_atomic(&dir.join(EVAL_KEYS_FILE), &eval, false)?;
-            files::write_atomic(&dir.join(SECRET_KEY_FILE), &wire::secret_key_to_vec(ctx, &sk, key)?, true)?;
-            Ok(())
+            keystore::save_params(ctx, &dir.join(PARAMS_FILE))?;
+            keystore::save_public_key(ctx, &pk, key, &dir.join(PUBLIC_KEY_FILE))?;
+            eval.save(&session, &dir.join(EVAL_KEYS_FILE))?;
+            keystore::save_secret_key(ctx, &sk, key, &dir.join(SECRET_KEY_FILE))
         })?;
         eprintln!(
             "wrote {} (key pair {key}): {PARAMS_FILE}, {PUBLIC_KEY_FILE}, {EVAL_KEYS_FILE} (for the cloud) and {SECRET_KEY_FILE} (hospital only)",

@@ -25,7 +25,7 @@ pub(super) fn standardized_split(features: &Path) -> anyhow::Result<Split> {
 /// The hospital's parameters, and its secret key with its key pair.
 pub(super) fn hospital(keys: &Path) -> anyhow::Result<(Session, KeyedSecret)> {
     let session = Session::from_params_file(&keys.join(PARAMS_FILE))?;
-    let secret = keystore::load_secret_key(&session, &keys.join(SECRET_KEY_FILE))?;
+    let secret = keystore::load_secret_key(&session.ctx, &keys.join(SECRET_KEY_FILE))?;
     Ok((session, secret))
 }
 

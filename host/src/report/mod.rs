@@ -59,8 +59,8 @@ pub fn plot_file(c: &Comparison) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::compare::{EncryptedRun, compare};
-    use crate::train::fixtures::{assert_encrypted_follows_approx, blobs, test_literal, test_schedule};
+    use crate::train::compare::{EncryptedRun, assert_encrypted_follows_approx, compare};
+    use crate::train::fixtures::{blobs, test_literal, test_schedule};
     use crate::train::plan::softmax_for;
     use crate::train::{EpochLog, TrainReport};
     use md5::{Digest, Md5};

@@ -1,5 +1,5 @@
 //! One dataset trained three ways with the same split and schedule — plaintext with the exact softmax,
-//! plaintext with the approximation, and encrypted — into a [`Comparison`], which [`crate::report`] renders.
+//! plaintext with the approximation, and encrypted — into a [`Comparison`], which `crate::report` renders.
 
 use super::TrainReport;
 use super::batches::{BatchLevels, Batches, encrypt_batches};
@@ -324,9 +324,25 @@ impl Comparison {
     }
 }
 
+/// The encrypted run of `c` took every epoch the plaintext-approx run took, with its largest validation logit
+/// and, but for a row on the decision boundary, its validation accuracy.
+#[cfg(test)]
+pub(crate) fn assert_encrypted_follows_approx(c: &Comparison, split: &Split) {
+    let encrypted = &c.encrypted.as_ref().unwrap().report;
+    assert_eq!(encrypted.log.len(), c.approximate.log.len());
+    for (want, have) in c.approximate.log.iter().zip(&encrypted.log) {
+        // The key owner read the largest validation logit from the decrypted logits.
+        let (a, b) = (want.val_max_abs_logit.unwrap(), have.val_max_abs_logit.unwrap());
+        assert!((a - b).abs() < 1e-2 * a.max(1.0), "largest |logit| {a} vs {b}");
+        let (want, have) = (want.val_accuracy.unwrap(), have.val_accuracy.unwrap());
+        // The weights agree to 1e-3: at most a row on the decision boundary may differ.
+        assert!((want - have).abs() <= 1.0 / split.val.len() as f64 + 1e-12, "{want} vs {have}");
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::super::fixtures::{assert_encrypted_follows_approx, blobs, test_literal, test_schedule};
+    use super::super::fixtures::{blobs, test_literal, test_schedule};
     use super::*;
 
     /// With a working folder the encrypted batches are on disk while the cloud trains — every training and

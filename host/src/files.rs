@@ -1,8 +1,10 @@
-//! Files: atomic writes (temporary file in the same folder, then rename) and sequences of wire-format objects.
+//! Files: atomic writes (temporary file in the same folder, then rename), outputs that never replace a key file,
+//! folders published whole, and CSV. Files of wire-format objects — parameter sets, keys, ciphertexts — are read
+//! and written by [`crate::keystore`]; this module knows a key file's header only to refuse overwriting one.
 
 use medblind_core::wire::{self, HEADER_LEN};
 use std::fs;
-use std::io::{Read, Seek, SeekFrom, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// A file operation or file content that failed, always naming the file.
@@ -39,46 +41,6 @@ impl FileError {
 /// [`FileError::Io`] naming the file.
 pub fn read(path: &Path) -> Result<Vec<u8>, FileError> {
     fs::read(path).map_err(|source| FileError::Io { path: path.to_path_buf(), source })
-}
-
-/// Reads a file of wire-format objects back to back, walking their headers before any payload is read: a file
-/// that is not such objects, or an object whose header `fits` refuses (one claimed longer than its parameters
-/// allow, say), is refused before any memory is sized from it.
-///
-/// # Errors
-/// [`FileError`] naming the file and the object.
-pub fn read_objects(
-    mut file: fs::File,
-    path: &Path,
-    fits: impl Fn(&wire::Header) -> Result<(), String>,
-) -> Result<Vec<u8>, FileError> {
-    let io = |source| FileError::Io { path: path.to_path_buf(), source };
-    let size = file.metadata().map_err(io)?.len();
-    let refused =
-        |count: usize, why: &dyn std::fmt::Display| FileError::content(path, format!("object {count}: {why}"));
-    let (mut offset, mut count) = (0u64, 0usize);
-    let mut head = [0u8; HEADER_LEN];
-    while offset < size {
-        count += 1;
-        if size - offset < HEADER_LEN as u64 {
-            return Err(refused(count, &"truncated"));
-        }
-        file.seek(SeekFrom::Start(offset)).map_err(io)?;
-        file.read_exact(&mut head).map_err(io)?;
-        let header = wire::peek_header(&head).map_err(|e| refused(count, &e))?;
-        fits(&header).map_err(|why| refused(count, &why))?;
-        offset = offset.saturating_add(header.payload_len).saturating_add(HEADER_LEN as u64);
-    }
-    if size == 0 {
-        return Err(FileError::content(path, "the file is empty"));
-    }
-    if offset != size {
-        return Err(refused(count, &"truncated"));
-    }
-    file.seek(SeekFrom::Start(0)).map_err(io)?;
-    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
-    file.read_to_end(&mut bytes).map_err(io)?;
-    Ok(bytes)
 }
 
 /// Opens `path` for reading.
@@ -240,34 +202,6 @@ pub fn publish_folder(out: &Path, force: bool, fill: impl FnOnce(&Path) -> anyho
         let _ = fs::remove_dir_all(&tmp);
     }
     published
-}
-
-/// Splits a file holding one or more wire-format objects back to back into the objects' byte ranges, checking
-/// each header (lengths only; every object is fully checked when decoded).
-///
-/// # Errors
-/// [`FileError::Content`] for an empty file or a malformed or truncated object.
-pub fn split_objects<'b>(path: &Path, bytes: &'b [u8]) -> Result<Vec<&'b [u8]>, FileError> {
-    let mut objects = Vec::new();
-    let mut rest = bytes;
-    while !rest.is_empty() {
-        let header = wire::peek_header(rest)
-            .map_err(|e| FileError::content(path, format!("object {}: {e}", objects.len() + 1)))?;
-        let len = usize::try_from(header.payload_len)
-            .ok()
-            .and_then(|p| p.checked_add(HEADER_LEN))
-            .filter(|&l| l <= rest.len());
-        let Some(len) = len else {
-            return Err(FileError::content(path, format!("object {} is truncated", objects.len() + 1)));
-        };
-        let (object, tail) = rest.split_at(len);
-        objects.push(object);
-        rest = tail;
-    }
-    if objects.is_empty() {
-        return Err(FileError::content(path, "the file is empty"));
-    }
-    Ok(objects)
 }
 
 /// Reads rows of comma-separated numbers (blank lines and lines starting with `#` skipped).

@@ -1,4 +1,4 @@
-//! Key files and the roles that may read them.
+//! Key folders and files of wire-format objects, and the roles that may read them.
 //!
 //! A key folder written by `medblind keygen` holds:
 //! - `params.mbl` — the parameter set (public);
@@ -7,6 +7,10 @@
 //! - `eval.keys` — the relinearization key then the Galois keys: what the cloud needs to compute (an encrypted
 //!   batch folder's `train.keys` has the same layout, plus bootstrapping's two switching keys when the cloud
 //!   bootstraps).
+//!
+//! This module owns every read and write of those files, and of any file of wire-format objects (parameter sets,
+//! keys, ciphertexts): objects are read header by header before any payload, and split and decoded here;
+//! [`crate::files`] only opens files and writes them atomically for it.
 //!
 //! Every key and ciphertext names its key pair ([`KeyId`], drawn at random by `keygen`); loaders compare it with
 //! the keys in hand, so objects of two key pairs are never mixed. The cloud-side loaders refuse any file that
@@ -17,8 +21,9 @@ use medblind_core::ckks::bootstrap::bootstrapping_for;
 use medblind_core::ckks::{
     Ciphertext, Context, EncapsulationKeys, Encoder, EvaluationKeys, Params, PublicKey, SecretKey, presets,
 };
-use medblind_core::wire::{self, KeyId, Kind};
-use std::path::{Path, PathBuf};
+use medblind_core::wire::{self, HEADER_LEN, KeyId, Kind};
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
 
 /// File names inside a key folder.
 pub const PARAMS_FILE: &str = "params.mbl";
@@ -42,24 +47,12 @@ pub struct Session {
 }
 
 impl Session {
-    /// The session of a named preset.
-    ///
-    /// # Errors
-    /// If no preset has that name.
-    pub fn from_preset(name: &str) -> anyhow::Result<Self> {
-        let literal = presets::ALL.iter().find(|l| l.name == name).ok_or_else(|| {
-            let names: Vec<&str> = presets::ALL.iter().map(|l| l.name).collect();
-            anyhow::anyhow!("unknown preset `{name}`; presets: {}", names.join(", "))
-        })?;
-        Self::new(literal)
-    }
-
     /// The session of the parameter file `path`.
     ///
     /// # Errors
     /// [`FileError`] naming the file.
     pub fn from_params_file(path: &Path) -> anyhow::Result<Self> {
-        let bytes = files::read_objects(files::open(path)?, path, |header| {
+        let bytes = read_framed(files::open(path)?, path, |header| {
             let len = header.payload_len.saturating_add(wire::HEADER_LEN as u64);
             if len > PARAMS_FILE_LIMIT { Err(format!("claims {len} bytes; not a parameter set")) } else { Ok(()) }
         })?;
@@ -76,7 +69,11 @@ impl Session {
         read_objects(&self.ctx, files::open(path)?, path)
     }
 
-    fn new(literal: &medblind_core::ckks::ParamsLiteral) -> anyhow::Result<Self> {
+    /// The session of `literal`, saying on stderr if it claims no security ([`warn_if_insecure`]).
+    ///
+    /// # Errors
+    /// If `literal` is not a valid parameter set.
+    pub fn new(literal: &medblind_core::ckks::ParamsLiteral) -> anyhow::Result<Self> {
         warn_if_insecure(literal);
         let params = Params::new(literal)?;
         Ok(Self { ctx: Context::new(&params)?, encoder: Encoder::new(literal.log_degree)? })
@@ -93,8 +90,7 @@ impl Session {
         Ok(Context::new(&Params::new(bootstrapping.encapsulation)?)?)
     }
 
-    /// Decodes `bytes` from `path` with `decode`, once they are known to belong to key pair `key`, explaining a
-    /// parameter mismatch with the presets' names.
+    /// Decodes `bytes` from `path` with `decode` under these parameters ([`decode`]).
     ///
     /// # Errors
     /// [`FileError::Content`] naming the file and the problem.
@@ -103,20 +99,35 @@ impl Session {
         path: &Path,
         bytes: &[u8],
         key: KeyId,
-        decode: impl FnOnce(&Context<Vec<u64>>, &[u8]) -> medblind_core::Result<T>,
+        decode_with: impl FnOnce(&Context<Vec<u64>>, &[u8]) -> medblind_core::Result<T>,
     ) -> Result<T, FileError> {
-        check_key(path, bytes, key)?;
-        decode(&self.ctx, bytes).map_err(|e| match e {
-            medblind_core::Error::Wire(wire::WireError::ParamsMismatch { expected, found }) => FileError::content(
-                path,
-                format!("made under parameter set {}, but {} is in use", preset_name(found), preset_name(expected)),
-            ),
-            other => FileError::content(path, other),
-        })
+        decode(&self.ctx, path, bytes, key, decode_with)
     }
 }
 
-/// The objects of `file` (opened as `path`) under `ctx`'s parameters ([`files::read_objects`]): an object
+/// Decodes `bytes` from `path` with `decode_with` under `ctx`, once they are known to belong to key pair `key`,
+/// explaining a parameter mismatch with the presets' names.
+///
+/// # Errors
+/// [`FileError::Content`] naming the file and the problem.
+pub fn decode<T>(
+    ctx: &Context<Vec<u64>>,
+    path: &Path,
+    bytes: &[u8],
+    key: KeyId,
+    decode_with: impl FnOnce(&Context<Vec<u64>>, &[u8]) -> medblind_core::Result<T>,
+) -> Result<T, FileError> {
+    check_key(path, bytes, key)?;
+    decode_with(ctx, bytes).map_err(|e| match e {
+        medblind_core::Error::Wire(wire::WireError::ParamsMismatch { expected, found }) => FileError::content(
+            path,
+            format!("made under parameter set {}, but {} is in use", preset_name(found), preset_name(expected)),
+        ),
+        other => FileError::content(path, other),
+    })
+}
+
+/// The objects of `file` (opened as `path`) under `ctx`'s parameters ([`read_framed`]): an object
 /// claimed longer than any of these parameters is refused from its header, naming the parameter set it was made
 /// under when that is another.
 ///
@@ -124,7 +135,7 @@ impl Session {
 /// [`FileError`] naming the file.
 pub fn read_objects(ctx: &Context<Vec<u64>>, file: std::fs::File, path: &Path) -> Result<Vec<u8>, FileError> {
     let (longest, fingerprint) = (wire::max_object_len(ctx), ctx.params().fingerprint());
-    files::read_objects(file, path, |header| {
+    read_framed(file, path, |header| {
         let len = header.payload_len.saturating_add(wire::HEADER_LEN as u64);
         if len <= longest as u64 {
             Ok(())
@@ -135,6 +146,74 @@ pub fn read_objects(ctx: &Context<Vec<u64>>, file: std::fs::File, path: &Path) -
             Err(format!("claims {len} bytes; no object of these parameters is longer than {longest}"))
         }
     })
+}
+
+/// Reads a file of wire-format objects back to back, walking their headers before any payload is read: a file
+/// that is not such objects, or an object whose header `fits` refuses (one claimed longer than its parameters
+/// allow, say), is refused before any memory is sized from it.
+///
+/// # Errors
+/// [`FileError`] naming the file and the object.
+fn read_framed(
+    mut file: std::fs::File,
+    path: &Path,
+    fits: impl Fn(&wire::Header) -> Result<(), String>,
+) -> Result<Vec<u8>, FileError> {
+    let io = |source| FileError::Io { path: path.to_path_buf(), source };
+    let size = file.metadata().map_err(io)?.len();
+    let refused =
+        |count: usize, why: &dyn std::fmt::Display| FileError::content(path, format!("object {count}: {why}"));
+    let (mut offset, mut count) = (0u64, 0usize);
+    let mut head = [0u8; HEADER_LEN];
+    while offset < size {
+        count += 1;
+        if size - offset < HEADER_LEN as u64 {
+            return Err(refused(count, &"truncated"));
+        }
+        file.seek(SeekFrom::Start(offset)).map_err(io)?;
+        file.read_exact(&mut head).map_err(io)?;
+        let header = wire::peek_header(&head).map_err(|e| refused(count, &e))?;
+        fits(&header).map_err(|why| refused(count, &why))?;
+        offset = offset.saturating_add(header.payload_len).saturating_add(HEADER_LEN as u64);
+    }
+    if size == 0 {
+        return Err(FileError::content(path, "the file is empty"));
+    }
+    if offset != size {
+        return Err(refused(count, &"truncated"));
+    }
+    file.seek(SeekFrom::Start(0)).map_err(io)?;
+    let mut bytes = Vec::with_capacity(usize::try_from(size).unwrap_or(0));
+    file.read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
+}
+
+/// Splits a file holding one or more wire-format objects back to back into the objects' byte ranges, checking
+/// each header (lengths only; every object is fully checked when decoded).
+///
+/// # Errors
+/// [`FileError::Content`] for an empty file or a malformed or truncated object.
+pub fn split_objects<'b>(path: &Path, bytes: &'b [u8]) -> Result<Vec<&'b [u8]>, FileError> {
+    let mut objects = Vec::new();
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let header = wire::peek_header(rest)
+            .map_err(|e| FileError::content(path, format!("object {}: {e}", objects.len() + 1)))?;
+        let len = usize::try_from(header.payload_len)
+            .ok()
+            .and_then(|p| p.checked_add(HEADER_LEN))
+            .filter(|&l| l <= rest.len());
+        let Some(len) = len else {
+            return Err(FileError::content(path, format!("object {} is truncated", objects.len() + 1)));
+        };
+        let (object, tail) = rest.split_at(len);
+        objects.push(object);
+        rest = tail;
+    }
+    if objects.is_empty() {
+        return Err(FileError::content(path, "the file is empty"));
+    }
+    Ok(objects)
 }
 
 /// Refuses an object of another key pair than `key` (a malformed header is left to the decoder to report).
@@ -185,7 +264,7 @@ pub fn decode_ciphertexts(
     bytes: &[u8],
     key: KeyId,
 ) -> Result<Vec<Ciphertext<Vec<u64>>>, FileError> {
-    files::split_objects(path, bytes)?
+    split_objects(path, bytes)?
         .iter()
         .map(|o| {
             check_key(path, o, key)?;
@@ -222,11 +301,11 @@ pub struct CloudKeys {
 }
 
 impl CloudKeys {
-    /// The keys as one file's bytes: relinearization, Galois, then the two switching keys.
+    /// Saves the keys at `path`, atomically, as one file: relinearization, Galois, then the two switching keys.
     ///
     /// # Errors
-    /// If `session` is not the keys' parameter set.
-    pub fn to_bytes(&self, session: &Session) -> anyhow::Result<Vec<u8>> {
+    /// If `session` is not the keys' parameter set, or [`FileError`] naming the file.
+    pub fn save(&self, session: &Session, path: &Path) -> anyhow::Result<()> {
         let (ctx, keys) = (&session.ctx, &self.keys);
         let mut bytes = wire::relinearization_key_to_vec(ctx, &keys.relinearization, self.key)?;
         for galois in &keys.galois {
@@ -236,7 +315,7 @@ impl CloudKeys {
             bytes.extend(wire::switching_key_to_vec(&session.encapsulation()?, to_sparse, self.key)?);
             bytes.extend(wire::switching_key_to_vec(ctx, from_sparse, self.key)?);
         }
-        Ok(bytes)
+        Ok(files::write_atomic(path, &bytes, false)?)
     }
 
     /// Checks that the keys rotate by every one of `steps` and conjugate (the trainer's logits need it).
@@ -259,7 +338,7 @@ impl CloudKeys {
 /// # Errors
 /// [`FileError::Content`] if any object in `bytes` is a secret key.
 pub fn refuse_secret(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
-    for object in files::split_objects(path, bytes)? {
+    for object in split_objects(path, bytes)? {
         if wire::peek_header(object).is_ok_and(|h| h.kind == Kind::SecretKey) {
             return Err(FileError::content(
                 path,
@@ -278,7 +357,7 @@ pub fn refuse_secret(path: &Path, bytes: &[u8]) -> Result<(), FileError> {
 pub fn load_evaluation_keys(session: &Session, path: &Path) -> Result<CloudKeys, FileError> {
     let bytes = session.read_objects(path)?;
     refuse_secret(path, &bytes)?;
-    let objects = files::split_objects(path, &bytes)?;
+    let objects = split_objects(path, &bytes)?;
     let key = key_of(path, objects[0])?;
     let relinearization = session.decode(path, objects[0], key, wire::decode_relinearization_key)?;
     let switching = objects.iter().position(|o| wire::peek_header(o).is_ok_and(|h| h.kind == Kind::SwitchingKey));
@@ -315,17 +394,47 @@ pub fn load_public_key(session: &Session, path: &Path) -> Result<(PublicKey<Vec<
 /// A secret key and its key pair.
 pub type KeyedSecret = (SecretKey<Vec<u64>>, KeyId);
 
-/// Loads the secret key and its key pair (hospital side only).
+/// Loads the secret key and its key pair (hospital side only); the file's bytes are zeroized once decoded.
 ///
 /// # Errors
 /// [`FileError`] naming the file.
-pub fn load_secret_key(session: &Session, path: &Path) -> Result<KeyedSecret, FileError> {
-    let bytes = zeroize::Zeroizing::new(session.read_objects(path)?);
+pub fn load_secret_key(ctx: &Context<Vec<u64>>, path: &Path) -> Result<KeyedSecret, FileError> {
+    let bytes = zeroize::Zeroizing::new(read_objects(ctx, files::open(path)?, path)?);
     let key = key_of(path, &bytes)?;
-    Ok((session.decode(path, &bytes, key, wire::decode_secret_key)?, key))
+    Ok((decode(ctx, path, &bytes, key, wire::decode_secret_key)?, key))
 }
 
-/// Paths of a key folder's files.
-pub fn key_file(dir: &Path, name: &str) -> PathBuf {
-    dir.join(name)
+/// Saves the secret key of key pair `key` at `path`, atomically and readable by its owner only (Unix mode 0600).
+///
+/// # Errors
+/// [`FileError`] naming the file.
+pub fn save_secret_key(
+    ctx: &Context<Vec<u64>>,
+    sk: &SecretKey<Vec<u64>>,
+    key: KeyId,
+    path: &Path,
+) -> anyhow::Result<()> {
+    let bytes = zeroize::Zeroizing::new(wire::secret_key_to_vec(ctx, sk, key)?);
+    Ok(files::write_atomic(path, &bytes, true)?)
+}
+
+/// Saves the public key of key pair `key` at `path`, atomically.
+///
+/// # Errors
+/// [`FileError`] naming the file.
+pub fn save_public_key(
+    ctx: &Context<Vec<u64>>,
+    pk: &PublicKey<Vec<u64>>,
+    key: KeyId,
+    path: &Path,
+) -> anyhow::Result<()> {
+    Ok(files::write_atomic(path, &wire::public_key_to_vec(ctx, pk, key)?, false)?)
+}
+
+/// Saves the parameter set of `ctx` at `path`, atomically.
+///
+/// # Errors
+/// [`FileError`] naming the file.
+pub fn save_params(ctx: &Context<Vec<u64>>, path: &Path) -> anyhow::Result<()> {
+    Ok(files::write_atomic(path, &wire::params_to_vec(ctx)?, false)?)
 }

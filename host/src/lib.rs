@@ -9,5 +9,6 @@ pub mod keystore;
 pub mod medmnist;
 pub mod output;
 pub mod progress;
+pub mod report;
 pub mod train;
 pub mod vit;

@@ -130,7 +130,7 @@ impl Checkpoint<'_> {
         };
         let seconds = fields.get("seconds").and_then(|v| v.parse().ok()).ok_or_else(|| bad("no number `seconds`"))?;
         let blocks = number("blocks")?;
-        let count = files::split_objects(path, &bytes[split + 2..])?.len();
+        let count = keystore::split_objects(path, &bytes[split + 2..])?.len();
         if blocks.checked_mul(3) != Some(count) {
             return Err(bad(&format!("{count} ciphertexts, expected 3 × {blocks}")));
         }

@@ -1,7 +1,7 @@
 //! One dataset trained three ways with the same split and schedule — plaintext with the exact softmax,
-//! plaintext with the approximation, and encrypted — and the report: JSON, Markdown, and an SVG plot (plotters)
-//! of each run's validation loss and accuracy per epoch.
+//! plaintext with the approximation, and encrypted — into a [`Comparison`], which `crate::report` renders.
 
+use super::TrainReport;
 use super::batches::{BatchLevels, Batches, encrypt_batches};
 use super::checkpoint::{Checkpoint, TrainState};
 use super::data::{Dataset, Split};
@@ -15,15 +15,11 @@ use super::schedule::Schedule;
 use super::softmax::SoftmaxApprox;
 use super::store::{self, BatchStore, Part};
 use super::workdir::WorkDir;
-use super::{EpochLog, TrainReport};
 use crate::files::FileError;
 use anyhow::Result;
 use md5::{Digest, Md5};
 use medblind_core::ckks::bootstrap::{Bootstrapper, bootstrapping_for};
 use medblind_core::ckks::{Context, Ct, Encoder, Engine, Params, ParamsLiteral};
-use plotters::prelude::*;
-use serde_json::{Value, json};
-use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
@@ -311,51 +307,9 @@ fn decrypt_weights(owner: &KeyOwner<'_>, layout: &Layout, blocks: &[Ct]) -> Resu
     Ok(layout.unpack_weights(&blocks))
 }
 
-/// A per-epoch validation measure, one panel of the plot.
-#[derive(Debug, Clone, Copy)]
-enum Curve {
-    /// The mean cross-entropy.
-    Loss,
-    /// The accuracy, in percent.
-    Accuracy,
-}
-
-impl Curve {
-    fn title(self) -> &'static str {
-        match self {
-            Curve::Loss => "validation loss",
-            Curve::Accuracy => "validation accuracy (%)",
-        }
-    }
-
-    /// `epoch`'s value, if recorded and finite (a diverging run's loss may not be).
-    fn value(self, epoch: &EpochLog) -> Option<f64> {
-        match self {
-            Curve::Loss => epoch.val_loss,
-            Curve::Accuracy => epoch.val_accuracy.map(|a| 100.0 * a),
-        }
-        .filter(|v| v.is_finite())
-    }
-
-    /// The value axis for `values`: their span with a margin, so that the change shows (the accuracy within
-    /// 0–100 %, the loss above 0).
-    fn range(self, values: impl Iterator<Item = f64> + Clone) -> std::ops::Range<f64> {
-        let high = values.clone().fold(f64::NEG_INFINITY, f64::max);
-        let low = values.fold(f64::INFINITY, f64::min);
-        if !high.is_finite() {
-            return 0.0..1.0;
-        }
-        let margin = (0.1 * (high - low)).max(0.02 * high.abs()).max(1e-6);
-        let (low, high) = ((low - margin).max(0.0), high + margin);
-        match self {
-            Curve::Loss => low..high,
-            Curve::Accuracy => low..high.min(100.0),
-        }
-    }
-}
-
 impl Comparison {
-    fn runs(&self) -> Vec<(&'static str, &TrainReport)> {
+    /// Each run with its name in the reports: plaintext-exact, plaintext-approx, then encrypted if it ran.
+    pub fn runs(&self) -> Vec<(&'static str, &TrainReport)> {
         let mut runs = vec![("plaintext-exact", &self.exact), ("plaintext-approx", &self.approximate)];
         if let Some(e) = &self.encrypted {
             runs.push(("encrypted", &e.report));
@@ -367,204 +321,21 @@ impl Comparison {
     pub fn test_accuracies(&self, split: &Split) -> Vec<(&'static str, f64)> {
         self.runs().into_iter().map(|(name, r)| (name, plain::accuracy(&r.weights, &split.test))).collect()
     }
+}
 
-    /// The report as JSON. Epochs are numbered from 1, as in the Markdown; a run that stopped because a
-    /// validation logit left the approximation's range says so (`range_guard_stop`), and its last loss is `null`.
-    pub fn json(&self, split: &Split) -> String {
-        let s = &self.schedule;
-        let runs: Vec<Value> = self
-            .runs()
-            .into_iter()
-            .zip(self.test_accuracies(split))
-            .map(|((name, r), (_, accuracy))| {
-                json!({
-                    "name": name,
-                    "test_accuracy": accuracy,
-                    "best_epoch": r.best_epoch + 1,
-                    "range_guard_stop": r.stopped_on_range_guard(),
-                    "steps": r.steps,
-                    "refreshes": r.refreshes,
-                    "bootstraps": r.bootstraps,
-                    "seconds": r.seconds,
-                    "epoch": r.log.iter().map(|l| l.epoch + 1).collect::<Vec<_>>(),
-                    "val_loss": r.log.iter().map(|l| l.val_loss).collect::<Vec<_>>(),
-                    "val_accuracy": r.log.iter().map(|l| l.val_accuracy).collect::<Vec<_>>(),
-                    "val_max_abs_logit": r.log.iter().map(|l| l.val_max_abs_logit).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let mut report = json!({
-            "dataset": self.dataset,
-            "source": self.source,
-            "backbone": self.backbone,
-            "train": self.sizes[0],
-            "val": self.sizes[1],
-            "test": self.sizes[2],
-            "dim": self.dim,
-            "classes": self.classes,
-            "schedule": {
-                "learning_rate": s.learning_rate,
-                "decay": s.decay,
-                "weight_decay": s.weight_decay,
-                "momentum": s.momentum,
-                "batch": s.batch,
-                "epochs": s.epochs,
-                "patience": s.patience,
-            },
-            "softmax": {
-                "bound": self.approx.bound,
-                "domain": self.approx.domain,
-                "squarings": self.approx.squarings,
-                "inverse_degree": self.approx.inverse_degree,
-                "headroom": self.approx.headroom,
-                "stages": self.approx.stages,
-            },
-            "runs": runs,
-        });
-        if let (Some(e), Some(fields)) = (&self.encrypted, report.as_object_mut()) {
-            fields.insert("preset".into(), json!(e.preset));
-            fields.insert("bootstrapped".into(), json!(e.bootstrapped));
-            fields.insert("keygen_seconds".into(), json!(e.keygen_seconds));
-            fields.insert("encrypt_seconds".into(), json!(e.encrypt_seconds));
-            fields.insert("rotation_keys".into(), json!(e.rotation_keys));
-        }
-        format!("{report}\n")
-    }
-
-    /// The report as a Markdown section.
-    pub fn markdown(&self, split: &Split) -> String {
-        let s = &self.schedule;
-        let mut out = format!(
-            "### {} ({} train / {} validation / {} test rows, {} features + bias, {} classes)\n\n\
-             {}Schedule: NAG, learning rate {} × {}^epoch, weight decay {}, momentum {}, batch {}, at most {} epochs, patience {}. \
-             Softmax approximation: B = {}, D = {}, k = {}, inverse of degree {}, h = {}, {} widening stages.\n\n\
-             | run | test accuracy | best epoch (epochs from 1) | steps | ciphertexts refreshed by the key owner | bootstraps | training time |\n| --- | --- | --- | --- | --- | --- | --- |\n",
-            self.dataset,
-            self.sizes[0],
-            self.sizes[1],
-            self.sizes[2],
-            self.dim - 1,
-            self.classes,
-            if self.source.is_empty() { String::new() } else { format!("Features: {}.\n\n", self.source) },
-            s.learning_rate,
-            s.decay,
-            s.weight_decay,
-            s.momentum,
-            s.batch,
-            s.epochs,
-            s.patience,
-            self.approx.bound,
-            self.approx.domain,
-            self.approx.squarings,
-            self.approx.inverse_degree,
-            self.approx.headroom,
-            self.approx.stages
-        );
-        for ((name, r), (_, acc)) in self.runs().into_iter().zip(self.test_accuracies(split)) {
-            let _ = writeln!(
-                out,
-                "| {name} | {:.2} % | {}{} | {} | {} | {} | {:.2} s |",
-                acc * 100.0,
-                r.best_epoch + 1,
-                if r.stopped_on_range_guard() {
-                    ", then stopped: a validation logit left the approximation's range"
-                } else {
-                    ""
-                },
-                r.steps,
-                r.refreshes,
-                r.bootstraps,
-                r.seconds
-            );
-        }
-        if let Some(e) = &self.encrypted {
-            let plain_seconds = self.exact.seconds.max(1e-9);
-            let steps = e.report.steps.max(1);
-            let _ = write!(
-                out,
-                "\nEncrypted with preset `{}` ({}): {} Galois keys generated in {:.1} s, data encrypted in {:.1} s. \
-                 Encrypted training took {:.1} s, {:.1} s per step (validation included) for {} steps of homomorphic \
-                 products, rotations and {}, against {:.3} s for plaintext-exact training of the same schedule: \
-                 {:.0}× its time.\n",
-                e.preset,
-                if e.bootstrapped { "the cloud bootstraps" } else { "the key owner refreshes the weights" },
-                e.rotation_keys,
-                e.keygen_seconds,
-                e.encrypt_seconds,
-                e.report.seconds,
-                e.report.seconds / steps as f64,
-                e.report.steps,
-                if e.bootstrapped {
-                    format!("{} bootstraps", e.report.bootstraps)
-                } else {
-                    format!("{} ciphertexts refreshed", e.report.refreshes)
-                },
-                self.exact.seconds,
-                e.report.seconds / plain_seconds
-            );
-        }
-        let _ = write!(out, "\n![validation loss and accuracy per epoch]({})\n", self.plot_file());
-        out
-    }
-
-    /// The plot's file name, beside the Markdown report that embeds it: `DATASET.svg`.
-    pub fn plot_file(&self) -> String {
-        format!("{}.svg", self.dataset)
-    }
-
-    /// Each run's validation loss and validation accuracy per epoch, as an SVG drawn by plotters: a title naming
-    /// the dataset, the features' backbone and the preset; the legend in its own row above two panels; one line per
-    /// run, each narrower than the one before so that runs that agree stay visible on top of each other.
-    ///
-    /// # Errors
-    /// If plotters fails to draw (it draws into memory, so only on a bug).
-    pub fn svg(&self) -> Result<String> {
-        const LINES: [(RGBColor, u32); 3] =
-            [(RGBColor(0x1f, 0x77, 0xb4), 6), (RGBColor(0xff, 0x7f, 0x0e), 4), (RGBColor(0x2c, 0xa0, 0x2c), 2)];
-        let runs = self.runs();
-        let epochs = runs.iter().map(|(_, r)| r.log.len()).max().unwrap_or(0);
-        let mut svg = String::new();
-        {
-            let root = SVGBackend::with_string(&mut svg, (1000, 430)).into_drawing_area();
-            root.fill(&WHITE)?;
-            let root = root.titled(&self.plot_title(), ("sans-serif", 15))?;
-            let (legend, panels) = root.split_vertically(30);
-            for ((name, _), ((colour, width), x)) in runs.iter().zip(LINES.into_iter().zip([300, 470, 640])) {
-                legend.draw(&PathElement::new([(x, 15), (x + 30, 15)], colour.stroke_width(width)))?;
-                legend.draw(&Text::new(*name, (x + 38, 8), ("sans-serif", 13)))?;
-            }
-            for (panel, curve) in panels.split_evenly((1, 2)).iter().zip([Curve::Loss, Curve::Accuracy]) {
-                let series: Vec<Vec<(usize, f64)>> = runs
-                    .iter()
-                    .map(|(_, r)| r.log.iter().filter_map(|l| Some((l.epoch + 1, curve.value(l)?))).collect())
-                    .collect();
-                let range = curve.range(series.iter().flat_map(|points| points.iter().map(|&(_, v)| v)));
-                let mut chart = ChartBuilder::on(panel)
-                    .caption(curve.title(), ("sans-serif", 14))
-                    .margin(12)
-                    .x_label_area_size(36)
-                    .y_label_area_size(48)
-                    .build_cartesian_2d(0..epochs + 1, range)?;
-                chart.configure_mesh().x_desc("epoch").draw()?;
-                for (points, (colour, width)) in series.into_iter().zip(LINES) {
-                    chart.draw_series(LineSeries::new(points, colour.stroke_width(width)).point_size(width + 1))?;
-                }
-            }
-            root.present()?;
-        }
-        Ok(svg)
-    }
-
-    /// "DATASET, BACKBONE, preset PRESET: validation per epoch", leaving out what is not known.
-    fn plot_title(&self) -> String {
-        let mut title = self.dataset.clone();
-        if !self.backbone.is_empty() {
-            let _ = write!(title, ", {}", self.backbone);
-        }
-        if let Some(e) = &self.encrypted {
-            let _ = write!(title, ", preset {}", e.preset);
-        }
-        title + ": validation per epoch"
+/// The encrypted run of `c` took every epoch the plaintext-approx run took, with its largest validation logit
+/// and, but for a row on the decision boundary, its validation accuracy.
+#[cfg(test)]
+pub(crate) fn assert_encrypted_follows_approx(c: &Comparison, split: &Split) {
+    let encrypted = &c.encrypted.as_ref().unwrap().report;
+    assert_eq!(encrypted.log.len(), c.approximate.log.len());
+    for (want, have) in c.approximate.log.iter().zip(&encrypted.log) {
+        // The key owner read the largest validation logit from the decrypted logits.
+        let (a, b) = (want.val_max_abs_logit.unwrap(), have.val_max_abs_logit.unwrap());
+        assert!((a - b).abs() < 1e-2 * a.max(1.0), "largest |logit| {a} vs {b}");
+        let (want, have) = (want.val_accuracy.unwrap(), have.val_accuracy.unwrap());
+        // The weights agree to 1e-3: at most a row on the decision boundary may differ.
+        assert!((want - have).abs() <= 1.0 / split.val.len() as f64 + 1e-12, "{want} vs {have}");
     }
 }
 
@@ -572,61 +343,6 @@ impl Comparison {
 mod tests {
     use super::super::fixtures::{blobs, test_literal, test_schedule};
     use super::*;
-
-    /// The encrypted run of `c` took every epoch the plaintext-approx run took, with its largest validation logit
-    /// and, but for a row on the decision boundary, its validation accuracy.
-    fn assert_encrypted_follows_approx(c: &Comparison, split: &Split) {
-        let encrypted = &c.encrypted.as_ref().unwrap().report;
-        assert_eq!(encrypted.log.len(), c.approximate.log.len());
-        for (want, have) in c.approximate.log.iter().zip(&encrypted.log) {
-            // The key owner read the largest validation logit from the decrypted logits.
-            let (a, b) = (want.val_max_abs_logit.unwrap(), have.val_max_abs_logit.unwrap());
-            assert!((a - b).abs() < 1e-2 * a.max(1.0), "largest |logit| {a} vs {b}");
-            let (want, have) = (want.val_accuracy.unwrap(), have.val_accuracy.unwrap());
-            // The weights agree to 1e-3: at most a row on the decision boundary may differ.
-            assert!((want - have).abs() <= 1.0 / split.val.len() as f64 + 1e-12, "{want} vs {have}");
-        }
-    }
-
-    /// The encrypted run's validation accuracy per epoch, scored by the in-process key owner from the decrypted
-    /// weights, follows the plaintext-approx run's and is in the JSON and the plot with the other runs'.
-    #[test]
-    fn the_report_has_every_runs_validation_accuracy_per_epoch() {
-        let split = blobs();
-        let c = compare("blobs", &split, &test_schedule(), Some(&test_literal()), None, &mut |_| {}).unwrap();
-        assert_encrypted_follows_approx(&c, &split);
-        let json = c.json(&split);
-        assert_eq!(json.matches("\"val_accuracy\":[").count(), 3, "{json}");
-        assert_eq!(json.matches("\"val_max_abs_logit\":[").count(), 3, "{json}");
-        // A diverged epoch's infinite loss is null, and the report still parses.
-        let mut diverged = c.clone();
-        diverged.approximate.log[1].val_loss = Some(f64::INFINITY);
-        let parsed: Value = serde_json::from_str(&diverged.json(&split)).unwrap();
-        assert_eq!(parsed["runs"][1]["val_loss"][1], Value::Null);
-        assert_eq!(parsed["runs"][1]["val_loss"].as_array().map(Vec::len), Some(2));
-        assert_eq!(parsed["runs"][1]["range_guard_stop"], Value::Bool(true));
-        assert!(diverged.markdown(&split).contains("then stopped: a validation logit left"));
-        assert!(!json.contains("null") && !json.contains("\"range_guard_stop\":true"), "{json}");
-        // One epoch numbering, from 1, in the JSON and the Markdown.
-        let parsed: Value = serde_json::from_str(&json).unwrap();
-        let best = c.exact.best_epoch + 1;
-        assert_eq!(parsed["runs"][0]["best_epoch"], Value::from(best));
-        assert_eq!(parsed["runs"][0]["epoch"][0], Value::from(1));
-        assert!(
-            c.markdown(&split)
-                .contains(&format!("| plaintext-exact | {:.2} % | {best} |", 100.0 * c.test_accuracies(&split)[0].1))
-        );
-        let svg = c.svg().unwrap();
-        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-        for text in
-            ["validation loss", "validation accuracy", "plaintext-exact", "plaintext-approx", "encrypted", "blobs"]
-        {
-            assert!(svg.contains(text), "{text} missing from the plot");
-        }
-        let preset = &c.encrypted.as_ref().unwrap().preset;
-        assert!(svg.contains(&format!("preset {preset}")), "the plot's title names the preset");
-        assert!(c.markdown(&split).contains("](blobs.svg)"));
-    }
 
     /// With a working folder the encrypted batches are on disk while the cloud trains — every training and
     /// validation batch — they train as the batches held in memory do, and the folder is removed at the end.

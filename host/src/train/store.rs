@@ -260,7 +260,7 @@ impl Batches for StoredBatches<'_> {
     fn batch(&self, index: usize) -> Result<Cow<'_, EncryptedBatch>> {
         let path = BatchStore::batch_path(&self.store.dir, self.part, index);
         let bytes = keystore::read_objects(self.ctx, files::open(&path)?, &path)?;
-        let count = files::split_objects(&path, &bytes)?.len();
+        let count = keystore::split_objects(&path, &bytes)?.len();
         let layout = &self.store.layout;
         let blocks = layout.blocks * layout.class_slots / 2;
         let expected = 2 * blocks + 1;

@@ -11,7 +11,7 @@ use crate::files::{self, FileError};
 use crate::keystore::{self, KeyedSecret, SECRET_KEY_FILE};
 use md5::{Digest, Md5};
 use medblind_core::ckks::{Context, SecretKey};
-use medblind_core::wire::{self, KeyId};
+use medblind_core::wire::KeyId;
 use std::path::{Path, PathBuf};
 
 /// The file naming the run.
@@ -72,10 +72,7 @@ impl WorkDir {
         if !path.exists() {
             return Ok(None);
         }
-        let bytes = zeroize::Zeroizing::new(keystore::read_objects(ctx, files::open(&path)?, &path)?);
-        let key = keystore::key_of(&path, &bytes)?;
-        let sk = wire::decode_secret_key(ctx, &bytes).map_err(|e| FileError::content(&path, e))?;
-        Ok(Some((sk, key)))
+        keystore::load_secret_key(ctx, &path).map(Some)
     }
 
     /// Saves a new secret key of key pair `key` (mode 0600), discarding what was made under an earlier one.
@@ -92,8 +89,7 @@ impl WorkDir {
         if self.batches().exists() {
             std::fs::remove_dir_all(self.batches()).map_err(|e| io(&self.batches(), e))?;
         }
-        let bytes = wire::secret_key_to_vec(ctx, sk, key)?;
-        Ok(files::write_atomic(&self.secret_key_path(), &bytes, true)?)
+        keystore::save_secret_key(ctx, sk, key, &self.secret_key_path())
     }
 
     /// The encrypted batches' folder.

@@ -5,6 +5,7 @@
 //!
 //! Needs `qemu-system-arm`, `defmt-print` and the `thumbv7em-none-eabihf` target, which `scripts/test` installs.
 
+use medblind::commands::head::HeadFiles;
 use medblind::device::{DeviceError, DeviceLink};
 use medblind_core::ckks::{Context, Decryptor, Encoder, Params, SecretKey, presets};
 use medblind_core::wire;
@@ -100,31 +101,22 @@ fn device_command_classifies_csv_rows_on_the_firmware() {
     medblind::files::write_csv(&path("bias.csv"), std::slice::from_ref(&bias), false).unwrap();
     medblind::files::write_csv(&path("x.csv"), &inputs, false).unwrap();
 
-    medblind::commands::keygen("test-insecure-n1024", &path("wrong"), &[], false).unwrap();
-    let refused = medblind::commands::device(
-        &path("wrong"),
-        &firmware,
-        &path("head.csv"),
-        Some(&path("bias.csv")),
-        &path("x.csv"),
-        &path("out.csv"),
-        false,
-    )
-    .unwrap_err();
+    let keygen = |preset: &str, out: &str| {
+        let preset = preset.parse().unwrap();
+        medblind::commands::keygen::Args { preset, out: path(out), heads: Vec::new() }.run(false).unwrap();
+    };
+    let device = |keys: &str| {
+        let head = HeadFiles { weights: path("head.csv"), bias: Some(path("bias.csv")) };
+        let (firmware, input, out) = (firmware.clone(), path("x.csv"), path("out.csv"));
+        medblind::commands::device::Args { keys: path(keys), firmware, head, input, out }.run(false)
+    };
+    keygen("test-insecure-n1024", "wrong");
+    let refused = device("wrong").unwrap_err();
     assert!(refused.to_string().contains("n4096-qp109-s28"), "{refused}");
     assert!(!path("out.csv").exists());
 
-    medblind::commands::keygen("n4096-qp109-s28", &path("keys"), &[], false).unwrap();
-    medblind::commands::device(
-        &path("keys"),
-        &firmware,
-        &path("head.csv"),
-        Some(&path("bias.csv")),
-        &path("x.csv"),
-        &path("out.csv"),
-        false,
-    )
-    .unwrap();
+    keygen("n4096-qp109-s28", "keys");
+    device("keys").unwrap();
     let logits = medblind::files::read_csv(&path("out.csv")).unwrap();
     assert_eq!(logits.len(), inputs.len());
     for (x, have) in inputs.iter().zip(&logits) {

@@ -6,43 +6,27 @@
 
 use core::hint::black_box;
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
+use medblind_benches::setup::{Fixture, s40_preset};
 use medblind_core::ckks::encryption::{encrypt_pk, encrypt_sk, plaintext_from_coefficients};
-use medblind_core::ckks::keys::rotation_galois_element;
 use medblind_core::ckks::linear::LinearLayer;
-use medblind_core::ckks::{
-    Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets,
-};
+use medblind_core::ckks::{Ciphertext, Encoder, Evaluator, GaloisKey};
 use medblind_core::math::kernels;
-use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
 
 fn degrees() -> Vec<&'static medblind_core::ckks::ParamsLiteral> {
     let only: Option<u32> = std::env::var("MEDBLIND_BENCH_LOG_N").ok().and_then(|v| v.parse().ok());
-    [&presets::N8192_QP201_S40, &presets::N16384_QP422_S40, &presets::N32768_QP864_S40, &presets::N65536_QP1626_S40]
-        .into_iter()
-        .filter(|l| only.is_none_or(|o| o == l.log_degree))
-        .collect()
+    (13..=16).filter(|&log_n| only.is_none_or(|o| o == log_n)).filter_map(s40_preset).collect()
 }
 
 fn ckks(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("ckks/{}", kernels::active()));
     group.sample_size(10);
     for literal in degrees() {
-        let params = Params::new(literal).expect("preset");
-        let ctx = Context::new(&params).expect("context");
+        let Fixture { ctx, sk, pk, rlk, galois, pt, mut rng } = Fixture::new(literal);
+        let params = ctx.params();
         let ev = Evaluator::new(&ctx);
         let n = ctx.degree();
         let top = params.max_level();
-        let mut rng = ChaCha20Rng::seed_from_u64(1);
-        let sk = SecretKey::generate(&ctx, &mut rng);
-        let pk = PublicKey::generate(&ctx, &sk, &mut rng);
-        let rlk = RelinearizationKey::generate(&ctx, &sk, &mut rng);
-        let galois: Vec<GaloisKey<Vec<u64>>> =
-            (0..8).map(|i| GaloisKey::generate(&ctx, &sk, rotation_galois_element(n, 1 << i), &mut rng)).collect();
-        let coefficients: Vec<f64> = (0..n).map(|_| (rng.next_u32() >> 12) as f64).collect();
         let scale = params.default_scale();
-        let pt =
-            plaintext_from_coefficients(&ctx, &coefficients, top, scale, n / 2, vec![0; (top + 1) * n]).expect("pt");
         let (mut scratch, mut small) = (vec![0; (top + 1) * n], vec![0i8; n]);
         let id = |op: &str| BenchmarkId::new(op.to_string(), format!("{n}/{}", params.log_qp().round()));
 

@@ -4,14 +4,14 @@
 //! `cargo bench -p medblind-benches --bench training`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use medblind::keystore::Session;
 use medblind::train::batches::encrypt_batches;
-use medblind::train::data::Dataset;
 use medblind::train::encrypted::Trainer;
 use medblind::train::key_owner::{KeyOwner, LocalKeyOwner};
 use medblind::train::layout::Layout;
-use medblind::train::schedule::Schedule;
 use medblind::train::softmax::SoftmaxApprox;
-use medblind_core::ckks::{Context, Encoder, Engine, Params, presets};
+use medblind_benches::setup::{one_epoch, preset, session, synthetic};
+use medblind_core::ckks::Engine;
 use medblind_core::math::kernels;
 
 const BATCH: usize = 512;
@@ -19,31 +19,15 @@ const DIM: usize = 193;
 const CLASSES: usize = 8;
 
 fn training(c: &mut Criterion) {
-    let literal = presets::ALL.iter().find(|l| l.name == "n65536-qp1626-s40").expect("training preset");
-    let params = Params::new(literal).expect("valid preset");
-    let ctx = Context::new(&params).expect("context");
-    let encoder = Encoder::new(ctx.log_degree()).expect("encoder");
+    let Session { ctx, encoder } =
+        session(preset("n65536-qp1626-s40").expect("training preset")).expect("valid preset");
     let layout = Layout::new(ctx.degree() / 2, BATCH, CLASSES, DIM).expect("layout");
     let owner = KeyOwner::generate(&ctx, &encoder);
     let keys = owner.cloud_keys(&layout.rotation_steps());
     let engine = Engine::new(&ctx, &encoder, &keys.keys);
     let trainer = Trainer::new(&engine, layout, SoftmaxApprox::standard(CLASSES)).expect("trainer");
-    let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract() / (DIM as f64).sqrt();
-    let data = Dataset {
-        features: (0..BATCH).map(|i| (0..DIM).map(|j| value(i * DIM + j)).collect()).collect(),
-        labels: (0..BATCH).map(|i| i % CLASSES).collect(),
-        classes: CLASSES,
-    };
-    let schedule = Schedule {
-        learning_rate: 0.1,
-        decay: 0.9,
-        weight_decay: 0.01,
-        momentum: 0.9,
-        batch: BATCH,
-        epochs: 1,
-        patience: 0,
-        seed: 1,
-    };
+    let data = synthetic(BATCH, DIM, DIM, CLASSES, (DIM as f64).sqrt());
+    let schedule = one_epoch(BATCH, 0.1, 0.01);
     let batch = encrypt_batches(&owner, &layout, trainer.batch_levels(), &data).expect("encrypt").remove(0);
     // At the level a step starts from, as the trainer leaves them after a refresh.
     let weights: Vec<_> = layout

@@ -4,11 +4,12 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use medblind::vit::{self, Token, Vit, checkpoint, config::CHANNELS, config::IMAGE, preprocess};
+use medblind_benches::setup::pixels;
 
 const GROUP: usize = 8;
 
 fn inputs() -> Vec<f32> {
-    let pixels: Vec<u8> = (0..28 * 28 * 3).map(|i| (i * 31 % 256) as u8).collect();
+    let pixels = pixels();
     let mut input = vec![0.0f32; GROUP * CHANNELS * IMAGE * IMAGE];
     for out in input.chunks_exact_mut(CHANNELS * IMAGE * IMAGE) {
         preprocess::preprocess(&pixels, 28, 3, out);
@@ -32,7 +33,7 @@ fn forward(c: &mut Criterion) {
             b.iter_batched_ref(|| x.clone(), |x| model.block(0, x, GROUP), criterion::BatchSize::LargeInput);
         });
     }
-    let pixels: Vec<u8> = (0..28 * 28 * 3).map(|i| (i * 31 % 256) as u8).collect();
+    let pixels = pixels();
     group.throughput(Throughput::Elements(1));
     group.bench_function("preprocess/28x28-rgb", |b| {
         let mut out = vec![0.0f32; CHANNELS * IMAGE * IMAGE];

@@ -10,10 +10,12 @@
 //! secret of that Hamming weight (HEaaN's choice), which the HomomorphicEncryption.org standard does not cover.
 #![allow(missing_docs)]
 
+use medblind::keystore::Session;
+use medblind_benches::setup::{select_kernels, session};
 use medblind_core::ckks::bootstrap::{BOOTSTRAP_N65536, BootstrapLiteral, Bootstrapper, TEST_INSECURE_BOOTSTRAP_N4096};
 use medblind_core::ckks::keys::key_switch_key_words;
 use medblind_core::ckks::params::{ParamsLiteral, SecretDistribution};
-use medblind_core::ckks::{Context, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, Params, SecretKey};
+use medblind_core::ckks::{Decryptor, EncryptionKey, Encryptor, Evaluator, SecretKey};
 use medblind_core::math::kernels;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -24,10 +26,7 @@ fn seconds(start: Instant) -> f64 {
 }
 
 fn main() {
-    if let Err(e) = kernels::from_env() {
-        eprintln!("bootstrap: {e}");
-        std::process::exit(2);
-    }
+    select_kernels("bootstrap");
     let mut literal: BootstrapLiteral = match std::env::var("MEDBLIND_BOOTSTRAP_PRESET").as_deref() {
         Ok("test") => TEST_INSECURE_BOOTSTRAP_N4096,
         _ => BOOTSTRAP_N65536,
@@ -37,8 +36,8 @@ fn main() {
         let secret = SecretDistribution::HammingWeight(weight);
         literal.params = Box::leak(Box::new(ParamsLiteral { name, secret, ..*literal.params }));
     }
-    let params = Params::new(literal.params).expect("preset");
-    let ctx = Context::new(&params).expect("context");
+    let Session { ctx, encoder } = session(literal.params).expect("preset");
+    let params = ctx.params();
     let n = ctx.degree();
     let mut slot_counts: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
     if slot_counts.is_empty() {
@@ -47,7 +46,6 @@ fn main() {
     let runs: usize = std::env::var("MEDBLIND_BOOTSTRAP_RUNS").ok().and_then(|r| r.parse().ok()).unwrap_or(3);
     let mut rng = ChaCha20Rng::from_os_rng();
     let sk = SecretKey::generate(&ctx, &mut rng);
-    let encoder = Encoder::new(ctx.log_degree()).expect("encoder");
     let scale = params.default_scale();
     let ev = Evaluator::new(&ctx);
     for slots in slot_counts {

@@ -5,13 +5,11 @@
 //! (`$MEDBLIND_KERNELS`, else the best this CPU runs) is named in every line.
 #![allow(missing_docs)]
 
-use medblind_core::ckks::encryption::{encrypt_pk, plaintext_from_coefficients};
-use medblind_core::ckks::keys::rotation_galois_element;
-use medblind_core::ckks::{Context, Evaluator, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets};
+use medblind_benches::setup::{Fixture, s40_preset, select_kernels};
+use medblind_core::ckks::encryption::encrypt_pk;
+use medblind_core::ckks::{Evaluator, GaloisKey};
 use medblind_core::math::kernels;
 use medblind_core::math::ntt::NttTable;
-use rand_chacha::ChaCha20Rng;
-use rand_core::{RngCore, SeedableRng};
 use std::time::Instant;
 
 /// Median milliseconds of `runs` calls of `f`, each after `setup`.
@@ -30,29 +28,15 @@ fn median_ms<S>(runs: usize, mut setup: impl FnMut() -> S, mut f: impl FnMut(S))
 
 fn main() {
     let log_n: u32 = std::env::args().nth(1).and_then(|a| a.parse().ok()).unwrap_or(16);
-    if let Err(e) = kernels::from_env() {
-        eprintln!("ops: {e}");
-        std::process::exit(2);
-    }
+    select_kernels("ops");
     let kernel_set = kernels::active();
-    let literal =
-        presets::ALL.iter().find(|l| l.log_degree == log_n && l.log_scale == 40).expect("a preset at that degree");
-    let params = Params::new(literal).expect("preset");
-    let ctx = Context::new(&params).expect("context");
+    let literal = s40_preset(log_n).expect("a preset at that degree");
+    let Fixture { ctx, pk, rlk, galois, pt, mut rng, .. } = Fixture::new(literal);
+    let params = ctx.params();
     let ev = Evaluator::new(&ctx);
     let n = ctx.degree();
     let top = params.max_level();
     let runs = if log_n >= 16 { 7 } else { 15 };
-    let mut rng = ChaCha20Rng::seed_from_u64(1);
-    let sk = SecretKey::generate(&ctx, &mut rng);
-    let pk = PublicKey::generate(&ctx, &sk, &mut rng);
-    let rlk = RelinearizationKey::generate(&ctx, &sk, &mut rng);
-    let galois: Vec<GaloisKey<Vec<u64>>> =
-        (0..8).map(|i| GaloisKey::generate(&ctx, &sk, rotation_galois_element(n, 1 << i), &mut rng)).collect();
-    let coefficients: Vec<f64> = (0..n).map(|_| (rng.next_u32() >> 12) as f64).collect();
-    let pt =
-        plaintext_from_coefficients(&ctx, &coefficients, top, params.default_scale(), n / 2, vec![0; (top + 1) * n])
-            .expect("plaintext");
     let (mut scratch, mut small) = (vec![0; (top + 1) * n], vec![0i8; n]);
     let ct = encrypt_pk(&ctx, &pk, &pt, &mut rng, vec![0; 2 * (top + 1) * n], &mut scratch, &mut small).expect("ct");
     // Warm the evaluator's scratch so allocation is not timed.

@@ -7,6 +7,7 @@
 //! (default 385 8 4): `n65536-boot-qp1762-s40` bootstraps, `n65536-qp1626-s40` asks the in-process key owner.
 #![allow(missing_docs)]
 
+use medblind::keystore::Session;
 use medblind::train::batches::encrypt_batches;
 use medblind::train::checkpoint::TrainState;
 use medblind::train::data::Dataset;
@@ -14,10 +15,10 @@ use medblind::train::encrypted::{TrainHooks, Trainer};
 use medblind::train::key_owner::{KeyOwner, LocalKeyOwner};
 use medblind::train::layout::Layout;
 use medblind::train::plan::Plan;
-use medblind::train::schedule::Schedule;
 use medblind::train::softmax::SoftmaxApprox;
+use medblind_benches::setup::{one_epoch, preset, session, synthetic};
 use medblind_core::ckks::bootstrap::{Bootstrapper, bootstrapping_for};
-use medblind_core::ckks::{Context, Ct, Encoder, Engine, Params, presets};
+use medblind_core::ckks::{Ct, Engine};
 use std::time::Instant;
 
 const BATCH: usize = 1024;
@@ -49,9 +50,8 @@ fn main() -> anyhow::Result<()> {
     let name = args.first().map_or("n65536-boot-qp1762-s40", String::as_str);
     let number = |i: usize, default: usize| args.get(i).and_then(|a| a.parse().ok()).unwrap_or(default);
     let (dim, classes, batches) = (number(1, 385), number(2, 8), number(3, 4));
-    let literal = presets::ALL.iter().find(|l| l.name == name).ok_or_else(|| anyhow::anyhow!("no preset {name}"))?;
-    let ctx = Context::new(&Params::new(literal)?)?;
-    let encoder = Encoder::new(ctx.log_degree())?;
+    let literal = preset(name)?;
+    let Session { ctx, encoder } = session(literal)?;
     let layout = Layout::new(ctx.degree() / 2, BATCH, classes, dim)?;
     let owner = KeyOwner::generate(&ctx, &encoder);
     let boot = bootstrapping_for(literal);
@@ -66,24 +66,10 @@ fn main() -> anyhow::Result<()> {
         Some(b) => Engine::bootstrapping(&ctx, &encoder, &keys.keys, b)?,
         None => Engine::new(&ctx, &encoder, &keys.keys),
     };
-    let value = |i: usize| ((i as f64 * 12.9898).sin() * 43758.5453).fract() * 2.0 / (dim as f64).sqrt();
-    let rows = batches * BATCH;
-    let train = Dataset {
-        features: (0..rows).map(|i| (0..dim - 1).map(|j| value(i * dim + j)).collect()).collect(),
-        labels: (0..rows).map(|i| i % classes).collect(),
-        classes,
-    };
+    // `dim - 1` features in (-2/√dim, 2/√dim); the last column stays 0.
+    let train = synthetic(batches * BATCH, dim - 1, dim, classes, (dim as f64).sqrt() / 2.0);
     let val = Dataset { features: train.features[..64].to_vec(), labels: train.labels[..64].to_vec(), classes };
-    let schedule = Schedule {
-        learning_rate: 1.0,
-        decay: 0.9,
-        weight_decay: 0.0,
-        momentum: 0.9,
-        batch: BATCH,
-        epochs: 1,
-        patience: 0,
-        seed: 1,
-    };
+    let schedule = one_epoch(BATCH, 1.0, 0.0);
     for approx in [SoftmaxApprox::standard(classes), SoftmaxApprox::wide(classes)] {
         let trainer = Trainer::new(&engine, layout, approx.clone())?;
         let plan: Plan = trainer.plan();

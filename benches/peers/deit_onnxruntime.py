@@ -7,11 +7,9 @@ image's largest feature) and images per second on 1 and 2 threads.
 
 Usage: benches/peers/deit_onnxruntime.sh [deit_tiny|deit_small] [IMAGES]
 """
-import json
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +17,8 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 from safetensors.numpy import load_file
+
+from ort_compare import compare, print_results
 
 
 def build_graph(weights, heads):
@@ -101,27 +101,13 @@ def main():
         np.save(tmp / "images.npy", images)
         model = build_graph(weights, heads)
         results = {"model": name, "images": count, "onnxruntime": ort.__version__}
-        for threads in (1, 2):
-            out = subprocess.run([example, weights_file, name, tmp / "images.npy", tmp / "rust.npy", str(threads), "2"],
-                                 check=True, capture_output=True, text=True).stdout
-            results[f"medblind_{threads}t"] = float(out.split("images_per_second=")[1])
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
-            reference = np.concatenate([session.run(None, {"pixels": images[i:i + 8]})[0] for i in range(0, count, 8)])
-            start = time.perf_counter()
-            for _ in range(2):
-                for i in range(0, count, 8):
-                    session.run(None, {"pixels": images[i:i + 8]})
-            results[f"onnxruntime_{threads}t"] = 2 * count / (time.perf_counter() - start)
+        timings, reference = compare(
+            lambda threads: [example, weights_file, name, tmp / "images.npy", tmp / "rust.npy", str(threads), "2"],
+            model.SerializeToString(), lambda session, i: session.run(None, {"pixels": images[i:i + 8]})[0], count, 2)
+        results.update(timings)
         rust = np.load(tmp / "rust.npy")
         results["max_relative_error"] = float(np.max(np.abs(rust - reference).max(axis=1) / np.abs(reference).max(axis=1)))
-    print(json.dumps(results, indent=1))
-    for t in (1, 2):
-        print(f"{name}, {t} thread(s): MedBlind {results[f'medblind_{t}t']:.1f} img/s, onnxruntime "
-              f"{results[f'onnxruntime_{t}t']:.1f} img/s, ratio (MedBlind time / onnxruntime time) "
-              f"{results[f'onnxruntime_{t}t'] / results[f'medblind_{t}t']:.2f}")
+    print_results(name, results, 1)
     print(f"features agree within {results['max_relative_error']:.1e} (largest error / largest feature, per image)")
 
 

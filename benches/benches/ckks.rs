@@ -8,7 +8,7 @@ use core::hint::black_box;
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use medblind_core::ckks::encryption::{encrypt_pk, encrypt_sk, plaintext_from_coefficients};
 use medblind_core::ckks::keys::rotation_galois_element;
-use medblind_core::ckks::linear::LinearLayer;
+use medblind_core::ckks::linear_layer::LinearLayer;
 use medblind_core::ckks::{
     Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, PublicKey, RelinearizationKey, SecretKey, presets,
 };

@@ -11,6 +11,7 @@ use super::ciphertext::{Ciphertext, Plaintext, plaintext_words};
 use super::context::Context;
 use super::keys::{GaloisKey, KeySwitchKey, RelinearizationKey};
 use super::keyswitch;
+use super::params::MAX_MODULI;
 use crate::math::{poly, rns};
 use crate::{Error, Result};
 
@@ -208,8 +209,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let n = self.ctx.degree();
         let moduli = self.ctx.q_moduli(a.level);
         let integer = libm::round(value * const_scale);
-        let scalars: heapless::Vec<u64, { rns::MAX_MODULI }> =
-            moduli.iter().map(|m| rns::reduce_f64(m, integer)).collect();
+        let scalars: heapless::Vec<u64, { MAX_MODULI }> = moduli.iter().map(|m| rns::reduce_f64(m, integer)).collect();
         let (c0, c1) = a.parts_mut(n);
         poly::mul_scalar_assign(moduli, c0, &scalars);
         poly::mul_scalar_assign(moduli, c1, &scalars);
@@ -240,8 +240,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         let n = self.ctx.degree();
         let moduli = self.ctx.q_moduli(acc.level);
         let integer = libm::round(value * const_scale);
-        let scalars: heapless::Vec<u64, { rns::MAX_MODULI }> =
-            moduli.iter().map(|m| rns::reduce_f64(m, integer)).collect();
+        let scalars: heapless::Vec<u64, { MAX_MODULI }> = moduli.iter().map(|m| rns::reduce_f64(m, integer)).collect();
         let w = plaintext_words(n, acc.level);
         let (a0, a1) = (&a.c0(n)[..w], &a.c1(n)[..w]);
         let (c0, c1) = acc.parts_mut(n);

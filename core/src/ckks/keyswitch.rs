@@ -150,7 +150,7 @@ pub fn mod_down<T: AsRef<[u64]>>(
     above_half(params.p(), scaled, counts);
     subtract_multiples(params.p(), q_moduli, counts, extended);
     poly::forward(&ctx.q_tables(level), extended);
-    let p_inverse: heapless::Vec<u64, { crate::math::rns::MAX_MODULI }> = q_moduli
+    let p_inverse: heapless::Vec<u64, { crate::math::zq::MAX_MODULI }> = q_moduli
         .iter()
         .map(|q: &Modulus| {
             let p = params.p().iter().fold(1, |acc, p| q.mul(acc, p.value()));
@@ -181,7 +181,7 @@ fn subtract_multiples(source: &[Modulus], targets: &[Modulus], counts: &[u64], e
     let n = counts.len();
     for (t, limb) in targets.iter().zip(extended.chunks_exact_mut(n)) {
         let b_mod_t = source.iter().fold(1, |acc, b| t.mul(acc, b.value()));
-        let multiples: heapless::Vec<u64, { crate::math::rns::MAX_MODULI + 1 }> =
+        let multiples: heapless::Vec<u64, { crate::math::zq::MAX_MODULI + 1 }> =
             (0..=source.len() as u64).map(|c| t.mul(c, b_mod_t)).collect();
         for (x, &c) in limb.iter_mut().zip(counts) {
             *x = t.sub(*x, multiples[c as usize]);

@@ -331,7 +331,7 @@ fn drop_level_keeps_the_message() {
 
 // ---- Slot-level tests: the encoder, encryption and every operation against plaintext f64 slots. ----
 
-use crate::ckks::linear::{LinearLayer, plain_times_encrypted_rows};
+use crate::ckks::linear_layer::{LinearLayer, plain_times_encrypted_rows};
 
 impl Fixture {
     fn encoder(&self) -> Encoder<Vec<f64>> {

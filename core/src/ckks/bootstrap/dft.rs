@@ -8,7 +8,7 @@
 //! merged into as many groups as there are levels to spend: a group of `r` stages has at most `2^{r+1} - 1`
 //! diagonals.
 
-use crate::ckks::lintrans::DiagonalMatrix;
+use super::diagonal_transform::DiagonalMatrix;
 use crate::math::complex::Complex;
 use alloc::vec;
 use alloc::vec::Vec;

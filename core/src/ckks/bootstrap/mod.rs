@@ -19,6 +19,7 @@
 //! output on a chosen target, and the result has exactly the input's scale `Δ`.
 
 pub mod dft;
+pub mod diagonal_transform;
 mod presets;
 
 pub use presets::{BOOTSTRAP_N65536, BOOTSTRAPPING, TEST_INSECURE_BOOTSTRAP_N4096, bootstrapping_for, fresh_level};
@@ -33,7 +34,6 @@ use super::keys::{
     GaloisKey, KeySwitchKey, RelinearizationKey, SecretKey, conjugation_galois_element, find_galois_key,
     rotation_galois_element,
 };
-use super::lintrans::{DiagonalMatrix, LinearTransform};
 use super::params::{Params, ParamsLiteral, SecretDistribution};
 use super::polynomial::{self, Chebyshev};
 use crate::math::complex::Complex;
@@ -41,6 +41,7 @@ use crate::{Error, Result};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
+use diagonal_transform::{DiagonalMatrix, LinearTransform};
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroize;
 

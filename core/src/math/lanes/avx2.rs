@@ -8,7 +8,7 @@
 //!   operations where the integer lanes take ten products and their carries.
 
 use crate::math::kernels::{KernelSet, active};
-use crate::math::rns::MAX_MODULI;
+use crate::math::zq::MAX_MODULI;
 use core::arch::x86_64::{
     __m256d, __m256i, _CMP_LT_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT, _mm256_add_epi64, _mm256_add_pd,
     _mm256_and_pd, _mm256_and_si256, _mm256_blendv_pd, _mm256_castpd_si256, _mm256_castsi256_pd, _mm256_cmp_pd,

@@ -31,7 +31,7 @@ mod tests {
     use super::*;
     use crate::math::kernels::{KernelSet, active};
     use crate::math::prime::NttPrimes;
-    use crate::math::rns::MAX_MODULI;
+    use crate::math::zq::MAX_MODULI;
     use alloc::vec::Vec;
 
     type DotProduct = fn(&[&[u64]], &[&[u64]], u64, &mut [u64]) -> bool;

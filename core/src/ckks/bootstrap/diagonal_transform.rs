@@ -11,13 +11,17 @@
 //! one key-switching decomposition and stay over `Q_l ∪ P` (no ModDown), the diagonals (encoded over `Q_l ∪ P`)
 //! multiply them there, each giant step costs one decomposition, and one ModDown ends the sum. One plaintext
 //! product per diagonal, one level (the caller rescales).
+//!
+//! Bootstrapping's CoeffToSlot and SlotToCoeff are its only users: owned ciphertexts (`alloc`), any sparse
+//! complex matrix, the baby steps kept over `Q_l ∪ P`. The device's `W·x + b` on caller buffers (`no_std`), with
+//! a real dense matrix and a folding step, is [`LinearLayer`](crate::ckks::linear_layer::LinearLayer).
 
-use super::ciphertext::Ciphertext;
-use super::context::Context;
-use super::encoder::Encoder;
-use super::evaluator::Evaluator;
-use super::keys::{GaloisKey, find_galois_key, rotation_galois_element};
-use super::keyswitch;
+use crate::ckks::ciphertext::Ciphertext;
+use crate::ckks::context::Context;
+use crate::ckks::encoder::Encoder;
+use crate::ckks::evaluator::Evaluator;
+use crate::ckks::keys::{GaloisKey, find_galois_key, rotation_galois_element};
+use crate::ckks::keyswitch;
 use crate::math::complex::Complex;
 use crate::math::poly;
 use crate::math::zq::Modulus;

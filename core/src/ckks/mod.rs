@@ -22,6 +22,7 @@ pub mod params;
 #[cfg(feature = "alloc")]
 pub mod polynomial;
 pub mod presets;
+mod scratch;
 #[cfg(feature = "alloc")]
 pub mod slots;
 

@@ -405,7 +405,15 @@ impl<'c, T: AsRef<[u64]>> Hoisting<'c, T> {
     ) {
         let [acc0, acc1] = out;
         let g = key.galois_element;
-        keyswitch::inner_product(self.ctx, self.level, digits, &key.key, Some(g), acc0, acc1, permuted);
+        keyswitch::inner_product(
+            self.ctx,
+            self.level,
+            digits,
+            &key.key,
+            Some(g),
+            [&mut acc0[..], &mut acc1[..]],
+            permuted,
+        );
         let permuted = &mut permuted[..p_c0.len()];
         poly::automorphism_ntt(self.ctx.log_degree(), g, p_c0, permuted);
         poly::add_assign(&self.moduli, acc0, permuted);

@@ -5,6 +5,7 @@
 //! (a fixed buffer reused across levels); only the prefix counts.
 
 use super::context::Context;
+use super::scratch::check_len;
 use crate::math::sampling;
 use crate::{Error, Result};
 
@@ -40,10 +41,6 @@ pub const fn plaintext_words(degree: usize, level: usize) -> usize {
 /// The words a ciphertext at `level` needs for degree `degree`.
 pub const fn ciphertext_words(degree: usize, level: usize) -> usize {
     2 * (level + 1) * degree
-}
-
-fn check_len(expected: usize, actual: usize) -> Result<()> {
-    if actual < expected { Err(Error::BufferLength { expected, actual }) } else { Ok(()) }
 }
 
 impl<S: AsRef<[u64]>> Plaintext<S> {

@@ -19,6 +19,8 @@ pub mod ckks;
 pub mod error;
 pub mod math;
 pub mod parallel;
+#[cfg(test)]
+mod testing;
 pub mod wire;
 
 pub use error::{Error, Result};

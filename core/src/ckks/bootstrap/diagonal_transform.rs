@@ -448,15 +448,10 @@ impl<'c, T: AsRef<[u64]>> Hoisting<'c, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::uniform_values;
 
     fn random_vector(n: usize, seed: u64) -> Vec<Complex> {
-        let mut x = seed | 1;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-        };
+        let mut next = uniform_values(seed);
         (0..n).map(|_| Complex::new(next(), next())).collect()
     }
 

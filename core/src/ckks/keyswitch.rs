@@ -37,7 +37,7 @@ pub fn scratch_words<T>(ctx: &Context<T>, level: usize) -> usize {
 }
 
 /// Words of [`Buffers`] at `level`: the digits, the two accumulators, the permuted digits and the scratch.
-pub fn buffers_words<T>(ctx: &Context<T>, level: usize) -> usize {
+pub(crate) fn buffers_words<T>(ctx: &Context<T>, level: usize) -> usize {
     2 * digits_words(ctx, level) + 2 * (level + 1 + ctx.params().p().len()) * ctx.degree() + scratch_words(ctx, level)
 }
 

@@ -6,8 +6,8 @@
 
 use super::context::Context;
 use super::scratch::check_len;
-use crate::math::sampling;
 use crate::Result;
+use crate::math::sampling;
 
 /// An encoded message `≈ Δ·m` in the NTT domain.
 #[derive(Debug, Clone, PartialEq)]

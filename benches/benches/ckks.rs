@@ -8,7 +8,7 @@ use core::hint::black_box;
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use medblind_benches::setup::{Fixture, s40_preset};
 use medblind_core::ckks::encryption::{encrypt_pk, encrypt_sk, plaintext_from_coefficients};
-use medblind_core::ckks::linear::LinearLayer;
+use medblind_core::ckks::linear_layer::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Encoder, Evaluator, GaloisKey};
 use medblind_core::math::kernels;
 

@@ -4,7 +4,7 @@
 //!
 //! `cargo run -p medblind-core --example linear_layer`; also a doc-test of the crate.
 
-use medblind_core::ckks::linear::LinearLayer;
+use medblind_core::ckks::linear_layer::LinearLayer;
 use medblind_core::ckks::{
     Ciphertext, Context, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, GaloisKey, Params, SecretKey, presets,
 };

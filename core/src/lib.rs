@@ -17,7 +17,7 @@
         include_str!("../examples/encrypt_compute_decrypt.rs"),
         "```\nBootstrapping ([`ckks::bootstrap::Bootstrapper`]):\n```\n",
         include_str!("../examples/bootstrapping.rs"),
-        "```\nThe linear layer `W·x + b` ([`ckks::linear::LinearLayer`]):\n```\n",
+        "```\nThe linear layer `W·x + b` ([`ckks::linear_layer::LinearLayer`]):\n```\n",
         include_str!("../examples/linear_layer.rs"),
         "```",
     )
@@ -34,6 +34,8 @@ pub mod ckks;
 pub mod error;
 pub mod math;
 pub mod parallel;
+#[cfg(test)]
+mod testing;
 pub mod wire;
 
 pub use error::{Error, Result};

@@ -5,8 +5,9 @@
 //! (a fixed buffer reused across levels); only the prefix counts.
 
 use super::context::Context;
+use super::scratch::check_len;
+use crate::Result;
 use crate::math::sampling;
-use crate::{Error, Result};
 
 /// An encoded message `≈ Δ·m` in the NTT domain.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,15 +43,11 @@ pub const fn ciphertext_words(degree: usize, level: usize) -> usize {
     2 * (level + 1) * degree
 }
 
-fn check_len(expected: usize, actual: usize) -> Result<()> {
-    if actual < expected { Err(Error::BufferLength { expected, actual }) } else { Ok(()) }
-}
-
 impl<S: AsRef<[u64]>> Plaintext<S> {
     /// Wraps NTT-domain limbs (at least `(level + 1)·N` words) as a plaintext.
     ///
     /// # Errors
-    /// [`Error::BufferLength`] if the storage is too short.
+    /// [`Error::BufferLength`](crate::Error::BufferLength) if the storage is too short.
     pub fn from_parts(data: S, degree: usize, level: usize, scale: f64, slots: usize) -> Result<Self> {
         check_len(plaintext_words(degree, level), data.as_ref().len())?;
         Ok(Self { data, level, scale, slots })
@@ -83,7 +80,7 @@ impl<S: AsRef<[u64]>> Ciphertext<S> {
     /// Wraps NTT-domain limbs `c_0 ‖ c_1` as a ciphertext.
     ///
     /// # Errors
-    /// [`Error::BufferLength`] if the storage is too short.
+    /// [`Error::BufferLength`](crate::Error::BufferLength) if the storage is too short.
     pub fn from_parts(data: S, degree: usize, level: usize, scale: f64, slots: usize) -> Result<Self> {
         check_len(ciphertext_words(degree, level), data.as_ref().len())?;
         Ok(Self { data, level, scale, slots, seed: None })
@@ -107,7 +104,7 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> Ciphertext<S> {
     /// seed.
     ///
     /// # Errors
-    /// [`Error::BufferLength`] if the storage is too short.
+    /// [`Error::BufferLength`](crate::Error::BufferLength) if the storage is too short.
     pub(crate) fn from_seed<T: AsRef<[u64]>>(
         ctx: &Context<T>,
         data: S,
@@ -192,10 +189,10 @@ impl Ciphertext<alloc::vec::Vec<u64>> {
     /// a clone followed by [`crate::ckks::Evaluator::drop_level_assign`] without copying what is dropped.
     ///
     /// # Errors
-    /// [`Error::LevelOutOfRange`] if `level` is above `ct`'s.
+    /// [`Error::LevelOutOfRange`](crate::Error::LevelOutOfRange) if `level` is above `ct`'s.
     pub fn truncated<S: AsRef<[u64]>>(ct: &Ciphertext<S>, degree: usize, level: usize) -> Result<Self> {
         if level > ct.level {
-            return Err(Error::LevelOutOfRange { level, max: ct.level });
+            return Err(crate::Error::LevelOutOfRange { level, max: ct.level });
         }
         let words = plaintext_words(degree, level);
         let mut data = alloc::vec::Vec::with_capacity(2 * words);

@@ -237,6 +237,7 @@ fn bit_reverse(a: &mut [f64]) {
 mod tests {
     extern crate alloc;
     use super::*;
+    use crate::testing::uniform_values;
     use alloc::vec;
     use alloc::vec::Vec;
     use proptest::prelude::*;
@@ -259,13 +260,7 @@ mod tests {
     }
 
     fn values(seed: u64, slots: usize) -> (Vec<f64>, Vec<f64>) {
-        let mut x = seed | 1;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 11) as f64 / (1u64 << 52) as f64 - 1.0
-        };
+        let mut next = uniform_values(seed);
         ((0..slots).map(|_| next()).collect(), (0..slots).map(|_| next()).collect())
     }
 

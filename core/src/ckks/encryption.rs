@@ -9,13 +9,10 @@
 use super::ciphertext::{Ciphertext, Plaintext, plaintext_words};
 use super::context::Context;
 use super::keys::{PublicKey, SecretKey};
+use super::scratch::check_len;
 use crate::math::{poly, rns, sampling};
 use crate::{Error, Result};
 use rand_core::{CryptoRng, RngCore};
-
-fn check(expected: usize, actual: usize) -> Result<()> {
-    if actual < expected { Err(Error::BufferLength { expected, actual }) } else { Ok(()) }
-}
 
 /// Writes the plaintext of integral coefficients `coefficients` (`N` values, `|c| < 2^62` recommended) at
 /// `level` into `pt`'s storage (reduced modulo each prime, then NTT).
@@ -31,8 +28,8 @@ pub fn plaintext_from_coefficients<T: AsRef<[u64]>, S: AsRef<[u64]> + AsMut<[u64
     mut storage: S,
 ) -> Result<Plaintext<S>> {
     let n = ctx.degree();
-    check(n, coefficients.len())?;
-    check(plaintext_words(n, level), storage.as_mut().len())?;
+    check_len(n, coefficients.len())?;
+    check_len(plaintext_words(n, level), storage.as_mut().len())?;
     if level > ctx.params().max_level() {
         return Err(Error::LevelOutOfRange { level, max: ctx.params().max_level() });
     }
@@ -53,8 +50,8 @@ pub fn plaintext_to_coefficients<T: AsRef<[u64]>, S: AsRef<[u64]>>(
 ) -> Result<()> {
     let n = ctx.degree();
     let words = plaintext_words(n, pt.level);
-    check(words, scratch.len())?;
-    check(n, out.len())?;
+    check_len(words, scratch.len())?;
+    check_len(n, out.len())?;
     let scratch = &mut scratch[..words];
     scratch.copy_from_slice(pt.limbs(n));
     poly::inverse(&ctx.q_tables(pt.level), scratch);
@@ -86,10 +83,7 @@ where
 {
     let n = ctx.degree();
     let level = pt.level;
-    let words = plaintext_words(n, level);
-    check(2 * words, out.as_mut().len())?;
-    check(words, scratch.len())?;
-    check(n, small.len())?;
+    let words = check_buffers(ctx, level, out.as_mut().len(), scratch.len(), small.len())?;
     let (moduli, tables) = (ctx.q_moduli(level), ctx.q_tables(level));
     let top = ctx.params().q().len();
     let (c0, rest) = out.as_mut().split_at_mut(words);
@@ -104,10 +98,7 @@ where
     poly::mul_assign(moduli, c0, scratch);
     poly::mul_assign(moduli, c1, scratch);
     for c in [&mut *c0, &mut *c1] {
-        sampling::centered_binomial(rng, small);
-        sampling::small_to_rns(small, moduli, scratch);
-        poly::forward(&tables, scratch);
-        poly::add_assign(moduli, c, scratch);
+        add_error(ctx, level, rng, small, scratch, c);
     }
     poly::add_assign(moduli, c0, pt.limbs(n));
     Ciphertext::from_parts(out, n, level, pt.scale, pt.slots)
@@ -136,10 +127,7 @@ where
 {
     let n = ctx.degree();
     let level = pt.level;
-    let words = plaintext_words(n, level);
-    check(2 * words, out.as_mut().len())?;
-    check(words, scratch.len())?;
-    check(n, small.len())?;
+    let words = check_buffers(ctx, level, out.as_mut().len(), scratch.len(), small.len())?;
     let mut seed = [0u8; 32];
     rng.fill_bytes(&mut seed);
     let moduli = ctx.q_moduli(level);
@@ -148,13 +136,36 @@ where
     c0.copy_from_slice(c1);
     poly::mul_assign(moduli, c0, &sk.ntt()[..words]);
     poly::neg_assign(moduli, c0);
-    let (scratch, small) = (&mut scratch[..words], &mut small[..n]);
+    add_error(ctx, level, rng, &mut small[..n], &mut scratch[..words], c0);
+    poly::add_assign(moduli, c0, pt.limbs(n));
+    Ok(ct)
+}
+
+/// The words of one part of a ciphertext at `level`, once the buffers of [`encrypt_pk`] and [`encrypt_sk`] are
+/// long enough: `out` (two parts), `scratch` (one part) and `small` (`N` bytes).
+fn check_buffers<T>(ctx: &Context<T>, level: usize, out: usize, scratch: usize, small: usize) -> Result<usize> {
+    let words = plaintext_words(ctx.degree(), level);
+    check_len(2 * words, out)?;
+    check_len(words, scratch)?;
+    check_len(ctx.degree(), small)?;
+    Ok(words)
+}
+
+/// `c += e` (`(level + 1)·N` words, NTT domain) for a fresh centered binomial error `e`, sampled through `small`
+/// (`N` bytes) and `scratch` (`(level + 1)·N` words).
+fn add_error<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
+    ctx: &Context<T>,
+    level: usize,
+    rng: &mut R,
+    small: &mut [i8],
+    scratch: &mut [u64],
+    c: &mut [u64],
+) {
+    let moduli = ctx.q_moduli(level);
     sampling::centered_binomial(rng, small);
     sampling::small_to_rns(small, moduli, scratch);
     poly::forward(&ctx.q_tables(level), scratch);
-    poly::add_assign(moduli, c0, scratch);
-    poly::add_assign(moduli, c0, pt.limbs(n));
-    Ok(ct)
+    poly::add_assign(moduli, c, scratch);
 }
 
 /// Decrypts `ct` into a plaintext in `storage` (at least `(level + 1)·N` words).
@@ -175,7 +186,7 @@ where
 {
     let n = ctx.degree();
     let words = plaintext_words(n, ct.level);
-    check(words, storage.as_mut().len())?;
+    check_len(words, storage.as_mut().len())?;
     let moduli = ctx.q_moduli(ct.level);
     let m = &mut storage.as_mut()[..words];
     m.copy_from_slice(ct.c1(n));

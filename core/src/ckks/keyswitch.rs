@@ -11,6 +11,7 @@
 
 use super::context::Context;
 use super::keys::KeySwitchKey;
+use super::scratch::Carve;
 use crate::math::poly;
 use crate::math::rns::BasisExtension;
 use crate::math::zq::{Modulus, mul_wide};
@@ -33,6 +34,57 @@ pub fn digits_words<T>(ctx: &Context<T>, level: usize) -> usize {
 /// Words of scratch the three steps need at `level` (besides the digits and accumulators).
 pub fn scratch_words<T>(ctx: &Context<T>, level: usize) -> usize {
     2 * (level + 1 + ctx.params().p().len()) * ctx.degree()
+}
+
+/// Words of [`Buffers`] at `level`: the digits, the two accumulators, the permuted digits and the scratch.
+pub(crate) fn buffers_words<T>(ctx: &Context<T>, level: usize) -> usize {
+    2 * digits_words(ctx, level) + 2 * (level + 1 + ctx.params().p().len()) * ctx.degree() + scratch_words(ctx, level)
+}
+
+/// Key switching's buffers at one level, carved one after another (in field order) from [`buffers_words`] words.
+pub(crate) struct Buffers<'a> {
+    /// The extended digits ([`digits_words`]).
+    pub(crate) digits: &'a mut [u64],
+    /// The two accumulators over `Q_l ∪ P`, one after the other (`2(l+1+K)N` words).
+    pub(crate) accs: &'a mut [u64],
+    /// The permuted digits of a hoisted rotation ([`digits_words`]).
+    pub(crate) permuted: &'a mut [u64],
+    /// ModUp and ModDown scratch ([`scratch_words`]).
+    pub(crate) scratch: &'a mut [u64],
+}
+
+impl<'a> Buffers<'a> {
+    /// Carves the buffers for `level` from `carve`.
+    pub(crate) fn carve<T>(ctx: &Context<T>, level: usize, carve: &mut Carve<'a>) -> Self {
+        let wide = (level + 1 + ctx.params().p().len()) * ctx.degree();
+        Self {
+            digits: carve.take(digits_words(ctx, level)),
+            accs: carve.take(2 * wide),
+            permuted: carve.take(digits_words(ctx, level)),
+            scratch: carve.take(scratch_words(ctx, level)),
+        }
+    }
+
+    /// ModUp of `d` ([`decompose`]) into the digits.
+    pub(crate) fn decompose<T: AsRef<[u64]>>(&mut self, ctx: &Context<T>, level: usize, d: &[u64]) {
+        decompose(ctx, level, d, self.digits, self.scratch);
+    }
+
+    /// `(k_0, k_1)` (each `(l+1)·N` words): the key switch with `key` of the digits held (after
+    /// [`Self::decompose`]), through the automorphism of `galois_element` when given.
+    pub(crate) fn switch<T: AsRef<[u64]>, K: AsRef<[u64]>>(
+        &mut self,
+        ctx: &Context<T>,
+        level: usize,
+        key: &KeySwitchKey<K>,
+        galois_element: Option<u64>,
+        [k0, k1]: [&mut [u64]; 2],
+    ) {
+        let (acc0, acc1) = self.accs.split_at_mut(self.accs.len() / 2);
+        inner_product(ctx, level, self.digits, key, galois_element, [&mut *acc0, &mut *acc1], self.permuted);
+        mod_down(ctx, level, acc0, k0, self.scratch);
+        mod_down(ctx, level, acc1, k1, self.scratch);
+    }
 }
 
 /// ModUp: writes the extended digits of `d` (`(l+1)·N` words, NTT domain) into `digits`
@@ -68,21 +120,19 @@ pub fn decompose<T: AsRef<[u64]>>(ctx: &Context<T>, level: usize, d: &[u64], dig
     }
 }
 
-/// `acc_0 = Σ_j σ(D_j)·b_j`, `acc_1 = Σ_j σ(D_j)·a_j` over `Q_l ∪ P` (each `(l+1+K)·N` words), where `σ` is
+/// `accs = [Σ_j σ(D_j)·b_j, Σ_j σ(D_j)·a_j]` over `Q_l ∪ P` (each `(l+1+K)·N` words), where `σ` is
 /// `X ↦ X^g` when `galois_element` is given (hoisting) and the identity otherwise; `tmp` holds
 /// [`digits_words`] words for the permuted digits.
 ///
 /// Products of operands below `2^62` are summed in 128 bits (`β ≤ 16` fit), so each output coefficient is
 /// reduced once.
-#[allow(clippy::too_many_arguments)]
 pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     ctx: &Context<T>,
     level: usize,
     digits: &[u64],
     key: &KeySwitchKey<K>,
     galois_element: Option<u64>,
-    acc0: &mut [u64],
-    acc1: &mut [u64],
+    accs: [&mut [u64]; 2],
     tmp: &mut [u64],
 ) {
     let n = ctx.degree();
@@ -100,7 +150,7 @@ pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
         None => digits,
     };
     let moduli = ctx.qp_moduli(level);
-    for (part, acc) in [acc0, acc1].into_iter().enumerate() {
+    for (part, acc) in accs.into_iter().enumerate() {
         let key_parts: heapless::Vec<&[u64], 16> = (0..beta)
             .map(|j| {
                 let (b, a) = key.digit(j, q_top + k, n);
@@ -150,7 +200,7 @@ pub fn mod_down<T: AsRef<[u64]>>(
     above_half(params.p(), scaled, counts);
     subtract_multiples(params.p(), q_moduli, counts, extended);
     poly::forward(&ctx.q_tables(level), extended);
-    let p_inverse: heapless::Vec<u64, { crate::math::rns::MAX_MODULI }> = q_moduli
+    let p_inverse: heapless::Vec<u64, { crate::math::zq::MAX_MODULI }> = q_moduli
         .iter()
         .map(|q: &Modulus| {
             let p = params.p().iter().fold(1, |acc, p| q.mul(acc, p.value()));
@@ -181,7 +231,7 @@ fn subtract_multiples(source: &[Modulus], targets: &[Modulus], counts: &[u64], e
     let n = counts.len();
     for (t, limb) in targets.iter().zip(extended.chunks_exact_mut(n)) {
         let b_mod_t = source.iter().fold(1, |acc, b| t.mul(acc, b.value()));
-        let multiples: heapless::Vec<u64, { crate::math::rns::MAX_MODULI + 1 }> =
+        let multiples: heapless::Vec<u64, { crate::math::zq::MAX_MODULI + 1 }> =
             (0..=source.len() as u64).map(|c| t.mul(c, b_mod_t)).collect();
         for (x, &c) in limb.iter_mut().zip(counts) {
             *x = t.sub(*x, multiples[c as usize]);

@@ -1,8 +1,8 @@
 //! The CKKS scheme over RNS: parameters and presets, the ring context, plaintexts and ciphertexts, keys,
 //! encryption and decryption, key switching and the evaluator on caller buffers; with `alloc`, owned entry
 //! points — [`Encryptor`] and [`Decryptor`] (slot values in and out), the [`Engine`] (an evaluator that manages
-//! levels and scales), one [`EvaluationKeys`] set — polynomial evaluation, slot-domain linear transforms and
-//! bootstrapping.
+//! levels and scales), one [`EvaluationKeys`] set — polynomial evaluation and bootstrapping
+//! (with its slot-domain linear transforms).
 
 #[cfg(feature = "alloc")]
 pub mod bootstrap;
@@ -17,13 +17,12 @@ mod evaluation_keys;
 pub mod evaluator;
 pub mod keys;
 pub mod keyswitch;
-pub mod linear;
-#[cfg(feature = "alloc")]
-pub mod lintrans;
+pub mod linear_layer;
 pub mod params;
 #[cfg(feature = "alloc")]
 pub mod polynomial;
 pub mod presets;
+mod scratch;
 #[cfg(feature = "alloc")]
 pub mod slots;
 

@@ -12,7 +12,7 @@ use crate::math::prime::is_ntt_prime;
 use crate::math::zq::Modulus;
 use crate::{Error, Result};
 
-pub use crate::math::rns::MAX_MODULI;
+pub use crate::math::zq::MAX_MODULI;
 
 /// `(log2 N, largest log2(QP))` for 128-bit security with a ternary secret (HomomorphicEncryption.org standard).
 pub const SECURITY_BOUNDS_128: [(u32, u32); 7] =

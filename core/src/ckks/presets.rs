@@ -17,6 +17,58 @@ pub const ALL: &[&ParamsLiteral] = &[
     &N65536_BOOT_QP1762_S40,
 ];
 
+/// The rescaling primes of the 2^16-degree chains at scale 2^40, alternating 41 and 40 bits around 2^40 so the
+/// scale stays within 2^-20 of it: [`N65536_QP1626_S40`] rescales by all 30, [`N65536_BOOT_QP1762_S40`] by the
+/// first 12 (its application levels).
+const RESCALING_N65536_S40: [u64; 30] = [
+    0x100_0014_0001, // 41
+    0xff_ffe8_0001,  // 40
+    0x100_003e_0001, // 41
+    0xff_ffc4_0001,  // 40
+    0x100_0050_0001, // 41
+    0xff_ffb2_0001,  // 40
+    0x100_0096_0001, // 41
+    0xff_ff94_0001,  // 40
+    0x100_00a4_0001, // 41
+    0xff_ff8a_0001,  // 40
+    0x100_00b6_0001, // 41
+    0xff_ff82_0001,  // 40
+    0x100_00ce_0001, // 41
+    0xff_ff78_0001,  // 40
+    0x100_00de_0001, // 41
+    0xff_ff58_0001,  // 40
+    0x100_010a_0001, // 41
+    0xff_ff48_0001,  // 40
+    0x100_0168_0001, // 41
+    0xff_ff42_0001,  // 40
+    0x100_0176_0001, // 41
+    0xff_ff34_0001,  // 40
+    0x100_018c_0001, // 41
+    0xff_feb6_0001,  // 40
+    0x100_0194_0001, // 41
+    0xff_feb0_0001,  // 40
+    0x100_01bc_0001, // 41
+    0xff_fe9e_0001,  // 40
+    0x100_01be_0001, // 41
+    0xff_fe86_0001,  // 40
+];
+
+/// `parts` one after another, as one array of their total length `N`.
+const fn chain<const N: usize>(parts: &[&[u64]]) -> [u64; N] {
+    let mut out = [0; N];
+    let (mut part, mut at) = (0, 0);
+    while part < parts.len() {
+        let mut i = 0;
+        while i < parts[part].len() {
+            out[at] = parts[part][i];
+            (at, i) = (at + 1, i + 1);
+        }
+        part += 1;
+    }
+    assert!(at == N, "the parts' total length is not N");
+    out
+}
+
 /// **Insecure, for tests only**: N = 2^10, a 50-bit base prime and four ~35-bit rescaling primes (depth 4 at
 /// scale 2^35), two 55-bit special primes (`dnum = 3`). `log2(QP) ≈ 301`, far above the 27 bits allowed at this degree.
 pub const TEST_INSECURE_N1024: ParamsLiteral = ParamsLiteral {
@@ -117,39 +169,7 @@ pub const N4096_QP109_S28: ParamsLiteral = ParamsLiteral {
 pub const N65536_QP1626_S40: ParamsLiteral = ParamsLiteral {
     name: "n65536-qp1626-s40",
     log_degree: 16,
-    q: &[
-        0xfff_ffff_fffc_0001, // 60
-        0x100_0014_0001,      // 41
-        0xff_ffe8_0001,       // 40
-        0x100_003e_0001,      // 41
-        0xff_ffc4_0001,       // 40
-        0x100_0050_0001,      // 41
-        0xff_ffb2_0001,       // 40
-        0x100_0096_0001,      // 41
-        0xff_ff94_0001,       // 40
-        0x100_00a4_0001,      // 41
-        0xff_ff8a_0001,       // 40
-        0x100_00b6_0001,      // 41
-        0xff_ff82_0001,       // 40
-        0x100_00ce_0001,      // 41
-        0xff_ff78_0001,       // 40
-        0x100_00de_0001,      // 41
-        0xff_ff58_0001,       // 40
-        0x100_010a_0001,      // 41
-        0xff_ff48_0001,       // 40
-        0x100_0168_0001,      // 41
-        0xff_ff42_0001,       // 40
-        0x100_0176_0001,      // 41
-        0xff_ff34_0001,       // 40
-        0x100_018c_0001,      // 41
-        0xff_feb6_0001,       // 40
-        0x100_0194_0001,      // 41
-        0xff_feb0_0001,       // 40
-        0x100_01bc_0001,      // 41
-        0xff_fe9e_0001,       // 40
-        0x100_01be_0001,      // 41
-        0xff_fe86_0001,       // 40
-    ],
+    q: &chain::<31>(&[&[0xfff_ffff_fffc_0001 /* 60 */], &RESCALING_N65536_S40]),
     p: &[
         0x1fff_ffff_ffe0_0001, // 61
         0x1fff_ffff_ffc8_0001, // 61
@@ -248,36 +268,27 @@ pub const N32768_QP864_S40: ParamsLiteral = ParamsLiteral {
 pub const N65536_BOOT_QP1762_S40: ParamsLiteral = ParamsLiteral {
     name: "n65536-boot-qp1762-s40",
     log_degree: 16,
-    q: &[
-        0x10_0000_0006_0001,   // 53
-        0x100_0014_0001,       // 41
-        0xff_ffe8_0001,        // 40
-        0x100_003e_0001,       // 41
-        0xff_ffc4_0001,        // 40
-        0x100_0050_0001,       // 41
-        0xff_ffb2_0001,        // 40
-        0x100_0096_0001,       // 41
-        0xff_ff94_0001,        // 40
-        0x100_00a4_0001,       // 41
-        0xff_ff8a_0001,        // 40
-        0x100_00b6_0001,       // 41
-        0xff_ff82_0001,        // 40
-        0x3ff_ffe8_0001,       // 42
-        0x3ff_ffd2_0001,       // 42
-        0x3ff_ffca_0001,       // 42
-        0x1fff_ffff_ffe0_0001, // 61
-        0x1fff_ffff_ffc8_0001, // 61
-        0x2000_0000_0046_0001, // 62
-        0x1fff_ffff_ffb4_0001, // 61
-        0x2000_0000_0050_0001, // 62
-        0x2000_0000_0062_0001, // 62
-        0x2000_0000_007c_0001, // 62
-        0x2000_0000_00a0_0001, // 62
-        0x1fff_ffff_ff50_0001, // 61
-        0x2000_0000_00b0_0001, // 62
-        0x1fff_ffff_ff42_0001, // 61
-        0x1fff_ffff_ff38_0001, // 61
-    ],
+    q: &chain::<28>(&[
+        &[0x10_0000_0006_0001 /* 53 */],
+        RESCALING_N65536_S40.split_at(12).0,
+        &[
+            0x3ff_ffe8_0001,       // 42
+            0x3ff_ffd2_0001,       // 42
+            0x3ff_ffca_0001,       // 42
+            0x1fff_ffff_ffe0_0001, // 61
+            0x1fff_ffff_ffc8_0001, // 61
+            0x2000_0000_0046_0001, // 62
+            0x1fff_ffff_ffb4_0001, // 61
+            0x2000_0000_0050_0001, // 62
+            0x2000_0000_0062_0001, // 62
+            0x2000_0000_007c_0001, // 62
+            0x2000_0000_00a0_0001, // 62
+            0x1fff_ffff_ff50_0001, // 61
+            0x2000_0000_00b0_0001, // 62
+            0x1fff_ffff_ff42_0001, // 61
+            0x1fff_ffff_ff38_0001, // 61
+        ],
+    ]),
     p: &[
         0x3fff_ffff_ffe8_0001, // 62
         0x3fff_ffff_ffbe_0001, // 62

@@ -2,8 +2,8 @@
 //! unless a function says otherwise. Functions here operate limb-wise on caller buffers.
 
 use super::ntt::NttTable;
-use super::rns::{self, MAX_MODULI};
-use super::zq::{Modulus, mul_wide};
+use super::rns;
+use super::zq::{MAX_MODULI, Modulus, mul_wide};
 use crate::parallel::for_each_limb;
 
 /// `a += b` limb-wise.

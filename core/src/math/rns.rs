@@ -9,10 +9,7 @@
 //!
 //! All functions work coefficient-wise over limbs of `n` words laid out one limb after another.
 
-use super::zq::{Modulus, mul_wide};
-
-/// The most primes an RNS basis (ciphertext and special primes together) may have.
-pub const MAX_MODULI: usize = 64;
+use super::zq::{MAX_MODULI, Modulus, mul_wide};
 
 /// The centered representative of an integral `value` reduced modulo `modulus`.
 ///

@@ -9,6 +9,10 @@ use crate::{Error, Result};
 /// The largest modulus bit size supported: `q < 2^MAX_MODULUS_BITS`.
 pub const MAX_MODULUS_BITS: u32 = 62;
 
+/// The most primes an RNS basis (ciphertext and special primes together) may have. It bounds the stack buffers
+/// of [`rns`](super::rns) and of the vector lanes, so it lives here, below both.
+pub const MAX_MODULI: usize = 64;
+
 /// A modulus `q` with `2 ≤ q < 2^62` and its Barrett constant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]

@@ -3,7 +3,7 @@
 use super::head::HeadFiles;
 use crate::files::{self, FileError};
 use crate::keystore::{self, Session};
-use medblind_core::ckks::linear::LinearLayer;
+use medblind_core::ckks::linear_layer::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Evaluator};
 use medblind_core::wire;
 use std::path::PathBuf;

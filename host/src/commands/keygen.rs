@@ -5,7 +5,7 @@ use super::preset::Preset;
 use crate::files;
 use crate::keystore::{self, CloudKeys, EVAL_KEYS_FILE, PARAMS_FILE, PUBLIC_KEY_FILE, SECRET_KEY_FILE, Session};
 use anyhow::bail;
-use medblind_core::ckks::linear::LinearLayer;
+use medblind_core::ckks::linear_layer::LinearLayer;
 use medblind_core::ckks::{EvaluationKeys, GaloisKey, PublicKey, RelinearizationKey, SecretKey};
 use medblind_core::wire::KeyId;
 use rand_chacha::ChaCha20Rng;

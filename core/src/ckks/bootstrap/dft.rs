@@ -8,7 +8,7 @@
 //! merged into as many groups as there are levels to spend: a group of `r` stages has at most `2^{r+1} - 1`
 //! diagonals.
 
-use crate::ckks::lintrans::DiagonalMatrix;
+use super::diagonal_transform::DiagonalMatrix;
 use crate::math::complex::Complex;
 use alloc::vec;
 use alloc::vec::Vec;
@@ -71,6 +71,37 @@ pub fn merge(stages: &[DiagonalMatrix], groups: usize) -> Vec<DiagonalMatrix> {
             Some(later.iter().fold(first.clone(), |product, s| s.compose(&product)))
         })
         .collect()
+}
+
+/// The merged FFT stages of CoeffToSlot (the halving before the real/imaginary split folded into the last) and
+/// of SlotToCoeff (the recombination of the two halves folded into the first, for sparse packing), in the given
+/// numbers of levels, for `slots` slots (`full`: `N/2` of them, else sparse).
+pub fn bootstrap_stages(
+    slots: usize,
+    full: bool,
+    coeffs_to_slots_levels: usize,
+    slots_to_coeffs_levels: usize,
+) -> (Vec<DiagonalMatrix>, Vec<DiagonalMatrix>) {
+    let mut cts = merge(&coefficients_from_slots(slots), coeffs_to_slots_levels);
+    let last = cts.pop().expect("at least one stage");
+    cts.push(if full {
+        DiagonalMatrix::diagonal(vec![Complex::real(0.5); slots]).compose(&last)
+    } else {
+        // [1/2 … 1/2, −i/2 … −i/2] on 2n slots: a + conj(a) is then [Re v, Im v].
+        let halves = (0..2 * slots).map(|t| if t < slots { Complex::real(0.5) } else { Complex::new(0.0, -0.5) });
+        DiagonalMatrix::diagonal(halves.collect()).compose(&last.tiled(2))
+    });
+    let mut stc = merge(&slots_from_coefficients(slots), slots_to_coeffs_levels);
+    if !full {
+        // w = y_lo + i·y_hi, tiled: diagonal 0 = [1 …, i …], rotation n = [i …, 1 …].
+        let mut combine = DiagonalMatrix::diagonal(
+            (0..2 * slots).map(|t| if t < slots { Complex::ONE } else { Complex::I }).collect(),
+        );
+        combine
+            .add_diagonal(slots, (0..2 * slots).map(|t| if t < slots { Complex::I } else { Complex::ONE }).collect());
+        stc[0] = stc[0].tiled(2).compose(&combine);
+    }
+    (cts, stc)
 }
 
 #[cfg(test)]

@@ -19,6 +19,7 @@
 //! output on a chosen target, and the result has exactly the input's scale `Δ`.
 
 pub mod dft;
+pub mod diagonal_transform;
 mod presets;
 
 pub use presets::{BOOTSTRAP_N65536, BOOTSTRAPPING, TEST_INSECURE_BOOTSTRAP_N4096, bootstrapping_for, fresh_level};
@@ -33,14 +34,13 @@ use super::keys::{
     GaloisKey, KeySwitchKey, RelinearizationKey, SecretKey, conjugation_galois_element, find_galois_key,
     rotation_galois_element,
 };
-use super::lintrans::{DiagonalMatrix, LinearTransform};
 use super::params::{Params, ParamsLiteral, SecretDistribution};
 use super::polynomial::{self, Chebyshev};
-use crate::math::complex::Complex;
 use crate::{Error, Result};
 use alloc::vec;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
+use diagonal_transform::{DiagonalMatrix, LinearTransform};
 use rand_core::{CryptoRng, RngCore};
 use zeroize::Zeroize;
 
@@ -171,7 +171,8 @@ impl Bootstrapper {
         // CoeffToSlot: from the raised scale down to the natural scale q_l of the output level, in equal ratios,
         // so that every stage's diagonals are encoded at about the same (large) scale.
         let raised_scale = gap as f64 * q0 * bound;
-        let (cts_stages, stc_stages) = fft_stages(literal, slots, full);
+        let (cts_stages, stc_stages) =
+            dft::bootstrap_stages(slots, full, literal.coeffs_to_slots_levels, literal.slots_to_coeffs_levels);
         let (mut level, mut current) = (top, raised_scale);
         let cts_output = prime(top - cts_stages.len());
         let mut coeffs_to_slots = Vec::with_capacity(cts_stages.len());
@@ -259,7 +260,12 @@ impl Bootstrapper {
         if slots == 0 || !slots.is_power_of_two() || slots > degree / 2 {
             return Err(Error::InvalidSlots { slots, max: degree / 2 });
         }
-        let (cts, stc) = fft_stages(literal, slots, slots == degree / 2);
+        let (cts, stc) = dft::bootstrap_stages(
+            slots,
+            slots == degree / 2,
+            literal.coeffs_to_slots_levels,
+            literal.slots_to_coeffs_levels,
+        );
         Ok(galois_elements_of(degree, slots, cts.iter().chain(&stc)))
     }
 
@@ -441,31 +447,6 @@ impl Bootstrapper {
         c.scale *= 2.0 * core::f64::consts::PI * self.scale / q0;
         Ok(c)
     }
-}
-
-/// The merged FFT stages of CoeffToSlot (the halving before the real/imaginary split folded into the last) and
-/// of SlotToCoeff (the recombination of the two halves folded into the first, for sparse packing).
-fn fft_stages(literal: &BootstrapLiteral, slots: usize, full: bool) -> (Vec<DiagonalMatrix>, Vec<DiagonalMatrix>) {
-    let mut cts = dft::merge(&dft::coefficients_from_slots(slots), literal.coeffs_to_slots_levels);
-    let last = cts.pop().expect("at least one stage");
-    cts.push(if full {
-        DiagonalMatrix::diagonal(vec![Complex::real(0.5); slots]).compose(&last)
-    } else {
-        // [1/2 … 1/2, −i/2 … −i/2] on 2n slots: a + conj(a) is then [Re v, Im v].
-        let halves = (0..2 * slots).map(|t| if t < slots { Complex::real(0.5) } else { Complex::new(0.0, -0.5) });
-        DiagonalMatrix::diagonal(halves.collect()).compose(&last.tiled(2))
-    });
-    let mut stc = dft::merge(&dft::slots_from_coefficients(slots), literal.slots_to_coeffs_levels);
-    if !full {
-        // w = y_lo + i·y_hi, tiled: diagonal 0 = [1 …, i …], rotation n = [i …, 1 …].
-        let mut combine = DiagonalMatrix::diagonal(
-            (0..2 * slots).map(|t| if t < slots { Complex::ONE } else { Complex::I }).collect(),
-        );
-        combine
-            .add_diagonal(slots, (0..2 * slots).map(|t| if t < slots { Complex::I } else { Complex::ONE }).collect());
-        stc[0] = stc[0].tiled(2).compose(&combine);
-    }
-    (cts, stc)
 }
 
 /// The Galois elements bootstrapping `slots` slots with `stages` needs: their baby and giant rotations, SubSum's

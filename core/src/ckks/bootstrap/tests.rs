@@ -6,6 +6,7 @@
 
 use super::*;
 use crate::ckks::encryption::{decrypt, encrypt_sk, plaintext_to_coefficients};
+use crate::math::complex::Complex;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 

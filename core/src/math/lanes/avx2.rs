@@ -8,7 +8,7 @@
 //!   operations where the integer lanes take ten products and their carries.
 
 use crate::math::kernels::{KernelSet, active};
-use crate::math::rns::MAX_MODULI;
+use crate::math::zq::MAX_MODULI;
 use core::arch::x86_64::{
     __m256d, __m256i, _CMP_LT_OQ, _MM_FROUND_NO_EXC, _MM_FROUND_TO_NEAREST_INT, _mm256_add_epi64, _mm256_add_pd,
     _mm256_and_pd, _mm256_and_si256, _mm256_blendv_pd, _mm256_castpd_si256, _mm256_castsi256_pd, _mm256_cmp_pd,
@@ -290,6 +290,7 @@ mod tests {
     use crate::math::kernels::KernelSet;
     use crate::math::prime::NttPrimes;
     use crate::math::zq::Modulus;
+    use crate::testing::xorshift;
 
     /// Four words of a vector.
     fn words(v: __m256i) -> [u64; 4] {
@@ -305,13 +306,7 @@ mod tests {
             std::eprintln!("NOT RUN: this CPU lacks AVX2, so the four-lane arithmetic is never taken here");
             return;
         }
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         let largest = (1..).map(|k| (1u64 << 62) - 2 * k + 1).find(|&q| crate::math::prime::is_prime(q)).unwrap();
         let usual = [20, 32, 33, 40, 50, 55, 61].map(|bits| NttPrimes::new(bits, 16).next().unwrap());
         for q in usual.into_iter().chain([largest]) {
@@ -353,13 +348,7 @@ mod tests {
             std::eprintln!("NOT RUN: this CPU lacks AVX2 and FMA, so the four-lane doubles are never taken here");
             return;
         }
-        let mut x = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         let largest = (1..).map(|k| FLOAT_BOUND - 2 * k + 1).find(|&q| crate::math::prime::is_prime(q)).unwrap();
         let usual = [20, 30, 40, 45].map(|bits| NttPrimes::new(bits, 16).next().unwrap());
         for q in usual.into_iter().chain([largest]) {

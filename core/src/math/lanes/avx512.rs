@@ -5,7 +5,7 @@
 //! Every kernel here gives the scalar code's results word for word.
 
 use crate::math::kernels::{KernelSet, active};
-use crate::math::rns::MAX_MODULI;
+use crate::math::zq::MAX_MODULI;
 use core::arch::x86_64::{
     __m512i, _mm512_add_epi64, _mm512_and_si512, _mm512_loadu_epi64, _mm512_madd52hi_epu64, _mm512_madd52lo_epu64,
     _mm512_min_epu64, _mm512_mul_epu32, _mm512_mullo_epi64, _mm512_set1_epi64, _mm512_setzero_si512, _mm512_srli_epi64,

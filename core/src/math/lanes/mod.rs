@@ -31,7 +31,8 @@ mod tests {
     use super::*;
     use crate::math::kernels::{KernelSet, active};
     use crate::math::prime::NttPrimes;
-    use crate::math::rns::MAX_MODULI;
+    use crate::math::zq::MAX_MODULI;
+    use crate::testing::xorshift;
     use alloc::vec::Vec;
 
     type DotProduct = fn(&[&[u64]], &[&[u64]], u64, &mut [u64]) -> bool;
@@ -56,20 +57,10 @@ mod tests {
         sets.into_iter().filter(|(set, ..)| runs(*set)).collect()
     }
 
-    /// A xorshift sequence of words.
-    fn words(mut x: u64) -> impl FnMut() -> u64 {
-        move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        }
-    }
-
     #[test]
     fn dot_products_equal_the_128_bit_sums_reduced_once() {
         let n = 64;
-        let mut next = words(0x2545_f491_4f6c_dd1d);
+        let mut next = xorshift(0x2545_f491_4f6c_dd1d);
         for (set, dot_product, _) in lane_sets() {
             for bits in [20, 40, 49] {
                 let q = NttPrimes::new(bits, 16).find(|&q| q < 1 << 50).unwrap();
@@ -106,7 +97,7 @@ mod tests {
     #[test]
     fn scaled_sums_equal_the_128_bit_sums_reduced_once() {
         let n = 64;
-        let mut next = words(0x9e37_79b9_7f4a_7c15);
+        let mut next = xorshift(0x9e37_79b9_7f4a_7c15);
         for (set, _, scaled_sum) in lane_sets() {
             for bits in [20, 40, 49] {
                 let t = NttPrimes::new(bits, 16).find(|&q| q < 1 << 50).unwrap();
@@ -170,7 +161,7 @@ mod tests {
             return;
         }
         let n = 64;
-        let mut next = words(0x5851_f42d_4c95_7f2d);
+        let mut next = xorshift(0x5851_f42d_4c95_7f2d);
         for bits in [20, 40, 49] {
             let q = NttPrimes::new(bits, 16).find(|&q| q < 1 << 50).unwrap();
             let mut limb = |extreme: bool| -> Vec<u64> {

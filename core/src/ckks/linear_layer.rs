@@ -14,6 +14,10 @@
 //! **Plaintext vector × encrypted matrix** ([`plain_times_encrypted_rows`]): `W` encrypted row by row in blocks
 //! of `n` slots (`slot c·n + j = W[c][j]`), `x` in the clear: one plaintext product and `log2(n)`
 //! rotate-and-add steps leave `(W·x)_c` in slot `c·n`.
+//!
+//! This is the model's layer: `no_std`, on caller buffers, a dense real matrix. Bootstrapping's slot-domain
+//! transforms (any sparse complex matrix, owned ciphertexts, double hoisting) are
+//! `bootstrap::diagonal_transform` (with `alloc`).
 
 use super::ciphertext::{Ciphertext, ciphertext_words, plaintext_words};
 use super::encoder::Encoder;

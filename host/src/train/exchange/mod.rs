@@ -17,6 +17,9 @@
 //! the reason, logs it and stops. Its judgements are kept in a ledger of its own (outside the shared folder), so a
 //! restarted hospital takes up the run where it was. Every file is written atomically and removed once answered;
 //! what a stopped cloud process left is removed when the run is over.
+//!
+//! [`Verdict`]: crate::train::schedule::Verdict
+//! [`REFRESH_BOUND`]: crate::train::key_owner::REFRESH_BOUND
 
 mod cloud;
 mod hospital;

@@ -2,8 +2,7 @@
 //! [`Plan`](crate::train::plan::Plan) needs them, a validation by the key owner after each epoch, and the run's
 //! state handed to the observer after every step and epoch so that an interrupted run can resume.
 
-use super::Trainer;
-use super::kernels::align_all;
+use super::trainer::{Trainer, align_all};
 use crate::train::batches::{BatchLevels, Batches};
 use crate::train::checkpoint::TrainState;
 use crate::train::key_owner::{KeyOwnerService, ValidationBatch};

@@ -3,10 +3,10 @@
 //! weights. Each states the levels it consumes; the softmax refreshes where the
 //! [`Plan`](crate::train::plan::Plan) says.
 
-use super::Trainer;
+use super::trainer::{Trainer, align_all};
 use crate::train::key_owner::KeyOwnerService;
 use anyhow::{Result, anyhow, bail};
-use medblind_core::ckks::{Ct, Engine};
+use medblind_core::ckks::Ct;
 use rayon::prelude::*;
 
 impl Trainer<'_> {
@@ -23,8 +23,8 @@ impl Trainer<'_> {
     /// If a rotation or the conjugation key is missing, the blocks are not `blocks · c/2`, or the ciphertexts
     /// have too few levels.
     ///
-    /// [`Layout::row_sum_steps`]: super::Layout::row_sum_steps
-    /// [`Layout::shifted_features`]: super::Layout::shifted_features
+    /// [`Layout::row_sum_steps`]: crate::train::layout::Layout::row_sum_steps
+    /// [`Layout::shifted_features`]: crate::train::layout::Layout::shifted_features
     pub fn logits(&self, shifted: &[Ct], y: &[Ct], factor: f64) -> Result<Ct> {
         let (e, l) = (self.engine, &self.layout);
         let half = l.class_slots / 2;
@@ -80,7 +80,7 @@ impl Trainer<'_> {
     /// the lookahead `y' = w' + μ(w' − w)` mixing blocks unpacked from different periods, their differences grew
     /// about 2.2-fold per step until they swamped the weights.
     ///
-    /// [`Layout::packed_periods`]: super::Layout::packed_periods
+    /// [`Layout::packed_periods`]: crate::train::layout::Layout::packed_periods
     pub(super) fn bootstrap_tiled(&self, tiled: &[Ct]) -> Result<Vec<Ct>> {
         let (e, l) = (self.engine, &self.layout);
         let period = l.class_slots * l.cols;
@@ -175,7 +175,8 @@ impl Trainer<'_> {
     /// # Errors
     /// If a rotation or the conjugation key is missing or the ciphertexts have too few levels.
     ///
-    /// [`Layout::gradient_features`]: super::Layout::gradient_features
+    /// [`Layout::gradient_features`]: crate::train::layout::Layout::gradient_features
+    /// [`Engine::div_exact`]: medblind_core::ckks::Engine::div_exact
     pub fn gradient_step(&self, x: &[Ct], error: &Ct, rows: usize, rate: f64) -> Result<Vec<Ct>> {
         let (e, l) = (self.engine, &self.layout);
         let (c, half) = (l.class_slots, l.class_slots / 2);
@@ -215,11 +216,6 @@ impl Trainer<'_> {
     }
 }
 
-/// Each of `cts` at `level` (not above its own), scale `Δ`: [`Engine::align`] on every core.
-pub(super) fn align_all(e: &Engine<'_>, cts: &[Ct], level: usize) -> Result<Vec<Ct>> {
-    Ok(cts.par_iter().map(|ct| e.align(ct, level)).collect::<medblind_core::Result<_>>()?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,7 +225,7 @@ mod tests {
     use crate::train::layout::Layout;
     use crate::train::softmax::SoftmaxApprox;
     use medblind_core::ckks::bootstrap::{Bootstrapper, bootstrapping_for};
-    use medblind_core::ckks::{Context, Encoder, Params, presets};
+    use medblind_core::ckks::{Context, Encoder, Engine, Params, presets};
 
     /// The context and encoder of [`test_literal`].
     fn test_context() -> (Context<Vec<u64>>, Encoder<Vec<f64>>) {

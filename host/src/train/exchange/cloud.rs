@@ -1,7 +1,7 @@
 //! The cloud's side of the exchange: [`RemoteKeyOwner`] asks the hospital through the folder and waits for its
 //! replies.
 
-use super::{DONE, POLL, remove};
+use super::folder::{DONE, POLL, remove};
 use crate::files::{self, FileError};
 use crate::keystore;
 use crate::train::key_owner::{Judgement, KeyOwnerService, ValidationBatch};

@@ -1,7 +1,7 @@
 //! The hospital's side of the exchange: [`serve`] answers the cloud's requests within an [`Agreement`], keeping
 //! its judgements in a ledger of its own.
 
-use super::{DONE, POLL, remove};
+use super::folder::{DONE, POLL, remove};
 use crate::files::{self, FileError};
 use crate::keystore;
 use crate::train::key_owner::{KeyOwner, KeyOwnerService, LocalKeyOwner, REFRESH_BOUND, ValidationBatch};

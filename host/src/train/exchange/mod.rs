@@ -22,29 +22,16 @@
 //! [`REFRESH_BOUND`]: crate::train::key_owner::REFRESH_BOUND
 
 mod cloud;
+mod folder;
 mod hospital;
 
 pub use cloud::RemoteKeyOwner;
+pub use folder::DONE;
 pub use hospital::{Agreement, serve};
-
-use crate::files::FileError;
-use anyhow::Result;
-use std::path::Path;
-use std::time::Duration;
-
-/// How often each side looks for the other's files.
-const POLL: Duration = Duration::from_millis(50);
-/// The file the cloud writes when training is over.
-pub const DONE: &str = "done";
-
-/// Removes a file of the exchange.
-fn remove(path: &Path) -> Result<()> {
-    std::fs::remove_file(path).map_err(|source| FileError::Io { path: path.to_path_buf(), source })?;
-    Ok(())
-}
 
 #[cfg(test)]
 mod tests {
+    use super::folder::POLL;
     use super::*;
     use crate::files;
     use crate::keystore;
@@ -54,9 +41,11 @@ mod tests {
     use crate::train::plan::Plan;
     use crate::train::plan::softmax_for;
     use crate::train::schedule::Verdict;
+    use anyhow::Result;
     use medblind_core::ckks::Context;
     use medblind_core::ckks::{Encoder, Params};
-    use std::time::Instant;
+    use std::path::Path;
+    use std::time::{Duration, Instant};
 
     /// The hospital's parameters.
     struct Hospital {

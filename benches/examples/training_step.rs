@@ -11,9 +11,10 @@ use medblind::keystore::Session;
 use medblind::train::batches::encrypt_batches;
 use medblind::train::checkpoint::TrainState;
 use medblind::train::data::Dataset;
-use medblind::train::encrypted::{TrainHooks, Trainer};
+use medblind::train::encrypted::Trainer;
 use medblind::train::key_owner::{KeyOwner, LocalKeyOwner};
 use medblind::train::layout::Layout;
+use medblind::train::observer::TrainObserver;
 use medblind::train::plan::Plan;
 use medblind::train::softmax::SoftmaxApprox;
 use medblind_benches::setup::{one_epoch, preset, session, synthetic};
@@ -29,7 +30,7 @@ struct StepTimes {
     steps: Vec<f64>,
 }
 
-impl TrainHooks for StepTimes {
+impl TrainObserver for StepTimes {
     fn checkpoint(&mut self, state: &TrainState) -> anyhow::Result<()> {
         let seconds = self.last.elapsed().as_secs_f64();
         self.last = Instant::now();

@@ -9,6 +9,7 @@ use crate::keystore;
 use crate::report::ReportFiles;
 use crate::train::compare::compare;
 use crate::train::data::{self as dataset, Split};
+use crate::train::observer::Console;
 use crate::train::schedule::Schedule;
 use medblind_core::ckks::ParamsLiteral;
 use std::path::{Path, PathBuf};
@@ -97,9 +98,8 @@ pub fn compare_split(
         keystore::warn_if_insecure(literal);
     }
     dataset::standardize(&mut split);
-    let start = std::time::Instant::now();
-    let mut progress = |message: &str| eprintln!("[{:>7.1} s] {name}: {message}", start.elapsed().as_secs_f64());
-    let mut result = compare(name, &split, schedule, preset, work_dir, &mut progress)?;
+    let mut console = Console::new(name.as_str());
+    let mut result = compare(name, &split, schedule, preset, work_dir, &mut console)?;
     result.source.clone_from(&source.description);
     result.backbone.clone_from(&source.backbone);
     std::fs::create_dir_all(out).map_err(|e| FileError::Io { path: out.to_path_buf(), source: e })?;

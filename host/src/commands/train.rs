@@ -3,14 +3,14 @@
 use super::parties::{CloudFolder, write_cts};
 use super::schedule::{ScheduleArgs, TRAINING_DEFAULTS};
 use crate::files;
-use crate::train::checkpoint::{Checkpoint, TrainState};
-use crate::train::encrypted::TrainHooks;
+use crate::train::checkpoint::Checkpoint;
 use crate::train::exchange::RemoteKeyOwner;
+use crate::train::observer::Console;
 use crate::train::schedule::Schedule;
 use crate::train::store::{self, Part};
 use md5::{Digest, Md5};
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Cloud: train the softmax head on an encrypted batch folder with evaluation keys only; the hospital answers
 /// refresh and validation requests in the exchange folder (`medblind refresh`), and decides early stopping.
@@ -72,11 +72,9 @@ impl Args {
         let engine = cloud.engine()?;
         let trainer = cloud.trainer(&engine)?;
         let mut owner = RemoteKeyOwner::new(exchange_dir, ctx, cloud.keys.key, timeout)?;
-        let start = Instant::now();
-        let progress = |m: &str| eprintln!("[{:>7.1} s] cloud: {m}", start.elapsed().as_secs_f64());
-        let mut hooks = CloudHooks { progress, checkpoint: checkpoint.as_ref() };
+        let mut console = Console::new("cloud").saving(checkpoint.as_ref());
         let (train, val) = (cloud.store.part(ctx, Part::Train), cloud.store.part(ctx, Part::Val));
-        let result = trainer.train(&train, &val, schedule, &mut owner, &mut hooks, resume);
+        let result = trainer.train(&train, &val, schedule, &mut owner, &mut console, resume);
         owner.finish()?;
         let (weights, report) = result?;
         write_cts(ctx, &weights, cloud.keys.key, out)?;
@@ -94,21 +92,5 @@ impl Args {
             out.display()
         );
         Ok(())
-    }
-}
-
-/// The cloud's training hooks: progress lines, and a checkpoint after every step if asked for one.
-struct CloudHooks<'a, F: FnMut(&str)> {
-    progress: F,
-    checkpoint: Option<&'a Checkpoint<'a>>,
-}
-
-impl<F: FnMut(&str)> TrainHooks for CloudHooks<'_, F> {
-    fn progress(&mut self, line: &str) {
-        (self.progress)(line);
-    }
-
-    fn checkpoint(&mut self, state: &TrainState) -> anyhow::Result<()> {
-        self.checkpoint.map_or(Ok(()), |c| c.save(state))
     }
 }

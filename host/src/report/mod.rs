@@ -71,7 +71,7 @@ mod tests {
     #[test]
     fn the_report_has_every_runs_validation_accuracy_per_epoch() {
         let split = blobs();
-        let c = compare("blobs", &split, &test_schedule(), Some(&test_literal()), None, &mut |_| {}).unwrap();
+        let c = compare("blobs", &split, &test_schedule(), Some(&test_literal()), None, &mut ()).unwrap();
         assert_encrypted_follows_approx(&c, &split);
         let json = json(&c, &split);
         assert_eq!(json.matches("\"val_accuracy\":[").count(), 3, "{json}");

@@ -5,10 +5,11 @@ use super::TrainReport;
 use super::batches::{BatchLevels, Batches, encrypt_batches};
 use super::checkpoint::{Checkpoint, TrainState};
 use super::data::{Dataset, Split};
-use super::encrypted::{TrainHooks, Trainer};
+use super::encrypted::Trainer;
 use super::key_owner::KeyOwner;
 use super::key_owner::LocalKeyOwner;
 use super::layout::Layout;
+use super::observer::{EpochDone, EpochStart, StepDone, TrainObserver};
 use super::plain::{self, Softmax};
 use super::plan::{Plan, softmax_for};
 use super::schedule::Schedule;
@@ -85,7 +86,7 @@ pub fn compare(
     schedule: &Schedule,
     preset: Option<&ParamsLiteral>,
     work_dir: Option<&Path>,
-    progress: &mut dyn FnMut(&str),
+    observer: &mut dyn TrainObserver,
 ) -> Result<Comparison> {
     if !schedule.batch.is_power_of_two() {
         anyhow::bail!(
@@ -107,12 +108,12 @@ pub fn compare(
         }
         _ => None,
     };
-    progress("plaintext training, exact softmax");
+    observer.message("plaintext training, exact softmax");
     let exact = plain::train(&split.train, &split.val, schedule, Softmax::Exact);
-    progress("plaintext training, approximated softmax");
+    observer.message("plaintext training, approximated softmax");
     let approximate = plain::train(&split.train, &split.val, schedule, Softmax::Approx(approx.clone()));
     let encrypted = preset
-        .map(|literal| encrypted_run(split, schedule, literal, approx.clone(), work.as_ref(), progress))
+        .map(|literal| encrypted_run(split, schedule, literal, approx.clone(), work.as_ref(), observer))
         .transpose()?;
     if let Some(work) = work {
         work.remove()?;
@@ -161,7 +162,7 @@ fn encrypted_run(
     literal: &ParamsLiteral,
     approx: SoftmaxApprox,
     work: Option<&WorkDir>,
-    progress: &mut dyn FnMut(&str),
+    observer: &mut dyn TrainObserver,
 ) -> Result<EncryptedRun> {
     let params = Params::new(literal)?;
     let ctx = Context::new(&params)?;
@@ -170,7 +171,7 @@ fn encrypted_run(
     let steps = layout.rotation_steps();
     let boot_literal = bootstrapping_for(literal);
     if boot_literal.is_some() {
-        progress(&format!("cloud: precomputing bootstrapping ({})", literal.name));
+        observer.message(&format!("cloud: precomputing bootstrapping ({})", literal.name));
     }
     let bootstrapper = Bootstrapper::for_params(&ctx)?;
     let start = Instant::now();
@@ -188,11 +189,11 @@ fn encrypted_run(
     };
     let keys = match boot_literal {
         Some(b) => {
-            progress(&format!("hospital: rotation, relinearization and bootstrapping keys ({})", literal.name));
+            observer.message(&format!("hospital: rotation, relinearization and bootstrapping keys ({})", literal.name));
             owner.bootstrapping_keys(&steps, b)?
         }
         None => {
-            progress(&format!("hospital: rotation and relinearization keys ({})", literal.name));
+            observer.message(&format!("hospital: rotation and relinearization keys ({})", literal.name));
             owner.cloud_keys(&steps)
         }
     };
@@ -203,12 +204,12 @@ fn encrypted_run(
     };
     let trainer = Trainer::new(&engine, layout, approx.clone())?;
     let start = Instant::now();
-    let stored = work.map(|work| stored_batches(&ctx, &owner, layout, trainer.batch_levels(), split, work, progress));
+    let stored = work.map(|work| stored_batches(&ctx, &owner, layout, trainer.batch_levels(), split, work, observer));
     let stored = stored.transpose()?;
     let (train, val): (Box<dyn Batches + '_>, Box<dyn Batches + '_>) = match &stored {
         Some((stored, _)) => (Box::new(stored.part(&ctx, Part::Train)), Box::new(stored.part(&ctx, Part::Val))),
         None => {
-            progress("hospital: encrypting the training and validation sets");
+            observer.message("hospital: encrypting the training and validation sets");
             (
                 Box::new(encrypt_batches(&owner, &layout, trainer.batch_levels(), &split.train)?),
                 Box::new(encrypt_batches(&owner, &layout, BatchLevels::INFERENCE, &split.val)?),
@@ -220,22 +221,22 @@ fn encrypted_run(
         work.map(|work| Checkpoint { path: work.checkpoint(), ctx: &ctx, key: owner.key(), run: work.run() });
     let resume = checkpoint.as_ref().map(Checkpoint::load).transpose()?.flatten();
     match &resume {
-        Some(state) => progress(&format!(
+        Some(state) => observer.message(&format!(
             "cloud: encrypted training, resumed at epoch {} after {} of its steps ({} steps in all)",
             state.epoch + 1,
             state.done,
             state.steps
         )),
-        None if resumed => progress("cloud: encrypted training, from the start (no step was saved)"),
-        None => progress("cloud: encrypted training"),
+        None if resumed => observer.message("cloud: encrypted training, from the start (no step was saved)"),
+        None => observer.message("cloud: encrypted training"),
     }
     let mut service = LocalKeyOwner::new(&owner, &layout, approx, schedule.epochs, schedule.patience);
     if let Some(state) = &resume {
         // The key owner is in this process: its early stopping takes up the saved losses.
         service.resume(state.log.iter().map(|e| e.val_loss.unwrap_or(f64::INFINITY)));
     }
-    let mut hooks = InProcessHooks { progress, owner: &owner, layout: &layout, val: &split.val, checkpoint };
-    let (weights, mut report) = trainer.train(&*train, &*val, schedule, &mut service, &mut hooks, resume)?;
+    let mut in_process = InProcess { outer: observer, owner: &owner, layout: &layout, val: &split.val, checkpoint };
+    let (weights, mut report) = trainer.train(&*train, &*val, schedule, &mut service, &mut in_process, resume)?;
     report.weights = decrypt_weights(&owner, &layout, &weights)?;
     Ok(EncryptedRun {
         report,
@@ -256,15 +257,15 @@ fn stored_batches(
     levels: BatchLevels,
     split: &Split,
     work: &WorkDir,
-    progress: &mut dyn FnMut(&str),
+    observer: &mut dyn TrainObserver,
 ) -> Result<(BatchStore, f64)> {
     if let Some(seconds) = work.encryption_seconds() {
-        progress("hospital: the training and validation sets, encrypted by the interrupted run");
+        observer.message("hospital: the training and validation sets, encrypted by the interrupted run");
         let store = BatchStore::open(&work.batches())?;
         store.expect_key(owner.key(), &work.secret_key_path())?;
         return Ok((store, seconds));
     }
-    progress("hospital: encrypting the training and validation sets");
+    observer.message("hospital: encrypting the training and validation sets");
     let start = Instant::now();
     let dir = work.batches();
     if dir.exists() {
@@ -277,19 +278,39 @@ fn stored_batches(
     Ok((store, seconds))
 }
 
-/// The trainer's hooks when the key owner is in the same process: progress lines, each epoch's validation
-/// accuracy from its decrypted weights, and checkpoints into the working folder.
-struct InProcessHooks<'a, 'p> {
-    progress: &'p mut dyn FnMut(&str),
+/// The trainer's observer when the key owner is in the same process: progress passed on to the caller's
+/// observer, each epoch's validation accuracy from its decrypted weights, and checkpoints into the working folder.
+struct InProcess<'a, 'p> {
+    outer: &'p mut dyn TrainObserver,
     owner: &'a KeyOwner<'a>,
     layout: &'a Layout,
     val: &'a Dataset,
     checkpoint: Option<Checkpoint<'a>>,
 }
 
-impl TrainHooks for InProcessHooks<'_, '_> {
-    fn progress(&mut self, line: &str) {
-        (self.progress)(line);
+impl TrainObserver for InProcess<'_, '_> {
+    fn message(&mut self, line: &str) {
+        self.outer.message(line);
+    }
+
+    fn epoch_started(&mut self, start: &EpochStart) {
+        self.outer.epoch_started(start);
+    }
+
+    fn step_done(&mut self, step: &StepDone) {
+        self.outer.step_done(step);
+    }
+
+    fn validating(&mut self) {
+        self.outer.validating();
+    }
+
+    fn epoch_done(&mut self, done: &EpochDone) {
+        self.outer.epoch_done(done);
+    }
+
+    fn finished(&mut self) {
+        self.outer.finished();
     }
 
     fn epoch_weights(&mut self, w: &[Ct]) -> Result<Option<f64>> {
@@ -344,6 +365,15 @@ mod tests {
     use super::super::fixtures::{blobs, test_literal, test_schedule};
     use super::*;
 
+    /// An observer that hands each message to its function.
+    struct Messages<F: FnMut(&str)>(F);
+
+    impl<F: FnMut(&str)> TrainObserver for Messages<F> {
+        fn message(&mut self, line: &str) {
+            (self.0)(line);
+        }
+    }
+
     /// With a working folder the encrypted batches are on disk while the cloud trains — every training and
     /// validation batch — they train as the batches held in memory do, and the folder is removed at the end.
     #[test]
@@ -352,13 +382,13 @@ mod tests {
         let parent = tempfile::tempdir().unwrap();
         let dir = parent.path().join("work");
         let mut on_disk = Vec::new();
-        let mut progress = |message: &str| {
+        let mut progress = Messages(|message: &str| {
             if message.starts_with("cloud: encrypted training") {
                 on_disk.push(
                     BatchStore::open(&dir.join("batches")).map(|s| s.rows(Part::Train).len() + s.rows(Part::Val).len()),
                 );
             }
-        };
+        });
         let c = compare("blobs", &split, &test_schedule(), Some(&test_literal()), Some(&dir), &mut progress).unwrap();
         let batches = |rows: usize| rows.div_ceil(test_schedule().batch);
         let want = batches(split.train.len()) + batches(split.val.len());
@@ -380,7 +410,7 @@ mod tests {
         std::fs::create_dir(work("foreign")).unwrap();
         std::fs::write(work("foreign").join("notes.txt"), "mine").unwrap();
         for (name, expected) in [("other", "unfinished run of other data"), ("foreign", "not an encrypted run")] {
-            let mut progress = |message: &str| panic!("{name}: nothing should run, but: {message}");
+            let mut progress = Messages(|message: &str| panic!("{name}: nothing should run, but: {message}"));
             let error = compare("blobs", &split, &test_schedule(), Some(&literal), Some(&work(name)), &mut progress)
                 .err()
                 .unwrap();

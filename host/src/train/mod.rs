@@ -11,6 +11,7 @@ pub mod exchange;
 pub(crate) mod fixtures;
 pub mod key_owner;
 pub mod layout;
+pub mod observer;
 pub mod plain;
 pub mod plan;
 pub mod schedule;

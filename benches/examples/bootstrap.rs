@@ -13,9 +13,9 @@
 use medblind::keystore::Session;
 use medblind_benches::setup::{select_kernels, session};
 use medblind_core::ckks::bootstrap::{BOOTSTRAP_N65536, BootstrapLiteral, Bootstrapper, TEST_INSECURE_BOOTSTRAP_N4096};
-use medblind_core::ckks::keys::key_switch_key_words;
-use medblind_core::ckks::params::{ParamsLiteral, SecretDistribution};
+use medblind_core::ckks::key_switch_key_words;
 use medblind_core::ckks::{Decryptor, EncryptionKey, Encryptor, Evaluator, SecretKey};
+use medblind_core::ckks::{ParamsLiteral, SecretDistribution};
 use medblind_core::math::kernels;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};

@@ -6,7 +6,7 @@ use medblind::keystore::Session;
 use medblind::train::data::Dataset;
 use medblind::train::schedule::Schedule;
 use medblind_core::ckks::encryption::plaintext_from_coefficients;
-use medblind_core::ckks::keys::rotation_galois_element;
+use medblind_core::ckks::rotation_galois_element;
 use medblind_core::ckks::{
     Context, Encoder, GaloisKey, Params, ParamsLiteral, Plaintext, PublicKey, RelinearizationKey, SecretKey, presets,
 };

@@ -31,11 +31,12 @@ extern crate alloc;
 extern crate std;
 
 pub mod ckks;
-pub mod error;
+mod error;
 pub mod math;
-pub mod parallel;
+mod parallel;
 #[cfg(test)]
 mod testing;
 pub mod wire;
 
 pub use error::{Error, Result};
+pub use parallel::with_limb_threads;

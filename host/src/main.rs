@@ -48,7 +48,7 @@ fn main() -> ExitCode {
     };
     // Work on one ciphertext on this thread shares its RNS limbs among the cores; rayon's workers (over
     // ciphertexts) keep one each.
-    exit_code(medblind_core::parallel::with_limb_threads(rayon::current_num_threads(), || run(command, force)))
+    exit_code(medblind_core::with_limb_threads(rayon::current_num_threads(), || run(command, force)))
 }
 
 fn run(command: Command, force: bool) -> anyhow::Result<()> {

@@ -2,7 +2,7 @@
 //! `corpus/objects/` (for `decode` and `decode_checked`), and a valid device-link frame of each direction into
 //! `corpus/frames/` (for `frame`). Deterministic (a fixed seed), so the corpus in the repository is what this writes.
 
-use medblind_core::ckks::keys::rotation_galois_element;
+use medblind_core::ckks::rotation_galois_element;
 use medblind_core::ckks::{
     Context, Encoder, EncryptionKey, Encryptor, GaloisKey, KeySwitchKey, Params, PublicKey, RelinearizationKey,
     SecretKey, Slots, presets,

@@ -4,29 +4,32 @@
 //! levels and scales), one [`EvaluationKeys`] set — polynomial evaluation and bootstrapping
 //! (with its slot-domain linear transforms).
 
+// The public modules are the concepts used by path: bootstrapping, the buffer-level encryption chain the `no_std`
+// device keeps, the device's linear layer, polynomial evaluation and the presets. Everything else is used through
+// the names below.
 #[cfg(feature = "alloc")]
 pub mod bootstrap;
-pub mod ciphertext;
-pub mod context;
-pub mod encoder;
+pub(crate) mod ciphertext;
+pub(crate) mod context;
+pub(crate) mod encoder;
 pub mod encryption;
 #[cfg(feature = "alloc")]
 mod engine;
 #[cfg(feature = "alloc")]
 mod evaluation_keys;
-pub mod evaluator;
-pub mod keys;
-pub mod keyswitch;
+pub(crate) mod evaluator;
+pub(crate) mod keys;
+pub(crate) mod keyswitch;
 pub mod linear_layer;
-pub mod params;
+pub(crate) mod params;
 #[cfg(feature = "alloc")]
 pub mod polynomial;
 pub mod presets;
 mod scratch;
 #[cfg(feature = "alloc")]
-pub mod slots;
+mod slots;
 
-pub use ciphertext::{Ciphertext, Plaintext};
+pub use ciphertext::{Ciphertext, Plaintext, ciphertext_words, plaintext_words};
 pub use context::Context;
 pub use encoder::Encoder;
 #[cfg(feature = "alloc")]
@@ -34,8 +37,11 @@ pub use engine::{Ct, Engine};
 #[cfg(feature = "alloc")]
 pub use evaluation_keys::{EncapsulationKeys, EvaluationKeys};
 pub use evaluator::Evaluator;
-pub use keys::{GaloisKey, KeySwitchKey, PublicKey, RelinearizationKey, SecretKey};
-pub use params::{Params, ParamsLiteral, SecretDistribution, Security};
+pub use keys::{
+    GaloisKey, KeySwitchKey, PublicKey, RelinearizationKey, SecretKey, conjugation_galois_element, find_galois_key,
+    galois_key_scratch_words, key_switch_key_words, rotation_galois_element, secret_key_words,
+};
+pub use params::{Params, ParamsLiteral, SecretDistribution, Security, max_log_qp_128};
 #[cfg(feature = "alloc")]
 pub use polynomial::Chebyshev;
 #[cfg(feature = "alloc")]

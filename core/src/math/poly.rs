@@ -3,7 +3,7 @@
 
 use super::ntt::NttTable;
 use super::rns;
-use super::zq::{MAX_MODULI, Modulus, mul_wide};
+use super::zq::{MAX_MODULI, Modulus};
 use crate::parallel::for_each_limb;
 
 /// `a += b` limb-wise.
@@ -49,6 +49,7 @@ fn pointwise_products(moduli: &[Modulus], out: &mut [u64], a: Option<&[u64]>, b:
 /// `out = Σ_k a_k ⊙ b_k` over the `pairs` of residues (each limb's words below its prime): on vector lanes where
 /// they can, else products summed in 128 bits, each coefficient reduced once per fifteen products instead of
 /// once per product.
+#[cfg(feature = "alloc")]
 pub fn dot(moduli: &[Modulus], out: &mut [u64], pairs: &[(&[u64], &[u64])]) {
     const TILE: usize = 256;
     if moduli.is_empty() {
@@ -75,7 +76,7 @@ pub fn dot(moduli: &[Modulus], out: &mut [u64], pairs: &[(&[u64], &[u64])]) {
                     acc.iter_mut().for_each(|x| *x = m.reduce_u128(*x) as u128);
                 }
                 for ((x, &y), &z) in acc.iter_mut().zip(&a[range.clone()]).zip(&b[range.clone()]) {
-                    *x += mul_wide(y, z);
+                    *x += super::zq::mul_wide(y, z);
                 }
             }
             out[range].iter_mut().zip(acc.iter()).for_each(|(o, &x)| *o = m.reduce_u128(x));

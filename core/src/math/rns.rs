@@ -113,23 +113,25 @@ impl<'a> BasisExtension<'a> {
         Self { source, hat_inv }
     }
 
-    /// Extends coefficient-form residues `input` (`|B|` limbs of `n` words) to one `target` prime, writing
+    /// (Tests: the two halves below in one call.) Extends coefficient-form residues `input` (`|B|` limbs of `n` words) to one `target` prime, writing
     /// `x + u·B mod t` (`0 ≤ u < |B|`) into `out` (`n` words). `scratch` holds `|B|·n` words.
     ///
     /// # Panics
     /// If the buffer sizes do not match.
-    pub fn extend_to(&self, input: &[u64], target: &Modulus, out: &mut [u64], scratch: &mut [u64]) {
+    #[cfg(test)]
+    fn extend_to(&self, input: &[u64], target: &Modulus, out: &mut [u64], scratch: &mut [u64]) {
         let n = out.len();
         assert!(input.len() == self.source.len() * n && scratch.len() == input.len(), "basis extension sizes");
         self.scale_inputs(input, scratch);
         self.accumulate(scratch, target, out);
     }
 
-    /// Extends to several targets, sharing the per-source scaling: `out` holds `targets.len()` limbs.
+    /// (Tests.) Extends to several targets, sharing the per-source scaling: `out` holds `targets.len()` limbs.
     ///
     /// # Panics
     /// If the buffer sizes do not match.
-    pub fn extend(&self, input: &[u64], targets: &[Modulus], out: &mut [u64], scratch: &mut [u64]) {
+    #[cfg(test)]
+    fn extend(&self, input: &[u64], targets: &[Modulus], out: &mut [u64], scratch: &mut [u64]) {
         if self.source.is_empty() {
             return;
         }

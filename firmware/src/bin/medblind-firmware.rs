@@ -16,9 +16,9 @@
 
 use embedded_io::{Read, Write};
 use medblind_core::ckks::encryption::{encrypt_sk, plaintext_from_coefficients};
-use medblind_core::ckks::keys::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::ckks::linear_layer::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, SecretKey, presets};
+use medblind_core::ckks::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::wire::frame::{self, FeaturesPayload, HeadPayload, Opcode};
 use medblind_core::wire::{self, KeyId};
 use medblind_firmware::buffers::{Buffers, N};

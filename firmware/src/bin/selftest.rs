@@ -7,9 +7,9 @@
 #![no_main]
 
 use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};
-use medblind_core::ckks::keys::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::ckks::linear_layer::LinearLayer;
 use medblind_core::ckks::{Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, SecretKey, presets};
+use medblind_core::ckks::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::wire::{self, KeyId};
 use medblind_firmware::buffers::Buffers;
 use medblind_firmware::counter::Counter;

@@ -1,7 +1,7 @@
 //! `medblind params`: the parameter presets with their security.
 
 use medblind_core::ckks::bootstrap::bootstrapping_for;
-use medblind_core::ckks::{Params, Security, params::max_log_qp_128, presets};
+use medblind_core::ckks::{Params, Security, max_log_qp_128, presets};
 
 /// List the CKKS parameter presets with their security level.
 #[derive(clap::Args)]

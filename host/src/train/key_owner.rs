@@ -8,10 +8,10 @@ use super::softmax::SoftmaxApprox;
 use crate::keystore::CloudKeys;
 use anyhow::{Result, bail};
 use medblind_core::ckks::bootstrap::{BootstrapLiteral, Bootstrapper, fresh_level, generate_encapsulation_keys};
-use medblind_core::ckks::keys::{conjugation_galois_element, rotation_galois_element};
 use medblind_core::ckks::{
     Context, Ct, Decryptor, Encoder, EncryptionKey, Encryptor, EvaluationKeys, GaloisKey, RelinearizationKey, SecretKey,
 };
+use medblind_core::ckks::{conjugation_galois_element, rotation_galois_element};
 use medblind_core::wire::KeyId;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};

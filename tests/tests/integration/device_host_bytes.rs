@@ -1,10 +1,10 @@
 //! The device path (no allocator: static-style buffers, `*_in` functions) and the host path (owned types) of the
 //! core produce and accept the very same bytes.
 
-use medblind_core::ckks::ciphertext::{ciphertext_words, plaintext_words};
 use medblind_core::ckks::encryption::{encrypt_sk, plaintext_from_coefficients};
-use medblind_core::ckks::keys::secret_key_words;
+use medblind_core::ckks::secret_key_words;
 use medblind_core::ckks::{Context, Decryptor, Encoder, Params, SecretKey, presets};
+use medblind_core::ckks::{ciphertext_words, plaintext_words};
 use medblind_core::math::ntt::NttTable;
 use medblind_core::wire;
 use rand_chacha::ChaCha20Rng;

@@ -37,14 +37,10 @@ pub enum Error {
         /// The largest `log2(QP)` allowed at this degree.
         max_log_qp: u32,
     },
-    /// The key-switching decomposition does not fit: `dnum` must be in `1..=q_count` and no digit may exceed `P`.
+    /// A prime of `Q` larger than `P`: no key-switching digit can hold it.
     InvalidKeySwitching {
-        /// The number of digits asked for.
-        dnum: usize,
-        /// The number of ciphertext primes.
-        q_count: usize,
-        /// The number of special primes.
-        p_count: usize,
+        /// The prime.
+        modulus: u64,
     },
     /// A level above the parameters' top level, or an operation that needs more levels than are left.
     LevelOutOfRange {
@@ -139,8 +135,8 @@ impl fmt::Display for Error {
             Error::Insecure { log_qp, max_log_qp } => {
                 write!(f, "log2(QP) = {log_qp} exceeds {max_log_qp}, the 128-bit security bound for this degree")
             }
-            Error::InvalidKeySwitching { dnum, q_count, p_count } => {
-                write!(f, "dnum = {dnum} does not fit {q_count} ciphertext primes and {p_count} special primes")
+            Error::InvalidKeySwitching { modulus } => {
+                write!(f, "the ciphertext prime {modulus} is larger than P: no key-switching digit can hold it")
             }
             Error::LevelOutOfRange { level, max } => write!(f, "level {level} is out of range (at most {max})"),
             Error::LevelMismatch { left, right } => write!(f, "operands at levels {left} and {right}"),

@@ -1,7 +1,7 @@
 //! Keys: the secret key `s`, the public key, and key-switching keys (relinearization and Galois keys).
 //!
 //! All keys are kept in the NTT domain. Key-switching keys follow hybrid key switching (Han–Ki 2020): `Q` is
-//! split into `dnum` digits of `α` consecutive primes; digit `j` of a key for `s'` is
+//! split into `dnum` digits of consecutive primes ([`super::Params::digit`]); digit `j` of a key for `s'` is
 //! `(b_j, a_j) = (-a_j·s + e_j + [i ∈ digit j]·P·s', a_j)` over `Q ∪ P` (the bracket is evaluated per prime
 //! `q_i`, zero modulo `P`), which works at every level. The `a` parts come from a 32-byte seed, so a key can be
 //! shipped as its `b` parts plus the seed.
@@ -158,7 +158,7 @@ pub fn public_key_words<T>(ctx: &Context<T>) -> usize {
 
 /// The words of a key-switching key: `dnum · 2(L + 1 + K)·N`.
 pub fn key_switch_key_words<T>(ctx: &Context<T>) -> usize {
-    ctx.params().literal().dnum * secret_key_words(ctx) * 2
+    ctx.params().dnum() * secret_key_words(ctx) * 2
 }
 
 impl<S: AsRef<[u64]>> PublicKey<S> {
@@ -229,7 +229,7 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> KeySwitchKey<S> {
         if storage.as_mut().len() < words {
             return Err(Error::BufferLength { expected: words, actual: storage.as_mut().len() });
         }
-        let dnum = ctx.params().literal().dnum;
+        let dnum = ctx.params().dnum();
         for (j, digit) in storage.as_mut()[..words].chunks_exact_mut(words / dnum).enumerate() {
             expand_key_switch_a(ctx, &seed, j, &mut digit[words / dnum / 2..]);
         }
@@ -286,8 +286,6 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> KeySwitchKey<S> {
         let level = params.max_level();
         let q_count = level + 1;
         let limbs = q_count + params.p().len();
-        let dnum = params.literal().dnum;
-        let alpha = q_count.div_ceil(dnum);
         let words = key_switch_key_words(ctx);
         if storage.as_mut().len() != words {
             return Err(Error::BufferLength { expected: words, actual: storage.as_mut().len() });
@@ -307,7 +305,7 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> KeySwitchKey<S> {
             poly::neg_assign(&moduli, b);
             add_error(rng, &moduli, &tables, b, &mut small[..n], &mut scratch[..limbs * n]);
             // b_j += [P]_{q_i} · s' on digit j's primes.
-            for i in j * alpha..((j + 1) * alpha).min(q_count) {
+            for i in params.digit(j) {
                 let q = &moduli[i];
                 let p = params.p().iter().fold(1, |acc, p| q.mul(acc, p.value()));
                 let p_shoup = q.shoup(p);

@@ -7,7 +7,7 @@
 //! 3. [`mod_down`]: divide by `P` (extend the `P` part to `Q_l`, subtract, multiply by `P^{-1}`).
 //!
 //! The result `(k_0, k_1)` satisfies `k_0 + k_1·s ≈ d·s'` with noise of order `N` (digits no larger than `P`).
-//! Cost at level `l` with `β = ⌈(l+1)/α⌉` digits: `(l+1) + β(l+1+K-α) + K + (l+1)` NTTs of size `N`.
+//! Cost at level `l` with `β` digits of about `α` primes: `(l+1) + β(l+1+K-α) + K + (l+1)` NTTs of size `N`.
 
 use super::context::Context;
 use super::keys::KeySwitchKey;
@@ -16,19 +16,9 @@ use crate::math::poly;
 use crate::math::rns::BasisExtension;
 use crate::math::zq::{Modulus, mul_wide};
 
-/// Digits active at `level`: `β = ⌈(level+1)/α⌉`.
-pub fn digit_count<T>(ctx: &Context<T>, level: usize) -> usize {
-    (level + 1).div_ceil(alpha(ctx))
-}
-
-/// Primes per digit, `α = ⌈(L+1)/dnum⌉`.
-fn alpha<T>(ctx: &Context<T>) -> usize {
-    ctx.params().q().len().div_ceil(ctx.params().literal().dnum)
-}
-
 /// Words of `decompose`'s output at `level`: `β(l+1+K)N`.
 pub fn digits_words<T>(ctx: &Context<T>, level: usize) -> usize {
-    digit_count(ctx, level) * (level + 1 + ctx.params().p().len()) * ctx.degree()
+    ctx.params().digits_at(level) * (level + 1 + ctx.params().p().len()) * ctx.degree()
 }
 
 /// Words of scratch the three steps need at `level` (besides the digits and accumulators).
@@ -93,14 +83,14 @@ pub fn decompose<T: AsRef<[u64]>>(ctx: &Context<T>, level: usize, d: &[u64], dig
     let n = ctx.degree();
     let q_count = level + 1;
     let limbs = q_count + ctx.params().p().len();
-    let alpha = alpha(ctx);
     let moduli = ctx.qp_moduli(level);
     let tables = ctx.qp_tables(level);
     let (coefficients, rest) = scratch.split_at_mut(q_count * n);
     coefficients.copy_from_slice(&d[..q_count * n]);
     poly::inverse(&ctx.q_tables(level), coefficients);
-    for (j, digit) in digits.chunks_exact_mut(limbs * n).take(digit_count(ctx, level)).enumerate() {
-        let range = j * alpha..((j + 1) * alpha).min(q_count);
+    for (j, digit) in digits.chunks_exact_mut(limbs * n).take(ctx.params().digits_at(level)).enumerate() {
+        let range = ctx.params().digit(j);
+        let range = range.start..range.end.min(q_count);
         let source = &moduli[range.clone()];
         let extension = BasisExtension::new(source);
         let (scaled, counts) = rest.split_at_mut(source.len() * n);
@@ -139,7 +129,7 @@ pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     let params = ctx.params();
     let (q_top, k) = (params.q().len(), params.p().len());
     let limbs = level + 1 + k;
-    let beta = digit_count(ctx, level);
+    let beta = params.digits_at(level);
     let digits = &digits[..beta * limbs * n];
     let digits = match galois_element {
         Some(g) => {

@@ -2,7 +2,8 @@
 //!
 //! The ciphertext modulus is `Q = q_0 · q_1 ⋯ q_L` (`q_0` the base prime, `q_1..q_L` the rescaling primes, dropped
 //! from the top); key switching works over `QP` with the special primes `P = p_0 ⋯ p_{K-1}` and splits `Q` into
-//! `dnum` digits of `α = ⌈(L+1)/dnum⌉` primes (hybrid key switching, Han–Ki 2020).
+//! `dnum` digits of consecutive primes, each no larger than `P` (hybrid key switching, Han–Ki 2020): from `q_0`
+//! up, a digit takes primes while their product stays within `P`, so `Q` splits into the fewest digits it can.
 //!
 //! Security: `log2(QP)` must not exceed the HomomorphicEncryption.org standard's bound for 128-bit classical
 //! security with a ternary secret (Albrecht et al. 2018, table of SEAL's `hestdparms`), unless the literal says
@@ -49,8 +50,6 @@ pub struct ParamsLiteral {
     pub q: &'static [u64],
     /// The special primes for key switching.
     pub p: &'static [u64],
-    /// The number of digits `Q` is split into for key switching (`1 ≤ dnum ≤ L + 1`).
-    pub dnum: usize,
     /// `log2` of the default encoding scale `Δ`.
     pub log_scale: u32,
     /// The secret key distribution.
@@ -65,14 +64,16 @@ pub struct Params {
     literal: ParamsLiteral,
     q: heapless::Vec<Modulus, MAX_MODULI>,
     p: heapless::Vec<Modulus, MAX_MODULI>,
+    /// The end (exclusive index into `q`) of each key-switching digit, in order; the last is `L + 1`.
+    digit_ends: heapless::Vec<u8, MAX_MODULI>,
     log_qp: f64,
     fingerprint: u64,
 }
 
 impl Params {
-    /// Validates a literal: every modulus an NTT-friendly prime `< 2^62` for degree `N`, all distinct,
-    /// `1 ≤ dnum ≤ L + 1`, every digit (`α = ⌈(L+1)/dnum⌉` consecutive primes of `Q`) no larger than `P` (so key
-    /// switching adds noise of order `N`, not `N · digit / P`), and the security bound unless waived for tests.
+    /// Validates a literal: every modulus an NTT-friendly prime `< 2^62` for degree `N`, all distinct, every
+    /// prime of `Q` no larger than `P` (each digit is, so key switching adds noise of order `N`, not
+    /// `N · digit / P`), and the security bound unless waived for tests.
     ///
     /// # Errors
     /// [`Error::InvalidDegree`], [`Error::InvalidModulus`], [`Error::DuplicateModulus`],
@@ -98,15 +99,7 @@ impl Params {
             }
             log_qp += libm::log2(m as f64);
         }
-        let levels = literal.q.len();
-        let log_p: f64 = literal.p.iter().map(|&p| libm::log2(p as f64)).sum();
-        let digit_fits = |digit: &[u64]| digit.iter().map(|&q| libm::log2(q as f64)).sum::<f64>() <= log_p;
-        if literal.dnum == 0
-            || literal.dnum > levels
-            || !literal.q.chunks(levels.div_ceil(literal.dnum)).all(digit_fits)
-        {
-            return Err(Error::InvalidKeySwitching { dnum: literal.dnum, q_count: levels, p_count: literal.p.len() });
-        }
+        let digit_ends = digits(literal)?;
         if literal.security == Security::Bits128 {
             let max_log_qp = max_log_qp_128(log_degree).unwrap_or(0);
             if log_qp > max_log_qp as f64 {
@@ -120,8 +113,9 @@ impl Params {
             literal: *literal,
             q: to_moduli(literal.q),
             p: to_moduli(literal.p),
+            fingerprint: fingerprint(literal, digit_ends.len()),
+            digit_ends,
             log_qp,
-            fingerprint: fingerprint(literal),
         })
     }
 
@@ -160,6 +154,22 @@ impl Params {
         libm::exp2(self.literal.log_scale as f64)
     }
 
+    /// The number of key-switching digits `dnum` (`1 ≤ dnum ≤ L + 1`).
+    pub fn dnum(&self) -> usize {
+        self.digit_ends.len()
+    }
+
+    /// The primes of digit `j < dnum`: a range of indices into [`Self::q`].
+    pub fn digit(&self, j: usize) -> core::ops::Range<usize> {
+        let start = if j == 0 { 0 } else { self.digit_ends[j - 1] as usize };
+        start..self.digit_ends[j] as usize
+    }
+
+    /// `β`: the digits a ciphertext at `level` has primes of (`1 ≤ β ≤ dnum`).
+    pub fn digits_at(&self, level: usize) -> usize {
+        self.digit_ends.iter().take_while(|&&end| (end as usize) <= level).count() + 1
+    }
+
     /// `log2(QP)`.
     pub fn log_qp(&self) -> f64 {
         self.log_qp
@@ -177,8 +187,32 @@ pub fn max_log_qp_128(log_degree: u32) -> Option<u32> {
     SECURITY_BOUNDS_128.iter().find(|(l, _)| *l == log_degree).map(|&(_, bound)| bound)
 }
 
-/// FNV-1a over the literal's numbers, little-endian.
-fn fingerprint(literal: &ParamsLiteral) -> u64 {
+/// The ends of `Q`'s key-switching digits (see the module documentation).
+///
+/// # Errors
+/// [`Error::InvalidKeySwitching`] if a prime of `Q` is larger than `P`.
+fn digits(literal: &ParamsLiteral) -> Result<heapless::Vec<u8, MAX_MODULI>> {
+    let log_p: f64 = literal.p.iter().map(|&p| libm::log2(p as f64)).sum();
+    let mut ends = heapless::Vec::new();
+    let mut bits = 0.0;
+    for (i, &q) in literal.q.iter().enumerate() {
+        let log_q = libm::log2(q as f64);
+        if log_q > log_p {
+            return Err(Error::InvalidKeySwitching { modulus: q });
+        }
+        if bits + log_q > log_p {
+            // At most one end per prime, and there are fewer than MAX_MODULI primes.
+            let _ = ends.push(i as u8);
+            bits = 0.0;
+        }
+        bits += log_q;
+    }
+    let _ = ends.push(literal.q.len() as u8);
+    Ok(ends)
+}
+
+/// FNV-1a over the literal's numbers and its digit count, little-endian.
+fn fingerprint(literal: &ParamsLiteral, dnum: usize) -> u64 {
     let mut hash = 0xcbf2_9ce4_8422_2325u64;
     let mut eat = |x: u64| {
         for byte in x.to_le_bytes() {
@@ -187,7 +221,7 @@ fn fingerprint(literal: &ParamsLiteral) -> u64 {
     };
     eat(literal.log_degree as u64);
     eat(literal.log_scale as u64);
-    eat(literal.dnum as u64);
+    eat(dnum as u64);
     eat(match literal.secret {
         SecretDistribution::Ternary => u64::MAX,
         SecretDistribution::HammingWeight(h) => h as u64,
@@ -228,10 +262,8 @@ mod tests {
         assert_eq!(Params::new(&bad_prime), Err(Error::InvalidModulus { modulus: 97 }));
         let repeated = ParamsLiteral { p: &[0x3ffffffffc001], ..base };
         assert_eq!(Params::new(&repeated), Err(Error::DuplicateModulus { modulus: 0x3ffffffffc001 }));
-        let bad_dnum = ParamsLiteral { dnum: 0, ..base };
-        assert!(matches!(Params::new(&bad_dnum), Err(Error::InvalidKeySwitching { dnum: 0, .. })));
-        let few_p = ParamsLiteral { dnum: 1, ..base }; // one digit of 192 bits > P of 110 bits
-        assert!(matches!(Params::new(&few_p), Err(Error::InvalidKeySwitching { dnum: 1, .. })));
+        let small_p = ParamsLiteral { q: &[0x3_ffff_ffff_c001], p: &[0x8_0000_4001], ..base }; // P of 36 bits < q_0
+        assert_eq!(Params::new(&small_p), Err(Error::InvalidKeySwitching { modulus: 0x3_ffff_ffff_c001 }));
         let bad_degree = ParamsLiteral { log_degree: 20, ..base };
         assert_eq!(Params::new(&bad_degree), Err(Error::InvalidDegree { degree: 1 << 20 }));
     }

@@ -70,7 +70,7 @@ const fn chain<const N: usize>(parts: &[&[u64]]) -> [u64; N] {
 }
 
 /// **Insecure, for tests only**: N = 2^10, a 50-bit base prime and four ~35-bit rescaling primes (depth 4 at
-/// scale 2^35), two 55-bit special primes (`dnum = 3`). `log2(QP) ≈ 301`, far above the 27 bits allowed at this degree.
+/// scale 2^35), two 55-bit special primes (2 digits). `log2(QP) ≈ 301`, far above the 27 bits allowed at this degree.
 pub const TEST_INSECURE_N1024: ParamsLiteral = ParamsLiteral {
     name: "test-insecure-n1024",
     log_degree: 10,
@@ -85,7 +85,6 @@ pub const TEST_INSECURE_N1024: ParamsLiteral = ParamsLiteral {
         0x7f_ffff_fffd_d001, // 55
         0x7f_ffff_fffd_8801, // 55
     ],
-    dnum: 3,
     log_scale: 35,
     secret: SecretDistribution::Ternary,
     security: Security::InsecureForTestsOnly,
@@ -93,7 +92,7 @@ pub const TEST_INSECURE_N1024: ParamsLiteral = ParamsLiteral {
 
 /// **Insecure, for tests only**: N = 2^11 with a 61-bit base prime, 30 rescaling primes within 2^-20 of 2^40
 /// (one encrypted training step at scale 2^40, as many levels as [`N65536_QP1626_S40`]) and four ~61-bit special
-/// primes (`dnum = 8`). `log2(QP) ≈ 1508`, far above the 54 bits allowed at this degree: it exists so training
+/// primes (6 digits). `log2(QP) ≈ 1508`, far above the 54 bits allowed at this degree: it exists so training
 /// can be tested end to end in seconds.
 pub const TEST_INSECURE_N2048_DEPTH30: ParamsLiteral = ParamsLiteral {
     name: "test-insecure-n2048-depth30",
@@ -137,7 +136,6 @@ pub const TEST_INSECURE_N2048_DEPTH30: ParamsLiteral = ParamsLiteral {
         0x2000_0000_0001_d001, // 62
         0x1fff_ffff_fffd_e001, // 61
     ],
-    dnum: 8,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::InsecureForTestsOnly,
@@ -145,7 +143,7 @@ pub const TEST_INSECURE_N2048_DEPTH30: ParamsLiteral = ParamsLiteral {
 
 /// The edge-device preset, 128-bit secure: N = 2^12 (2048 slots), `q_0` of 38 bits and one 28-bit rescaling
 /// prime at scale 2^28 (depth 1: exactly one plaintext-matrix product, the linear head), one 43-bit special
-/// prime (`dnum = 2`: each digit is one prime, below `P`). `log2(QP) ≈ 108.9997 ≤ 109`.
+/// prime (2 digits: each one prime, below `P`). `log2(QP) ≈ 108.9997 ≤ 109`.
 /// After the head's rescale, values must stay below `q_0 / (2Δ) ≈ 2^9` in magnitude.
 pub const N4096_QP109_S28: ParamsLiteral = ParamsLiteral {
     name: "n4096-qp109-s28",
@@ -157,15 +155,14 @@ pub const N4096_QP109_S28: ParamsLiteral = ParamsLiteral {
     p: &[
         0x7ff_fffd_8001, // 43
     ],
-    dnum: 2,
     log_scale: 28,
     secret: SecretDistribution::Ternary,
     security: Security::Bits128,
 };
 
 /// The training preset, 128-bit secure: N = 2^16 (32768 slots), a 60-bit base prime and 30 rescaling primes of
-/// 40–41 bits alternating around 2^40 (depth 30 at scale 2^40), six 61-bit special primes, `dnum = 4`
-/// (digits of 8 primes ≈ 320 bits, below `P ≈ 366` bits). `log2(QP) ≈ 1626 ≤ 1772`.
+/// 40–41 bits alternating around 2^40 (depth 30 at scale 2^40), six 61-bit special primes, 4 digits
+/// (of 8, 9, 9 and 5 primes, at most ≈ 365 bits, below `P ≈ 366` bits). `log2(QP) ≈ 1626 ≤ 1772`.
 pub const N65536_QP1626_S40: ParamsLiteral = ParamsLiteral {
     name: "n65536-qp1626-s40",
     log_degree: 16,
@@ -178,13 +175,12 @@ pub const N65536_QP1626_S40: ParamsLiteral = ParamsLiteral {
         0x1fff_ffff_ff42_0001, // 61
         0x1fff_ffff_ff38_0001, // 61
     ],
-    dnum: 4,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::Bits128,
 };
 /// 128-bit secure, N = 2^13 (4096 slots): a 60-bit base prime and 2 rescaling primes around 2^40
-/// (depth 2 at scale 2^40), 1 special prime of 61 bits, `dnum = 3`. `log2(QP) ≈ 2e+02 ≤ 218`.
+/// (depth 2 at scale 2^40), 1 special prime of 61 bits, 3 digits. `log2(QP) ≈ 2e+02 ≤ 218`.
 pub const N8192_QP201_S40: ParamsLiteral = ParamsLiteral {
     name: "n8192-qp201-s40",
     log_degree: 13,
@@ -196,14 +192,13 @@ pub const N8192_QP201_S40: ParamsLiteral = ParamsLiteral {
     p: &[
         0x1fff_ffff_fffa_4001, // 61
     ],
-    dnum: 3,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::Bits128,
 };
 
 /// 128-bit secure, N = 2^14 (8192 slots): a 60-bit base prime and 6 rescaling primes around 2^40
-/// (depth 6 at scale 2^40), 2 special primes of 61 bits, `dnum = 4`. `log2(QP) ≈ 4e+02 ≤ 438`.
+/// (depth 6 at scale 2^40), 2 special primes of 61 bits, 3 digits. `log2(QP) ≈ 4e+02 ≤ 438`.
 pub const N16384_QP422_S40: ParamsLiteral = ParamsLiteral {
     name: "n16384-qp422-s40",
     log_degree: 14,
@@ -220,14 +215,13 @@ pub const N16384_QP422_S40: ParamsLiteral = ParamsLiteral {
         0x1fff_ffff_ffe1_0001, // 61
         0x1fff_ffff_ffe0_0001, // 61
     ],
-    dnum: 4,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::Bits128,
 };
 
 /// 128-bit secure, N = 2^15 (16384 slots): a 60-bit base prime and 14 rescaling primes around 2^40
-/// (depth 14 at scale 2^40), 4 special primes of 61 bits, `dnum = 3`. `log2(QP) ≈ 9e+02 ≤ 881`.
+/// (depth 14 at scale 2^40), 4 special primes of 61 bits, 3 digits. `log2(QP) ≈ 9e+02 ≤ 881`.
 pub const N32768_QP864_S40: ParamsLiteral = ParamsLiteral {
     name: "n32768-qp864-s40",
     log_degree: 15,
@@ -254,7 +248,6 @@ pub const N32768_QP864_S40: ParamsLiteral = ParamsLiteral {
         0x1fff_ffff_ffdd_0001, // 61
         0x1fff_ffff_ffc8_0001, // 61
     ],
-    dnum: 3,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::Bits128,
@@ -262,8 +255,8 @@ pub const N32768_QP864_S40: ParamsLiteral = ParamsLiteral {
 
 /// The bootstrapping preset, 128-bit secure: N = 2^16; from the bottom a 53-bit base prime `q_0` (`q_0/Δ ≈ 2^12`),
 /// 12 levels of 40–41 bits for the application (scale 2^40), 3 primes of 42 bits for SlotToCoeff, 12 of 61 bits
-/// for EvalMod (9) and CoeffToSlot (3); six 62-bit special primes, `dnum = 5` (digits of at most 6 primes ≈ 366
-/// bits ≤ `P` ≈ 372 bits). `log2(QP) ≈ 1762 ≤ 1772`. With [`BOOTSTRAP_N65536`], 12 levels are left after
+/// for EvalMod (9) and CoeffToSlot (3); six 62-bit special primes and 4 digits (`q_0` and
+/// 7 application primes; 5 and the SlotToCoeff primes; 6 EvalMod primes; the other 6), each ≤ `P` ≈ 372 bits. `log2(QP) ≈ 1762 ≤ 1772`. With [`BOOTSTRAP_N65536`], 12 levels are left after
 /// bootstrapping.
 pub const N65536_BOOT_QP1762_S40: ParamsLiteral = ParamsLiteral {
     name: "n65536-boot-qp1762-s40",
@@ -297,7 +290,6 @@ pub const N65536_BOOT_QP1762_S40: ParamsLiteral = ParamsLiteral {
         0x3fff_ffff_feda_0001, // 62
         0x3fff_ffff_fec8_0001, // 62
     ],
-    dnum: 5,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::Bits128,
@@ -319,20 +311,18 @@ pub const N65536_BOOT_ENCAPSULATION: ParamsLiteral = ParamsLiteral {
     p: &[
         0x3fff_ffff_ffe8_0001, // 62
     ],
-    dnum: 1,
     log_scale: 40,
     secret: SecretDistribution::HammingWeight(32),
     security: Security::Bits128,
 };
 
 /// **Insecure, for tests only**: [`N65536_BOOT_QP1762_S40`]'s primes at N = 2^12 (the same 12 application
-/// levels) with four special primes (`dnum = 10`): bootstrapping and bootstrapped training tests in seconds.
+/// levels) with four special primes (6 digits): bootstrapping and bootstrapped training tests in seconds.
 pub const TEST_INSECURE_N4096_BOOT: ParamsLiteral = ParamsLiteral {
     name: "test-insecure-n4096-boot",
     log_degree: 12,
     q: N65536_BOOT_QP1762_S40.q,
     p: N65536_BOOT_QP1762_S40.p.split_at(4).0,
-    dnum: 10,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::InsecureForTestsOnly,
@@ -344,7 +334,6 @@ pub const TEST_INSECURE_N4096_BOOT_ENCAPSULATION: ParamsLiteral = ParamsLiteral 
     log_degree: 12,
     q: N65536_BOOT_ENCAPSULATION.q,
     p: N65536_BOOT_ENCAPSULATION.p,
-    dnum: 1,
     log_scale: 40,
     secret: SecretDistribution::HammingWeight(32),
     security: Security::InsecureForTestsOnly,

@@ -132,7 +132,7 @@ pub fn decode_public_key_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
 /// key, the 8-byte Galois element).
 pub fn key_switch_key_len<T>(ctx: &Context<T>, galois: bool) -> usize {
     let qp = ctx.qp_moduli(ctx.params().max_level());
-    HEADER_LEN + usize::from(galois) * 8 + ctx.params().literal().dnum * packed_len(&qp, ctx.degree()) + 32
+    HEADER_LEN + usize::from(galois) * 8 + ctx.params().dnum() * packed_len(&qp, ctx.degree()) + 32
 }
 
 /// `kind` is [`Kind::GaloisKey`] exactly when `galois` is some.
@@ -155,7 +155,7 @@ fn encode_ksk<T: AsRef<[u64]>, K: AsRef<[u64]>>(
             p[..8].copy_from_slice(&g.to_le_bytes());
             offset = 8;
         }
-        for j in 0..ctx.params().literal().dnum {
+        for j in 0..ctx.params().dnum() {
             offset += pack(&qp, n, key.digit(j, qp.len(), n).0, &mut p[offset..]);
         }
         p[offset..offset + 32].copy_from_slice(key.seed());
@@ -189,7 +189,7 @@ fn decode_ksk<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
         None
     };
     let words = qp.len() * n;
-    let dnum = ctx.params().literal().dnum;
+    let dnum = ctx.params().dnum();
     // Validate and place every b_j first, then expand the seed into the a_j.
     for digit in storage.as_mut().chunks_exact_mut(2 * words).take(dnum) {
         offset += unpack(&qp, n, &payload[offset..], &mut digit[..words])?;

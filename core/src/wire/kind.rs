@@ -1,7 +1,7 @@
 //! The format's version and the kinds of object a header names. A leaf: it imports nothing of the crate.
 
 /// The format version this code writes and reads.
-pub const VERSION: u16 = 2;
+pub const VERSION: u16 = 3;
 
 /// The kind of object a buffer holds.
 #[non_exhaustive]

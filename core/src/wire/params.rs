@@ -36,7 +36,7 @@ pub fn encode_params<T>(ctx: &Context<T>, out: &mut [u8]) -> Result<usize> {
         };
         p[0] = literal.log_degree as u8;
         p[1] = literal.log_scale as u8;
-        p[2..4].copy_from_slice(&(literal.dnum as u16).to_le_bytes());
+        p[2..4].copy_from_slice(&(ctx.params().dnum() as u16).to_le_bytes());
         p[4] = secret_tag;
         p[5] = matches!(literal.security, crate::ckks::Security::Bits128) as u8;
         p[6..8].copy_from_slice(&(literal.q.len() as u16).to_le_bytes());
@@ -72,7 +72,7 @@ pub fn decode_params(bytes: &[u8]) -> Result<&'static ParamsLiteral> {
             payload[12..].chunks_exact(8).map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
         let same = payload[0] as u32 == literal.log_degree
             && payload[1] as u32 == literal.log_scale
-            && u16::from_le_bytes([payload[2], payload[3]]) as usize == literal.dnum
+            && u16::from_le_bytes([payload[2], payload[3]]) as usize == params.dnum()
             && u16::from_le_bytes([payload[6], payload[7]]) as usize == literal.q.len()
             && primes.copied().eq(stored);
         return if same { Ok(literal) } else { wire(WireError::InvalidField) };

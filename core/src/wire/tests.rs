@@ -163,7 +163,7 @@ fn oversized_claims_are_rejected_without_allocating() {
 fn header_layout_is_pinned() {
     let o = objects(&presets::TEST_INSECURE_N1024);
     let bytes = secret_key_to_vec(&o.ctx, &o.sk, KEY).unwrap();
-    assert_eq!(&bytes[0..8], b"MBLD\x02\x00\x02\x00"); // magic, version 2, kind 2 (secret key), no flags
+    assert_eq!(&bytes[0..8], b"MBLD\x03\x00\x02\x00"); // magic, version 3, kind 2 (secret key), no flags
     assert_eq!(&bytes[8..16], &o.ctx.params().fingerprint().to_le_bytes());
     assert_eq!(&bytes[16..24], &[0, 0, 0, 0, 1, 0, 0, 0]); // level 0, reserved, 1 slot
     assert_eq!(&bytes[24..32], &1.0f64.to_le_bytes());
@@ -196,15 +196,15 @@ fn wire_bytes_are_pinned() {
     let o = objects(&presets::TEST_INSECURE_N1024);
     let pinned: Vec<(usize, u64)> = every_encoding(&o).iter().map(|(_, b)| (b.len(), fnv1a(b))).collect();
     let expected = [
-        (116, 0x08f7b78cb374ae4e),    // params
-        (304, 0x05f7c6d787be66d1),    // secret key
-        (24656, 0x3f0e774aabff4b2f),  // public key
-        (116048, 0xecc3575584e85cb1), // relinearization key
-        (116056, 0xc199cafa4cba4364), // Galois key
-        (116048, 0xe1270e9bfb2224b9), // switching key
-        (24624, 0x455774cf756d8f06),  // plaintext
-        (49200, 0x794cb2371483ad32),  // ciphertext
-        (24656, 0x8e96da2c8f0e8f0d),  // seeded ciphertext
+        (116, 0x69d5cbb6e98a7bec),   // params
+        (304, 0xe9cd9a2113d60c76),   // secret key
+        (24656, 0xc4d0518acefb09b2), // public key
+        (77392, 0x3ab4e1c6a01f81b0), // relinearization key
+        (77400, 0x549e68bd47e619d5), // Galois key
+        (77392, 0x2913bba7cebc2864), // switching key
+        (24624, 0xfdb9f3e6f8acc896), // plaintext
+        (49200, 0x38839c41fa98df1f), // ciphertext
+        (24656, 0x107b78003bf39010), // seeded ciphertext
     ];
     assert_eq!(pinned, expected);
 }

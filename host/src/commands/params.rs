@@ -41,7 +41,7 @@ impl Args {
                 params.degree(),
                 params.max_slots(),
                 depth,
-                literal.dnum,
+                params.dnum(),
                 format!("2^{}", literal.log_scale),
                 params.log_qp(),
                 bound,

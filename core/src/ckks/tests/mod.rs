@@ -263,7 +263,6 @@ const TEST_INSECURE_MIXED_SIZES: ParamsLiteral = ParamsLiteral {
     log_degree: 10,
     q: &[0x3_ffff_ffff_c001, 0x7f_ffff_fffd_8801], // 50, 55
     p: &[0x7f_ffff_fffd_d001],                     // 55
-    dnum: 2,
     log_scale: 40,
     secret: SecretDistribution::Ternary,
     security: Security::InsecureForTestsOnly,

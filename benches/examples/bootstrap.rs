@@ -13,7 +13,6 @@
 use medblind::keystore::Session;
 use medblind_benches::setup::{select_kernels, session};
 use medblind_core::ckks::bootstrap::{BOOTSTRAP_N65536, BootstrapLiteral, Bootstrapper, TEST_INSECURE_BOOTSTRAP_N4096};
-use medblind_core::ckks::key_switch_key_words;
 use medblind_core::ckks::{Decryptor, EncryptionKey, Encryptor, Evaluator, SecretKey};
 use medblind_core::ckks::{ParamsLiteral, SecretDistribution};
 use medblind_core::math::kernels;
@@ -56,7 +55,7 @@ fn main() {
         let keys = bootstrapper.generate_keys(&ctx, &sk, &mut rng).expect("keys");
         let keygen_s = seconds(start);
         let key_count = keys.galois.len() + 2;
-        let key_gib = (key_count * key_switch_key_words(&ctx) * 8) as f64 / (1u64 << 30) as f64;
+        let key_gib = (keys.words() * 8) as f64 / (1u64 << 30) as f64;
 
         let values: Vec<f64> = (0..slots).map(|_| (rng.next_u64() >> 11) as f64 / (1u64 << 52) as f64 - 1.0).collect();
         let ct = Encryptor::new(&ctx, &encoder, EncryptionKey::Secret(&sk))

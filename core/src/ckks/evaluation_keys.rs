@@ -7,6 +7,13 @@ use super::keys::{
 use crate::{Error, Result};
 use alloc::vec::Vec;
 
+/// Sorts `(Galois element, level)` pairs by element and keeps each element once, with its highest level: the
+/// level its one key must be made for.
+pub fn keep_highest_levels(levels: &mut Vec<(u64, usize)>) {
+    levels.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    levels.dedup_by_key(|&mut (g, _)| g);
+}
+
 /// Every evaluation key of one secret key `s`.
 #[derive(Debug)]
 pub struct EvaluationKeys {
@@ -29,6 +36,13 @@ pub struct EncapsulationKeys {
 }
 
 impl EvaluationKeys {
+    /// The memory these keys take, in 64-bit words.
+    pub fn words(&self) -> usize {
+        let words = |key: &KeySwitchKey<Vec<u64>>| key.data().len();
+        let encapsulation = self.encapsulation.as_ref().map_or(0, |e| words(&e.to_sparse) + words(&e.from_sparse));
+        words(&self.relinearization.0) + self.galois.iter().map(|g| words(&g.key)).sum::<usize>() + encapsulation
+    }
+
     /// Whether these keys can bootstrap.
     pub fn bootstraps(&self) -> bool {
         self.encapsulation.is_some()

@@ -3,8 +3,10 @@
 //! All keys are kept in the NTT domain. Key-switching keys follow hybrid key switching (Han–Ki 2020): `Q` is
 //! split into `dnum` digits of consecutive primes ([`super::Params::digit`]); digit `j` of a key for `s'` is
 //! `(b_j, a_j) = (-a_j·s + e_j + [i ∈ digit j]·P·s', a_j)` over `Q ∪ P` (the bracket is evaluated per prime
-//! `q_i`, zero modulo `P`), which works at every level. The `a` parts come from a 32-byte seed, so a key can be
-//! shipped as its `b` parts plus the seed.
+//! `q_i`, zero modulo `P`), which works at every level. A key made for level `l` keeps only what a switch at
+//! levels `≤ l` reads: the digits with primes in `q_0..=q_l`, each over `q_0..=q_l ∪ P` — a fraction of a full key
+//! for the keys only low levels use (the trainer's rotations under bootstrapping, SlotToCoeff's). The `a` parts
+//! come from a 32-byte seed, so a key can be shipped as its `b` parts plus the seed.
 
 use super::context::Context;
 use crate::math::{poly, sampling};
@@ -131,11 +133,13 @@ pub struct PublicKey<S> {
     pub(crate) seed: [u8; 32],
 }
 
-/// A key-switching key from `s'` to `s`: `dnum` digits, each `(b_j, a_j)` over `Q ∪ P`.
+/// A key-switching key from `s'` to `s` for ciphertexts up to [`Self::level`] `l`: the `β` digits active at `l`
+/// ([`super::Params::digits_at`]), each `(b_j, a_j)` over `q_0..=q_l ∪ P`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeySwitchKey<S> {
     pub(crate) data: S,
     pub(crate) seed: [u8; 32],
+    pub(crate) level: usize,
 }
 
 /// The relinearization key: switches `s²` to `s`.
@@ -156,9 +160,11 @@ pub fn public_key_words<T>(ctx: &Context<T>) -> usize {
     2 * ctx.params().q().len() * ctx.degree()
 }
 
-/// The words of a key-switching key: `dnum · 2(L + 1 + K)·N`.
-pub fn key_switch_key_words<T>(ctx: &Context<T>) -> usize {
-    ctx.params().dnum() * secret_key_words(ctx) * 2
+/// The words of a key-switching key for levels up to `level`: `β · 2(level + 1 + K)·N` (`dnum · 2(L + 1 + K)·N`
+/// at the top level `L`).
+pub fn key_switch_key_words<T>(ctx: &Context<T>, level: usize) -> usize {
+    let params = ctx.params();
+    params.digits_at(level) * 2 * (level + 1 + params.p().len()) * ctx.degree()
 }
 
 impl<S: AsRef<[u64]>> PublicKey<S> {
@@ -184,7 +190,23 @@ impl<S: AsRef<[u64]>> PublicKey<S> {
 }
 
 impl<S: AsRef<[u64]>> KeySwitchKey<S> {
-    /// Digit `j`'s `(b_j, a_j)`, each `L + 1 + K` limbs.
+    /// The highest level this key switches at.
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// Whether this key switches at `level`.
+    ///
+    /// # Errors
+    /// [`Error::LevelOutOfRange`] above [`Self::level`].
+    pub(crate) fn check_level(&self, level: usize) -> Result<()> {
+        if level > self.level {
+            return Err(Error::LevelOutOfRange { level, max: self.level });
+        }
+        Ok(())
+    }
+
+    /// Digit `j`'s `(b_j, a_j)`, each `limbs = level + 1 + K` limbs.
     pub(crate) fn digit(&self, j: usize, limbs: usize, degree: usize) -> (&[u64], &[u64]) {
         let w = limbs * degree;
         let d = &self.data.as_ref()[2 * j * w..2 * (j + 1) * w];
@@ -219,21 +241,22 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> PublicKey<S> {
 }
 
 impl<S: AsRef<[u64]> + AsMut<[u64]>> KeySwitchKey<S> {
-    /// The key-switching key with each digit's `b_j` in place in `storage` (at least [`key_switch_key_words`])
-    /// and its `a_j` expanded from `seed`: the `a_j` are always the expansion of the seed it carries.
+    /// The key-switching key for levels up to `level` with each digit's `b_j` in place in `storage` (at least
+    /// [`key_switch_key_words`]) and its `a_j` expanded from `seed`: the `a_j` are always the expansion of the
+    /// seed it carries.
     ///
     /// # Errors
     /// [`Error::BufferLength`] if the storage is too short.
-    pub(crate) fn from_seed<T>(ctx: &Context<T>, mut storage: S, seed: [u8; 32]) -> Result<Self> {
-        let words = key_switch_key_words(ctx);
+    pub(crate) fn from_seed<T>(ctx: &Context<T>, mut storage: S, seed: [u8; 32], level: usize) -> Result<Self> {
+        let words = key_switch_key_words(ctx, level);
         if storage.as_mut().len() < words {
             return Err(Error::BufferLength { expected: words, actual: storage.as_mut().len() });
         }
-        let dnum = ctx.params().dnum();
-        for (j, digit) in storage.as_mut()[..words].chunks_exact_mut(words / dnum).enumerate() {
-            expand_key_switch_a(ctx, &seed, j, &mut digit[words / dnum / 2..]);
+        let digit_words = words / ctx.params().digits_at(level);
+        for (j, digit) in storage.as_mut()[..words].chunks_exact_mut(digit_words).enumerate() {
+            expand_key_switch_a(ctx, &seed, level, j, &mut digit[digit_words / 2..]);
         }
-        Ok(Self { data: storage, seed })
+        Ok(Self { data: storage, seed, level })
     }
 }
 
@@ -242,10 +265,10 @@ fn expand_public_key_a<T>(ctx: &Context<T>, seed: &[u8; 32], a: &mut [u64]) {
     sampling::seeded_uniform(seed, ctx.q_moduli(ctx.params().max_level()), 0.., a);
 }
 
-/// Writes digit `j`'s `a_j` of a key-switching key (over `Q ∪ P`, `(L + 1 + K)·N` words) expanded from its
-/// seed: ChaCha20 streams `j·(L + 1 + K) + i` for limb `i`.
-fn expand_key_switch_a<T>(ctx: &Context<T>, seed: &[u8; 32], digit: usize, a: &mut [u64]) {
-    let moduli = ctx.qp_moduli(ctx.params().max_level());
+/// Writes digit `j`'s `a_j` of a key-switching key for levels up to `l` (over `q_0..=q_l ∪ P`,
+/// `(l + 1 + K)·N` words) expanded from its seed: ChaCha20 streams `j·(l + 1 + K) + i` for limb `i`.
+fn expand_key_switch_a<T>(ctx: &Context<T>, seed: &[u8; 32], level: usize, digit: usize, a: &mut [u64]) {
+    let moduli = ctx.qp_moduli(level);
     let first_stream = (digit * moduli.len()) as u64;
     sampling::seeded_uniform(seed, &moduli, first_stream.., a);
 }
@@ -266,16 +289,18 @@ fn add_error<T: AsRef<[u64]>, R: RngCore + CryptoRng + ?Sized>(
 }
 
 impl<S: AsRef<[u64]> + AsMut<[u64]>> KeySwitchKey<S> {
-    /// Generates, in `storage` ([`key_switch_key_words`]), a key switching `s'` (NTT domain over `q_0..=q_L`,
-    /// `(L + 1)·N` words) to `sk`. `scratch` holds [`secret_key_words`] words and `small` `N` bytes.
+    /// Generates, in `storage` ([`key_switch_key_words`] at `level`), a key switching `s'` (NTT domain over
+    /// `q_0..=q_level`, at least `(level + 1)·N` words) to `sk` at levels up to `level`. `scratch` holds
+    /// [`secret_key_words`] words and `small` `N` bytes.
     ///
     /// # Errors
-    /// [`Error::BufferLength`] for wrongly sized buffers.
+    /// [`Error::LevelOutOfRange`] above the top level, [`Error::BufferLength`] for wrongly sized buffers.
     #[allow(clippy::too_many_arguments)]
     pub fn generate_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>, R: RngCore + CryptoRng + ?Sized>(
         ctx: &Context<T>,
         sk: &SecretKey<K>,
         s_prime: &[u64],
+        level: usize,
         rng: &mut R,
         mut storage: S,
         scratch: &mut [u64],
@@ -283,10 +308,12 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> KeySwitchKey<S> {
     ) -> Result<Self> {
         let n = ctx.degree();
         let params = ctx.params();
-        let level = params.max_level();
+        if level > params.max_level() {
+            return Err(Error::LevelOutOfRange { level, max: params.max_level() });
+        }
         let q_count = level + 1;
         let limbs = q_count + params.p().len();
-        let words = key_switch_key_words(ctx);
+        let words = key_switch_key_words(ctx, level);
         if storage.as_mut().len() != words {
             return Err(Error::BufferLength { expected: words, actual: storage.as_mut().len() });
         }
@@ -299,13 +326,16 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> KeySwitchKey<S> {
         rng.fill_bytes(&mut seed);
         for (j, digit) in storage.as_mut().chunks_exact_mut(2 * limbs * n).enumerate() {
             let (b, a) = digit.split_at_mut(limbs * n);
-            expand_key_switch_a(ctx, &seed, j, a);
+            expand_key_switch_a(ctx, &seed, level, j, a);
             b.copy_from_slice(a);
-            poly::mul_assign(&moduli, b, sk.ntt());
+            // s over q_0..=q_level, then over P.
+            let (b_q, b_p) = b.split_at_mut(q_count * n);
+            poly::mul_assign(&moduli[..q_count], b_q, &sk.ntt()[..q_count * n]);
+            poly::mul_assign(&moduli[q_count..], b_p, &sk.ntt()[params.q().len() * n..]);
             poly::neg_assign(&moduli, b);
             add_error(rng, &moduli, &tables, b, &mut small[..n], &mut scratch[..limbs * n]);
             // b_j += [P]_{q_i} · s' on digit j's primes.
-            for i in params.digit(j) {
+            for i in params.digit(j).take_while(|&i| i < q_count) {
                 let q = &moduli[i];
                 let p = params.p().iter().fold(1, |acc, p| q.mul(acc, p.value()));
                 let p_shoup = q.shoup(p);
@@ -315,21 +345,23 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> KeySwitchKey<S> {
             }
         }
         small.zeroize();
-        Ok(Self { data: storage, seed })
+        Ok(Self { data: storage, seed, level })
     }
 }
 
 impl<S: AsRef<[u64]> + AsMut<[u64]>> GaloisKey<S> {
-    /// Generates, in `storage`, the Galois key of `sk` for `X ↦ X^g`; `scratch` holds [`secret_key_words`] words
-    /// (it first holds `σ_g(s)`, zeroized afterwards) and `small` `N` bytes.
+    /// Generates, in `storage` ([`key_switch_key_words`] at `level`), the Galois key of `sk` for `X ↦ X^g` at
+    /// levels up to `level`; `scratch` holds [`galois_key_scratch_words`] words (it first holds `σ_g(s)`,
+    /// zeroized afterwards) and `small` `N` bytes.
     ///
     /// # Errors
-    /// [`Error::BufferLength`] for wrongly sized buffers.
+    /// As [`KeySwitchKey::generate_in`].
     #[allow(clippy::too_many_arguments)]
     pub fn generate_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>, R: RngCore + CryptoRng + ?Sized>(
         ctx: &Context<T>,
         sk: &SecretKey<K>,
         galois_element: u64,
+        level: usize,
         rng: &mut R,
         storage: S,
         scratch: &mut [u64],
@@ -342,7 +374,7 @@ impl<S: AsRef<[u64]> + AsMut<[u64]>> GaloisKey<S> {
         }
         let (s_galois, rest) = scratch.split_at_mut(w);
         poly::automorphism_ntt(ctx.log_degree(), galois_element, &sk.ntt()[..w], s_galois);
-        let key = KeySwitchKey::generate_in(ctx, sk, s_galois, rng, storage, rest, small);
+        let key = KeySwitchKey::generate_in(ctx, sk, s_galois, level, rng, storage, rest, small);
         s_galois.zeroize();
         Ok(Self { galois_element, key: key? })
     }
@@ -396,7 +428,7 @@ mod owned {
     }
 
     impl KeySwitchKey<Vec<u64>> {
-        /// Generates a key switching `s'` (NTT domain over `q_0..=q_L`, `(L + 1)·N` words) to `sk`.
+        /// Generates a key switching `s'` (NTT domain over `q_0..=q_L`, `(L + 1)·N` words) to `sk` at every level.
         pub fn generate<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>, R: RngCore + CryptoRng + ?Sized>(
             ctx: &Context<T>,
             sk: &SecretKey<K>,
@@ -404,9 +436,10 @@ mod owned {
             rng: &mut R,
         ) -> Self {
             let n = ctx.degree();
+            let level = ctx.params().max_level();
             let (mut small, mut scratch) = (vec![0i8; n], vec![0u64; secret_key_words(ctx)]);
-            let storage = vec![0u64; key_switch_key_words(ctx)];
-            Self::generate_in(ctx, sk, s_prime, rng, storage, &mut scratch, &mut small)
+            let storage = vec![0u64; key_switch_key_words(ctx, level)];
+            Self::generate_in(ctx, sk, s_prime, level, rng, storage, &mut scratch, &mut small)
                 .unwrap_or_else(|_| unreachable!("owned buffers are sized from the context"))
         }
     }
@@ -429,18 +462,36 @@ mod owned {
     }
 
     impl GaloisKey<Vec<u64>> {
-        /// Generates the Galois key of `sk` for the automorphism `X ↦ X^g`.
+        /// Generates the Galois key of `sk` for the automorphism `X ↦ X^g` at every level.
         pub fn generate<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>, R: RngCore + CryptoRng + ?Sized>(
             ctx: &Context<T>,
             sk: &SecretKey<K>,
             galois_element: u64,
             rng: &mut R,
         ) -> Self {
+            Self::generate_at(ctx, sk, galois_element, ctx.params().max_level(), rng)
+                .unwrap_or_else(|_| unreachable!("the top level is in range"))
+        }
+
+        /// Generates the Galois key of `sk` for `X ↦ X^g` at levels up to `level` only (smaller, see the module
+        /// documentation).
+        ///
+        /// # Errors
+        /// [`Error::LevelOutOfRange`] above the top level.
+        pub fn generate_at<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>, R: RngCore + CryptoRng + ?Sized>(
+            ctx: &Context<T>,
+            sk: &SecretKey<K>,
+            galois_element: u64,
+            level: usize,
+            rng: &mut R,
+        ) -> Result<Self> {
             let n = ctx.degree();
+            if level > ctx.params().max_level() {
+                return Err(Error::LevelOutOfRange { level, max: ctx.params().max_level() });
+            }
             let (mut small, mut scratch) = (vec![0i8; n], vec![0u64; galois_key_scratch_words(ctx)]);
-            let storage = vec![0u64; key_switch_key_words(ctx)];
-            Self::generate_in(ctx, sk, galois_element, rng, storage, &mut scratch, &mut small)
-                .unwrap_or_else(|_| unreachable!("owned buffers are sized from the context"))
+            let storage = vec![0u64; key_switch_key_words(ctx, level)];
+            Self::generate_in(ctx, sk, galois_element, level, rng, storage, &mut scratch, &mut small)
         }
     }
 }

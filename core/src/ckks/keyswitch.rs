@@ -62,6 +62,9 @@ impl<'a> Buffers<'a> {
 
     /// `(k_0, k_1)` (each `(l+1)·N` words): the key switch with `key` of the digits held (after
     /// [`Self::decompose`]), through the automorphism of `galois_element` when given.
+    ///
+    /// # Errors
+    /// [`crate::Error::LevelOutOfRange`] if `key` was made for levels below `level`.
     pub(crate) fn switch<T: AsRef<[u64]>, K: AsRef<[u64]>>(
         &mut self,
         ctx: &Context<T>,
@@ -69,11 +72,13 @@ impl<'a> Buffers<'a> {
         key: &KeySwitchKey<K>,
         galois_element: Option<u64>,
         [k0, k1]: [&mut [u64]; 2],
-    ) {
+    ) -> crate::Result<()> {
+        key.check_level(level)?;
         let (acc0, acc1) = self.accs.split_at_mut(self.accs.len() / 2);
         inner_product(ctx, level, self.digits, key, galois_element, [&mut *acc0, &mut *acc1], self.permuted);
         mod_down(ctx, level, acc0, k0, self.scratch);
         mod_down(ctx, level, acc1, k1, self.scratch);
+        Ok(())
     }
 }
 
@@ -112,7 +117,8 @@ pub fn decompose<T: AsRef<[u64]>>(ctx: &Context<T>, level: usize, d: &[u64], dig
 
 /// `accs = [Σ_j σ(D_j)·b_j, Σ_j σ(D_j)·a_j]` over `Q_l ∪ P` (each `(l+1+K)·N` words), where `σ` is
 /// `X ↦ X^g` when `galois_element` is given (hoisting) and the identity otherwise; `tmp` holds
-/// [`digits_words`] words for the permuted digits.
+/// [`digits_words`] words for the permuted digits. `key` must switch at `level` (callers check
+/// [`KeySwitchKey::level`] first).
 ///
 /// Products of operands below `2^62` are summed in 128 bits (`β ≤ 16` fit), so each output coefficient is
 /// reduced once.
@@ -127,7 +133,8 @@ pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
 ) {
     let n = ctx.degree();
     let params = ctx.params();
-    let (q_top, k) = (params.q().len(), params.p().len());
+    let (key_q, k) = (key.level() + 1, params.p().len());
+    debug_assert!(level < key_q, "a key for levels up to {} used at level {level}", key_q - 1);
     let limbs = level + 1 + k;
     let beta = params.digits_at(level);
     let digits = &digits[..beta * limbs * n];
@@ -143,13 +150,13 @@ pub fn inner_product<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     for (part, acc) in accs.into_iter().enumerate() {
         let key_parts: heapless::Vec<&[u64], 16> = (0..beta)
             .map(|j| {
-                let (b, a) = key.digit(j, q_top + k, n);
+                let (b, a) = key.digit(j, key_q + k, n);
                 if part == 0 { b } else { a }
             })
             .collect();
         crate::parallel::for_each_limb(&mut acc[..limbs * n], n, |limb, out| {
-            // Key limbs run q_0..=q_L then p_0..p_{K-1}; at level l the q limbs above l are skipped.
-            let key_limb = if limb <= level { limb } else { q_top + limb - (level + 1) };
+            // Key limbs run q_0..=q_l' then p_0..p_{K-1} (l' the key's level); the q limbs above l are skipped.
+            let key_limb = if limb <= level { limb } else { key_q + limb - (level + 1) };
             let digit_limbs: heapless::Vec<&[u64], 16> =
                 (0..beta).map(|j| &digits[(j * limbs + limb) * n..(j * limbs + limb + 1) * n]).collect();
             let key_limbs: heapless::Vec<&[u64], 16> =

@@ -35,7 +35,7 @@ pub use encoder::Encoder;
 #[cfg(feature = "alloc")]
 pub use engine::{Ct, Engine};
 #[cfg(feature = "alloc")]
-pub use evaluation_keys::{EncapsulationKeys, EvaluationKeys};
+pub use evaluation_keys::{EncapsulationKeys, EvaluationKeys, keep_highest_levels};
 pub use evaluator::Evaluator;
 pub use keys::{
     GaloisKey, KeySwitchKey, PublicKey, RelinearizationKey, SecretKey, conjugation_galois_element, find_galois_key,

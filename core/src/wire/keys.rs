@@ -128,11 +128,11 @@ pub fn decode_public_key_in<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
     PublicKey::from_seed(ctx, storage, seed_at(payload, used))
 }
 
-/// Bytes of an encoded key-switching key: `dnum` parts `b_j` over `Q ∪ P` plus the seed (and, for a Galois
-/// key, the 8-byte Galois element).
-pub fn key_switch_key_len<T>(ctx: &Context<T>, galois: bool) -> usize {
-    let qp = ctx.qp_moduli(ctx.params().max_level());
-    HEADER_LEN + usize::from(galois) * 8 + ctx.params().dnum() * packed_len(&qp, ctx.degree()) + 32
+/// Bytes of an encoded key-switching key for levels up to `level`: the `β` parts `b_j` over `q_0..=q_level ∪ P`
+/// ([`crate::ckks::Params::digits_at`]) plus the seed (and, for a Galois key, the 8-byte Galois element).
+pub fn key_switch_key_len<T>(ctx: &Context<T>, level: usize, galois: bool) -> usize {
+    let qp = ctx.qp_moduli(level);
+    HEADER_LEN + usize::from(galois) * 8 + ctx.params().digits_at(level) * packed_len(&qp, ctx.degree()) + 32
 }
 
 /// `kind` is [`Kind::GaloisKey`] exactly when `galois` is some.
@@ -145,9 +145,9 @@ fn encode_ksk<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     out: &mut [u8],
 ) -> Result<usize> {
     let n = ctx.degree();
-    let qp = ctx.qp_moduli(ctx.params().max_level());
-    let payload = key_switch_key_len(ctx, galois.is_some()) - HEADER_LEN;
-    let level = ctx.params().max_level();
+    let level = key.level();
+    let qp = ctx.qp_moduli(level);
+    let payload = key_switch_key_len(ctx, level, galois.is_some()) - HEADER_LEN;
     let shape = Shape { kind, seeded: true, level, slots: 1, scale: 1.0, payload, key: id };
     encode(ctx, shape, out, |p| {
         let mut offset = 0;
@@ -155,7 +155,7 @@ fn encode_ksk<T: AsRef<[u64]>, K: AsRef<[u64]>>(
             p[..8].copy_from_slice(&g.to_le_bytes());
             offset = 8;
         }
-        for j in 0..ctx.params().dnum() {
+        for j in 0..ctx.params().digits_at(level) {
             offset += pack(&qp, n, key.digit(j, qp.len(), n).0, &mut p[offset..]);
         }
         p[offset..offset + 32].copy_from_slice(key.seed());
@@ -170,11 +170,12 @@ fn decode_ksk<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
     mut storage: K,
 ) -> Result<(Option<u64>, KeySwitchKey<K>)> {
     let n = ctx.degree();
-    let qp = ctx.qp_moduli(ctx.params().max_level());
     let galois = kind == Kind::GaloisKey;
-    let (_, payload) = open(ctx, bytes, kind)?;
-    expect_len(payload, key_switch_key_len(ctx, galois) - HEADER_LEN)?;
-    check_storage(keys::key_switch_key_words(ctx), storage.as_mut().len())?;
+    let (header, payload) = open(ctx, bytes, kind)?;
+    let level = header.level as usize;
+    let qp = ctx.qp_moduli(level);
+    expect_len(payload, key_switch_key_len(ctx, level, galois) - HEADER_LEN)?;
+    check_storage(keys::key_switch_key_words(ctx, level), storage.as_mut().len())?;
     let mut offset = 0;
     let element = if galois {
         let g = u64::from_le_bytes([
@@ -189,12 +190,11 @@ fn decode_ksk<T: AsRef<[u64]>, K: AsRef<[u64]> + AsMut<[u64]>>(
         None
     };
     let words = qp.len() * n;
-    let dnum = ctx.params().dnum();
     // Validate and place every b_j first, then expand the seed into the a_j.
-    for digit in storage.as_mut().chunks_exact_mut(2 * words).take(dnum) {
+    for digit in storage.as_mut().chunks_exact_mut(2 * words).take(ctx.params().digits_at(level)) {
         offset += unpack(&qp, n, &payload[offset..], &mut digit[..words])?;
     }
-    Ok((element, KeySwitchKey::from_seed(ctx, storage, seed_at(payload, offset))?))
+    Ok((element, KeySwitchKey::from_seed(ctx, storage, seed_at(payload, offset), level)?))
 }
 
 /// Encodes the relinearization key of key pair `id`.
@@ -210,7 +210,7 @@ pub fn encode_relinearization_key<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     encode_ksk(ctx, &rlk.0, Kind::RelinearizationKey, None, id, out)
 }
 
-/// Decodes a relinearization key into `storage` ([`keys::key_switch_key_words`] words).
+/// Decodes a relinearization key into `storage` ([`keys::key_switch_key_words`] at the key's level).
 ///
 /// # Errors
 /// A [`WireError`] for malformed input, [`Error::BufferLength`](crate::Error::BufferLength) for short storage.
@@ -235,7 +235,7 @@ pub fn encode_galois_key<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     encode_ksk(ctx, &gk.key, Kind::GaloisKey, Some(gk.galois_element), id, out)
 }
 
-/// Decodes a Galois key into `storage` ([`keys::key_switch_key_words`] words).
+/// Decodes a Galois key into `storage` ([`keys::key_switch_key_words`] at the key's level).
 ///
 /// # Errors
 /// A [`WireError`] for malformed input, [`Error::BufferLength`](crate::Error::BufferLength) for short storage.
@@ -262,7 +262,7 @@ pub fn encode_switching_key<T: AsRef<[u64]>, K: AsRef<[u64]>>(
     encode_ksk(ctx, key, Kind::SwitchingKey, None, id, out)
 }
 
-/// Decodes a key-switching key into `storage` ([`keys::key_switch_key_words`] words).
+/// Decodes a key-switching key into `storage` ([`keys::key_switch_key_words`] at the key's level).
 ///
 /// # Errors
 /// A [`WireError`] for malformed input, [`Error::BufferLength`](crate::Error::BufferLength) for short storage.
@@ -296,5 +296,23 @@ mod tests {
         );
         assert_eq!(decode_galois_key(ctx, &galois_key_to_vec(ctx, &o.gk, KEY).unwrap()).unwrap(), o.gk);
         assert_eq!(decode_switching_key(ctx, &switching_key_to_vec(ctx, &o.ksk, KEY).unwrap()).unwrap(), o.ksk);
+    }
+
+    #[test]
+    fn keys_for_lower_levels_round_trip_smaller() {
+        use rand_core::SeedableRng;
+        let o = objects(&presets::TEST_INSECURE_N1024);
+        let (ctx, g) = (&o.ctx, o.gk.galois_element);
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        for level in 0..=ctx.params().max_level() {
+            let gk = crate::ckks::GaloisKey::generate_at(ctx, &o.sk, g, level, &mut rng).unwrap();
+            let bytes = galois_key_to_vec(ctx, &gk, KEY).unwrap();
+            // (b_j, a_j) over q_0..=q_level and P, for the β digits active at the level.
+            let limbs = ctx.params().digits_at(level) * (level + 1 + ctx.params().p().len());
+            assert_eq!(gk.key.data().len(), 2 * limbs * ctx.degree());
+            assert_eq!(bytes.len(), super::key_switch_key_len(ctx, level, true));
+            let decoded = decode_galois_key(ctx, &bytes).unwrap();
+            assert_eq!((decoded.key.level(), &decoded), (level, &gk));
+        }
     }
 }

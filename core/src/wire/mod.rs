@@ -44,7 +44,7 @@ use crate::ckks::context::Context;
 pub fn max_object_len<T>(ctx: &Context<T>) -> usize {
     let top = ctx.params().max_level();
     [
-        key_switch_key_len(ctx, true),
+        key_switch_key_len(ctx, top, true),
         ciphertext_len(ctx, top, false),
         public_key_len(ctx),
         secret_key_len(ctx),

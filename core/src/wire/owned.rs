@@ -97,7 +97,7 @@ pub fn relinearization_key_to_vec<T: AsRef<[u64]>>(
     rlk: &RelinearizationKey<Vec<u64>>,
     key: KeyId,
 ) -> Result<Vec<u8>> {
-    to_vec(key_switch_key_len(ctx, false), |out| encode_relinearization_key(ctx, rlk, key, out))
+    to_vec(key_switch_key_len(ctx, rlk.0.level(), false), |out| encode_relinearization_key(ctx, rlk, key, out))
 }
 
 /// Decodes a relinearization key.
@@ -108,8 +108,8 @@ pub fn decode_relinearization_key<T: AsRef<[u64]>>(
     ctx: &Context<T>,
     bytes: &[u8],
 ) -> Result<RelinearizationKey<Vec<u64>>> {
-    checked_level(ctx, bytes, Kind::RelinearizationKey)?;
-    decode_relinearization_key_in(ctx, bytes, vec![0; keys::key_switch_key_words(ctx)])
+    let level = checked_level(ctx, bytes, Kind::RelinearizationKey)?;
+    decode_relinearization_key_in(ctx, bytes, vec![0; keys::key_switch_key_words(ctx, level)])
 }
 
 /// Encodes a Galois key.
@@ -117,7 +117,7 @@ pub fn decode_relinearization_key<T: AsRef<[u64]>>(
 /// # Errors
 /// Never for a valid key.
 pub fn galois_key_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, gk: &GaloisKey<Vec<u64>>, key: KeyId) -> Result<Vec<u8>> {
-    to_vec(key_switch_key_len(ctx, true), |out| encode_galois_key(ctx, gk, key, out))
+    to_vec(key_switch_key_len(ctx, gk.key.level(), true), |out| encode_galois_key(ctx, gk, key, out))
 }
 
 /// Decodes a Galois key.
@@ -125,8 +125,8 @@ pub fn galois_key_to_vec<T: AsRef<[u64]>>(ctx: &Context<T>, gk: &GaloisKey<Vec<u
 /// # Errors
 /// A [`WireError`] for malformed input.
 pub fn decode_galois_key<T: AsRef<[u64]>>(ctx: &Context<T>, bytes: &[u8]) -> Result<GaloisKey<Vec<u64>>> {
-    checked_level(ctx, bytes, Kind::GaloisKey)?;
-    decode_galois_key_in(ctx, bytes, vec![0; keys::key_switch_key_words(ctx)])
+    let level = checked_level(ctx, bytes, Kind::GaloisKey)?;
+    decode_galois_key_in(ctx, bytes, vec![0; keys::key_switch_key_words(ctx, level)])
 }
 
 /// Encodes a key-switching key (see [`encode_switching_key`]).
@@ -138,7 +138,7 @@ pub fn switching_key_to_vec<T: AsRef<[u64]>>(
     ksk: &KeySwitchKey<Vec<u64>>,
     key: KeyId,
 ) -> Result<Vec<u8>> {
-    to_vec(key_switch_key_len(ctx, false), |out| encode_switching_key(ctx, ksk, key, out))
+    to_vec(key_switch_key_len(ctx, ksk.level(), false), |out| encode_switching_key(ctx, ksk, key, out))
 }
 
 /// Decodes a key-switching key.
@@ -146,8 +146,8 @@ pub fn switching_key_to_vec<T: AsRef<[u64]>>(
 /// # Errors
 /// A [`WireError`] for malformed input.
 pub fn decode_switching_key<T: AsRef<[u64]>>(ctx: &Context<T>, bytes: &[u8]) -> Result<KeySwitchKey<Vec<u64>>> {
-    checked_level(ctx, bytes, Kind::SwitchingKey)?;
-    decode_switching_key_in(ctx, bytes, vec![0; keys::key_switch_key_words(ctx)])
+    let level = checked_level(ctx, bytes, Kind::SwitchingKey)?;
+    decode_switching_key_in(ctx, bytes, vec![0; keys::key_switch_key_words(ctx, level)])
 }
 
 /// Encodes a plaintext.

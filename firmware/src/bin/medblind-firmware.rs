@@ -144,14 +144,15 @@ fn main() -> ! {
                 };
                 let mut keys = heapless::Vec::new();
                 let elements = new_layer.galois_elements(N);
-                let chunks = storage.chunks_exact_mut(key_switch_key_words(&ctx));
+                let top = ctx.params().max_level();
+                let chunks = storage.chunks_exact_mut(key_switch_key_words(&ctx, top));
                 if elements.len() > chunks.len() {
                     send(&mut uart, Opcode::Refused, b"head: too many rotation keys", tx);
                     continue;
                 }
                 for (&g, chunk) in elements.iter().zip(chunks) {
                     let scratch = &mut work.layer[..galois_key_scratch_words(&ctx)];
-                    match GaloisKey::generate_in(&ctx, sk, g, &mut rng, chunk, scratch, &mut work.small[..]) {
+                    match GaloisKey::generate_in(&ctx, sk, g, top, &mut rng, chunk, scratch, &mut work.small[..]) {
                         Ok(key) => {
                             let _ = keys.push(key);
                         }

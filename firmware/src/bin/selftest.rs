@@ -80,12 +80,13 @@ fn main() -> ! {
     let (weights, bias) = test_head();
     let layer = LinearLayer::new(&weights, CLASSES, FEATURES, Some(&bias), SLOTS).unwrap_or_else(|_| exit(8));
     let elements = layer.galois_elements(ctx.degree());
-    let key_words = key_switch_key_words(&ctx);
+    let top = ctx.params().max_level();
+    let key_words = key_switch_key_words(&ctx, top);
     let mut keys: heapless::Vec<GaloisKey<&mut [u64]>, 12> = heapless::Vec::new();
     let (keys_ok, keygen_rotations) = counter.measure(|| {
         for (&g, storage) in elements.iter().zip(work.keys.chunks_exact_mut(key_words)) {
             let scratch = &mut work.layer[..galois_key_scratch_words(&ctx)];
-            let key = GaloisKey::generate_in(&ctx, &sk, g, &mut rng, storage, scratch, &mut work.small[..])?;
+            let key = GaloisKey::generate_in(&ctx, &sk, g, top, &mut rng, storage, scratch, &mut work.small[..])?;
             keys.push(key).map_err(|_| medblind_core::Error::TooManyModuli { count: 13, max: 12 })?;
         }
         Ok::<(), medblind_core::Error>(())

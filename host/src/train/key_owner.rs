@@ -11,7 +11,7 @@ use medblind_core::ckks::bootstrap::{BootstrapLiteral, Bootstrapper, fresh_level
 use medblind_core::ckks::{
     Context, Ct, Decryptor, Encoder, EncryptionKey, Encryptor, EvaluationKeys, GaloisKey, RelinearizationKey, SecretKey,
 };
-use medblind_core::ckks::{conjugation_galois_element, rotation_galois_element};
+use medblind_core::ckks::{conjugation_galois_element, keep_highest_levels, rotation_galois_element};
 use medblind_core::wire::KeyId;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
@@ -64,7 +64,7 @@ impl<'a> KeyOwner<'a> {
 
     /// The relinearization key, rotation keys for `steps` and the conjugation key.
     pub fn cloud_keys(&self, steps: &[i64]) -> CloudKeys {
-        let elements = self.rotation_elements(steps);
+        let elements = self.rotation_levels(steps);
         let bar = crate::progress::items(elements.len() as u64 + 1, "generating evaluation keys", "keys");
         let relinearization = RelinearizationKey::generate(self.ctx, &self.sk, &mut self.generator());
         bar.inc(1);
@@ -73,7 +73,7 @@ impl<'a> KeyOwner<'a> {
     }
 
     /// The keys for rotations by `steps` and for bootstrapping under `literal` (one Galois key per element for
-    /// both).
+    /// both, made for the highest level either uses it at).
     ///
     /// # Errors
     /// If the parameters are not `literal`'s.
@@ -81,11 +81,10 @@ impl<'a> KeyOwner<'a> {
         if self.ctx.params().literal() != literal.params {
             bail!("bootstrapping is configured for parameter set {}", literal.params.name);
         }
-        let mut elements = self.rotation_elements(steps);
+        let mut elements = self.rotation_levels(steps);
         let n = self.ctx.degree();
-        elements.extend(Bootstrapper::galois_elements_for(n, literal, n / 2)?);
-        elements.sort_unstable();
-        elements.dedup();
+        elements.extend(Bootstrapper::galois_levels_for(n, literal, n / 2)?);
+        keep_highest_levels(&mut elements);
         let bar = crate::progress::items(elements.len() as u64 + 3, "generating evaluation keys", "keys");
         // The encapsulation and relinearization keys first, then the Galois keys under the bar.
         let mut generator = self.generator();
@@ -100,21 +99,23 @@ impl<'a> KeyOwner<'a> {
     }
 
     /// The Galois elements of the rotations by `steps` and of conjugation (the trainer's logits separate real and
-    /// imaginary parts), sorted.
-    fn rotation_elements(&self, steps: &[i64]) -> Vec<u64> {
-        let n = self.ctx.degree();
-        let mut elements: Vec<u64> = steps.iter().map(|&s| rotation_galois_element(n, s)).collect();
-        elements.push(conjugation_galois_element(n));
-        elements.sort_unstable();
-        elements.dedup();
+    /// imaginary parts), sorted, each with the highest level the trainer uses it at: a fresh ciphertext's.
+    fn rotation_levels(&self, steps: &[i64]) -> Vec<(u64, usize)> {
+        let (n, level) = (self.ctx.degree(), self.fresh_level());
+        let mut elements: Vec<(u64, usize)> = steps.iter().map(|&s| (rotation_galois_element(n, s), level)).collect();
+        elements.push((conjugation_galois_element(n), level));
+        keep_highest_levels(&mut elements);
         elements
     }
 
-    /// One Galois key per element, made on every core.
-    fn galois_keys(&self, elements: &[u64], bar: &indicatif::ProgressBar) -> Vec<GaloisKey<Vec<u64>>> {
+    /// One Galois key per element, each made for its level, on every core.
+    fn galois_keys(&self, elements: &[(u64, usize)], bar: &indicatif::ProgressBar) -> Vec<GaloisKey<Vec<u64>>> {
         elements
             .par_iter()
-            .map(|&g| GaloisKey::generate(self.ctx, &self.sk, g, &mut self.generator()))
+            .map(|&(g, level)| {
+                GaloisKey::generate_at(self.ctx, &self.sk, g, level, &mut self.generator())
+                    .expect("levels of the parameters' own plans")
+            })
             .inspect(|_| bar.inc(1))
             .collect()
     }

@@ -28,7 +28,7 @@ use super::ciphertext::{Ciphertext, Plaintext};
 use super::context::Context;
 use super::encoder::Encoder;
 use super::encryption::plaintext_from_coefficients;
-use super::evaluation_keys::{EncapsulationKeys, EvaluationKeys};
+use super::evaluation_keys::{EncapsulationKeys, EvaluationKeys, keep_highest_levels};
 use super::evaluator::Evaluator;
 use super::keys::{
     GaloisKey, KeySwitchKey, RelinearizationKey, SecretKey, conjugation_galois_element, find_galois_key,
@@ -132,7 +132,8 @@ pub struct Bootstrapper {
     slots_to_coeffs: Vec<LinearTransform>,
     /// `X^{N/2}` (multiplies every slot by `i` at full packing), at scale 1.
     monomial_i: Plaintext<Vec<u64>>,
-    galois_elements: Vec<u64>,
+    /// Each Galois element bootstrapping uses, with the highest level it is used at, sorted by element.
+    galois_levels: Vec<(u64, usize)>,
     threads: usize,
     /// Bootstraps started so far.
     bootstraps: AtomicUsize,
@@ -216,7 +217,7 @@ impl Bootstrapper {
         let monomial_i =
             plaintext_from_coefficients(ctx, &monomial, cts_out, 1.0, slots, vec![0; (cts_out + 1) * degree])?;
 
-        let galois_elements = galois_elements_of(degree, slots, cts_stages.iter().chain(&stc_stages));
+        let galois_levels = galois_levels_of(degree, slots, top, &cts_stages, stc_top(literal), &stc_stages);
         Ok(Self {
             literal: *literal,
             slots,
@@ -228,7 +229,7 @@ impl Bootstrapper {
             cosine_scale,
             slots_to_coeffs,
             monomial_i,
-            galois_elements,
+            galois_levels,
             threads: crate::parallel::default_threads(),
             bootstraps: AtomicUsize::new(0),
         })
@@ -246,17 +247,18 @@ impl Bootstrapper {
             .transpose()
     }
 
-    /// The Galois elements whose keys bootstrapping's [`EvaluationKeys`] must hold.
-    pub fn galois_elements(&self) -> &[u64] {
-        &self.galois_elements
+    /// The Galois elements whose keys bootstrapping's [`EvaluationKeys`] must hold, each with the highest level
+    /// it is used at (a key made for that level suffices), sorted by element.
+    pub fn galois_levels(&self) -> &[(u64, usize)] {
+        &self.galois_levels
     }
 
-    /// [`Self::galois_elements`] of a bootstrapper for `slots` slots at ring degree `degree`, without its
+    /// [`Self::galois_levels`] of a bootstrapper for `slots` slots at ring degree `degree`, without its
     /// precomputation (for the key owner, who generates the keys but never bootstraps).
     ///
     /// # Errors
     /// [`Error::InvalidSlots`].
-    pub fn galois_elements_for(degree: usize, literal: &BootstrapLiteral, slots: usize) -> Result<Vec<u64>> {
+    pub fn galois_levels_for(degree: usize, literal: &BootstrapLiteral, slots: usize) -> Result<Vec<(u64, usize)>> {
         if slots == 0 || !slots.is_power_of_two() || slots > degree / 2 {
             return Err(Error::InvalidSlots { slots, max: degree / 2 });
         }
@@ -266,7 +268,8 @@ impl Bootstrapper {
             literal.coeffs_to_slots_levels,
             literal.slots_to_coeffs_levels,
         );
-        Ok(galois_elements_of(degree, slots, cts.iter().chain(&stc)))
+        let top = literal.params.q.len() - 1;
+        Ok(galois_levels_of(degree, slots, top, &cts, stc_top(literal), &stc))
     }
 
     /// The level of a bootstrapped ciphertext.
@@ -291,7 +294,7 @@ impl Bootstrapper {
 
     /// Generates the evaluation keys of `sk` that bootstrapping needs (the key owner's side): the encapsulation
     /// keys ([`generate_encapsulation_keys`]), relinearization, and Galois keys for exactly
-    /// [`Self::galois_elements`].
+    /// [`Self::galois_levels`], each made for its level.
     ///
     /// # Errors
     /// As [`generate_encapsulation_keys`].
@@ -304,7 +307,11 @@ impl Bootstrapper {
         let encapsulation = generate_encapsulation_keys(ctx, &self.literal, sk, rng)?;
         Ok(EvaluationKeys {
             relinearization: RelinearizationKey::generate(ctx, sk, rng),
-            galois: self.galois_elements.iter().map(|&g| GaloisKey::generate(ctx, sk, g, rng)).collect(),
+            galois: self
+                .galois_levels
+                .iter()
+                .map(|&(g, level)| GaloisKey::generate_at(ctx, sk, g, level, rng))
+                .collect::<Result<_>>()?,
             encapsulation: Some(encapsulation),
         })
     }
@@ -451,17 +458,34 @@ impl Bootstrapper {
 
 /// The Galois elements bootstrapping `slots` slots with `stages` needs: their baby and giant rotations, SubSum's
 /// rotations by `slots·2^i` (`slots·2^i < N/2`), and conjugation.
-fn galois_elements_of<'a>(degree: usize, slots: usize, stages: impl Iterator<Item = &'a DiagonalMatrix>) -> Vec<u64> {
+/// The level SlotToCoeff starts at: its stages end at [`BootstrapLiteral::output_level`].
+fn stc_top(literal: &BootstrapLiteral) -> usize {
+    literal.output_level() + literal.slots_to_coeffs_levels
+}
+
+/// The Galois elements bootstrapping uses with the highest level each is used at, sorted by element: CoeffToSlot's
+/// stage `k` rotates at `top − k`, SlotToCoeff's at `stc_top − k`; SubSum (sparse packing) and conjugation (the
+/// real and imaginary parts at full packing) work at the top level.
+fn galois_levels_of(
+    degree: usize,
+    slots: usize,
+    top: usize,
+    coeffs_to_slots: &[DiagonalMatrix],
+    stc_top: usize,
+    slots_to_coeffs: &[DiagonalMatrix],
+) -> Vec<(u64, usize)> {
     let gap = degree / (2 * slots);
-    let mut elements: Vec<u64> = stages
-        .flat_map(DiagonalMatrix::evaluation_rotations)
-        .chain((0..gap.trailing_zeros()).map(|i| (slots << i) as i64))
-        .map(|r| rotation_galois_element(degree, r))
-        .chain([conjugation_galois_element(degree)])
-        .collect();
-    elements.sort_unstable();
-    elements.dedup();
-    elements
+    let mut levels = Vec::new();
+    for (stages, first) in [(coeffs_to_slots, top), (slots_to_coeffs, stc_top)] {
+        for (k, stage) in stages.iter().enumerate() {
+            let rotations = stage.evaluation_rotations().into_iter();
+            levels.extend(rotations.map(|r| (rotation_galois_element(degree, r), first - k)));
+        }
+    }
+    levels.extend((0..gap.trailing_zeros()).map(|i| (rotation_galois_element(degree, (slots << i) as i64), top)));
+    levels.push((conjugation_galois_element(degree), top));
+    keep_highest_levels(&mut levels);
+    levels
 }
 
 /// Reads a level-0 ciphertext's `(c_0, c_1) mod q_0` (centered) modulo every prime of `Q`: at the top level it

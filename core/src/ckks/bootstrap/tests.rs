@@ -73,8 +73,14 @@ struct Setup {
 fn setup(slots: usize) -> Setup {
     let mut f = Fixture::new();
     let bootstrapper = Bootstrapper::new(&f.ctx, &TEST_INSECURE_BOOTSTRAP_N4096, slots, SCALE).unwrap();
-    let elements = Bootstrapper::galois_elements_for(f.ctx.degree(), &TEST_INSECURE_BOOTSTRAP_N4096, slots).unwrap();
-    assert_eq!(elements, bootstrapper.galois_elements(), "the key owner's list without precomputation");
+    let levels = Bootstrapper::galois_levels_for(f.ctx.degree(), &TEST_INSECURE_BOOTSTRAP_N4096, slots).unwrap();
+    assert_eq!(levels, bootstrapper.galois_levels(), "the key owner's list without precomputation");
+    // SlotToCoeff's own rotations need keys for its levels only, below CoeffToSlot's.
+    let literal = TEST_INSECURE_BOOTSTRAP_N4096;
+    let cts_bottom = f.ctx.params().max_level() + 1 - literal.coeffs_to_slots_levels;
+    let stc_top = bootstrapper.output_level() + literal.slots_to_coeffs_levels;
+    assert!(levels.iter().all(|&(_, level)| level >= cts_bottom || level <= stc_top));
+    assert!(levels.iter().any(|&(_, level)| level <= stc_top), "{levels:?}");
     let keys = bootstrapper.generate_keys(&f.ctx, &f.sk, &mut f.rng).unwrap();
     Setup { f, bootstrapper, keys }
 }
@@ -111,11 +117,20 @@ fn linear_transforms_match_their_plaintext_reference_insecure_n4096() {
         sorted.sort_unstable();
         encoded.sort_unstable();
         assert_eq!(sorted, encoded);
-        let keys: Vec<GaloisKey<Vec<u64>>> = rotations
-            .iter()
-            .map(|&r| GaloisKey::generate(&f.ctx, &f.sk, rotation_galois_element(n, r), &mut f.rng))
-            .collect();
+        // Keys made for the transform's level and no higher suffice; keys for one level less are refused.
+        let mut keys_at = |key_level| -> Vec<GaloisKey<Vec<u64>>> {
+            let element = |r| rotation_galois_element(n, r);
+            rotations
+                .iter()
+                .map(|&r| GaloisKey::generate_at(&f.ctx, &f.sk, element(r), key_level, &mut f.rng).unwrap())
+                .collect()
+        };
+        let (keys, low_keys) = (keys_at(level), keys_at(level - 1));
         let ev = Evaluator::new(&f.ctx);
+        assert_eq!(
+            transform.evaluate(&ev, &ct, &low_keys, 2).err(),
+            Some(crate::Error::LevelOutOfRange { level, max: level - 1 })
+        );
         let mut out = transform.evaluate(&ev, &ct, &keys, 2).unwrap();
         ev.rescale_assign(&mut out).unwrap();
         let (have_re, have_im) = f.decrypt(&out);

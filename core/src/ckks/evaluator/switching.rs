@@ -80,6 +80,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         if more.iter().any(|(c, d)| !scales_match(c.scale * d.scale, scale)) {
             return Err(Error::ScaleMismatch);
         }
+        rlk.0.check_level(a.level)?;
         let Scratch { d: d2, k: [k0, k1], mut ks } = Scratch::carve(self.ctx, a.level, scratch)?;
         let n = self.ctx.degree();
         let moduli = self.ctx.q_moduli(a.level);
@@ -98,7 +99,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
             poly::mul_add_assign(moduli, a0, c0, d0);
         }
         ks.decompose(self.ctx, a.level, d2);
-        ks.switch(self.ctx, a.level, &rlk.0, None, [&mut *k0, &mut *k1]);
+        ks.switch(self.ctx, a.level, &rlk.0, None, [&mut *k0, &mut *k1])?;
         let (a0, a1) = a.parts_mut(n);
         poly::add_assign(moduli, a0, k0);
         poly::add_assign(moduli, a1, k1);
@@ -109,7 +110,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
     /// Applies the automorphism of `gk` (a rotation or conjugation) to `a` in place.
     ///
     /// # Errors
-    /// On a short scratch.
+    /// On a short scratch, or a key made for lower levels than `a`'s.
     pub fn apply_galois_assign_with<S: AsRef<[u64]> + AsMut<[u64]>, K: AsRef<[u64]>>(
         &self,
         a: &mut Ciphertext<S>,
@@ -123,7 +124,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
     /// decrypts under `s` to what it decrypted to under `s'`, plus key-switching noise.
     ///
     /// # Errors
-    /// On a short scratch.
+    /// On a short scratch, or a key made for lower levels than `a`'s.
     pub fn switch_key_assign_with<S: AsRef<[u64]> + AsMut<[u64]>, K: AsRef<[u64]>>(
         &self,
         a: &mut Ciphertext<S>,
@@ -152,7 +153,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         };
         permute(a.c1(n), d);
         ks.decompose(self.ctx, a.level, d);
-        ks.switch(self.ctx, a.level, key, None, [&mut *k0, &mut *k1]);
+        ks.switch(self.ctx, a.level, key, None, [&mut *k0, &mut *k1])?;
         // c_0 ← σ(c_0) + k_0 (σ(c_0) staged in d, which is free now), c_1 ← k_1.
         permute(a.c0(n), d);
         poly::add_assign(moduli, d, k0);
@@ -166,7 +167,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
     /// `outs[i]` receives `σ_{keys[i]}(a)` (each with storage for `a`'s level).
     ///
     /// # Errors
-    /// On a short scratch or output, or mismatched lengths.
+    /// On a short scratch or output, mismatched lengths, or a key made for lower levels than `a`'s.
     pub fn rotate_hoisted_with<S: AsRef<[u64]>, O: AsRef<[u64]> + AsMut<[u64]>, K: AsRef<[u64]>>(
         &self,
         a: &Ciphertext<S>,
@@ -182,7 +183,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
         ks.decompose(self.ctx, a.level, a.c1(n));
         for (gk, out) in keys.iter().zip(outs.iter_mut()) {
             check_len(2 * w, out.data().as_ref().len())?;
-            ks.switch(self.ctx, a.level, &gk.key, Some(gk.galois_element), [&mut *k0, &mut *k1]);
+            ks.switch(self.ctx, a.level, &gk.key, Some(gk.galois_element), [&mut *k0, &mut *k1])?;
             out.level = a.level;
             out.scale = a.scale;
             out.slots = a.slots;
@@ -199,7 +200,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
     /// of about two rotations for any number of them (plus one inner product each), and the noise of one.
     ///
     /// # Errors
-    /// On a short scratch.
+    /// On a short scratch, or a key made for lower levels than `a`'s.
     pub fn rotation_sum_assign_with<S: AsRef<[u64]> + AsMut<[u64]>, K: AsRef<[u64]>>(
         &self,
         a: &mut Ciphertext<S>,
@@ -208,6 +209,7 @@ impl<'c, T: AsRef<[u64]>> Evaluator<'c, T> {
     ) -> Result<()> {
         let Scratch { d: c0_sum, k: [k0, k1], mut ks } = Scratch::carve(self.ctx, a.level, scratch)?;
         let (n, level) = (self.ctx.degree(), a.level);
+        keys.iter().try_for_each(|gk| gk.key.check_level(level))?;
         let (moduli, wide_moduli) = (self.ctx.q_moduli(level), self.ctx.qp_moduli(level));
         ks.decompose(self.ctx, level, a.c1(n));
         // The key-switching scratch is free after the decomposition: it holds the two sums over Q_l ∪ P, and

@@ -294,10 +294,19 @@ fn rotations_and_conjugation_match_automorphisms_and_hoisting_agrees() {
     let mut elements: Vec<u64> =
         [1i64, 2, 4, 64, 256, 511, -1, -3, 77].iter().map(|&k| rotation_galois_element(n, k)).collect();
     elements.push(conjugation_galois_element(n));
+    // Keys made for the ciphertext's level (q_0..=q_2 and P, of both digits) and no higher.
     let keys: Vec<GaloisKey<Vec<u64>>> =
-        elements.iter().map(|&g| GaloisKey::generate(&f.ctx, &f.sk, g, &mut f.rng)).collect();
+        elements.iter().map(|&g| GaloisKey::generate_at(&f.ctx, &f.sk, g, level, &mut f.rng).unwrap()).collect();
     let key_refs: Vec<&GaloisKey<Vec<u64>>> = keys.iter().collect();
     let hoisted = ev.rotate_hoisted(&ct, &key_refs).unwrap();
+    // A key for lower levels is refused, and the ciphertext left as it was.
+    let low = GaloisKey::generate_at(&f.ctx, &f.sk, elements[0], level - 1, &mut f.rng).unwrap();
+    let mut refused = ct.clone();
+    assert_eq!(
+        ev.apply_galois_assign(&mut refused, &low),
+        Err(crate::Error::LevelOutOfRange { level, max: level - 1 })
+    );
+    assert_eq!(refused, ct);
     for (key, hoisted) in keys.iter().zip(&hoisted) {
         let mut rotated = ct.clone();
         ev.apply_galois_assign(&mut rotated, key).unwrap();

@@ -263,7 +263,7 @@ impl LinearTransform {
     ///
     /// # Errors
     /// [`Error::LevelMismatch`] / [`Error::SlotsMismatch`] for a ciphertext this was not encoded for,
-    /// [`Error::MissingGaloisKey`] for a missing key.
+    /// [`Error::MissingGaloisKey`] for a missing key, [`Error::LevelOutOfRange`] for one made for lower levels.
     pub fn evaluate<T: AsRef<[u64]> + Sync, K: AsRef<[u64]> + Sync>(
         &self,
         ev: &Evaluator<'_, T>,
@@ -279,7 +279,9 @@ impl LinearTransform {
         }
         let hoisting = Hoisting::new(ev.context(), ct.level);
         let key = |rotation: i64| -> Result<&GaloisKey<K>> {
-            find_galois_key(keys, rotation_galois_element(hoisting.ctx.degree(), rotation))
+            let key = find_galois_key(keys, rotation_galois_element(hoisting.ctx.degree(), rotation))?;
+            key.key.check_level(ct.level)?;
+            Ok(key)
         };
         // Babies: `P·R^j ct` over Q_l ∪ P from one decomposition of c_1.
         let lifted = hoisting.lift(ct);

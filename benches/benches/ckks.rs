@@ -8,7 +8,7 @@ use core::hint::black_box;
 use criterion::{BatchSize, BenchmarkId, Criterion, criterion_group, criterion_main};
 use medblind_benches::setup::{Fixture, s40_preset};
 use medblind_core::ckks::encryption::{encrypt_pk, encrypt_sk, plaintext_from_coefficients};
-use medblind_core::ckks::linear_layer::LinearLayer;
+use medblind_core::ckks::linear_layer::{LinearLayer, Work};
 use medblind_core::ckks::{Ciphertext, Encoder, Evaluator, GaloisKey};
 use medblind_core::math::kernels;
 
@@ -69,7 +69,16 @@ fn ckks(c: &mut Criterion) {
         let mut out = Ciphertext::zero(n, top, scale, slots);
         let (mut work, mut float_work) = (vec![0; layer.work_words(&ev, top)], vec![0.0; layer.float_work_words(n)]);
         group.bench_function(id("linear_16x256"), |b| {
-            b.iter(|| layer.evaluate_with(&ev, &encoder, &x, &layer_keys, &mut out, &mut work, &mut float_work))
+            b.iter(|| {
+                layer.evaluate_with(
+                    &ev,
+                    &encoder,
+                    &x,
+                    &layer_keys,
+                    &mut out,
+                    Work { words: &mut work, floats: &mut float_work },
+                )
+            })
         });
     }
     group.finish();

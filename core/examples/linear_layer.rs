@@ -4,7 +4,7 @@
 //!
 //! `cargo run -p medblind-core --example linear_layer`; also a doc-test of the crate.
 
-use medblind_core::ckks::linear_layer::LinearLayer;
+use medblind_core::ckks::linear_layer::{LinearLayer, Work};
 use medblind_core::ckks::{
     Ciphertext, Context, Decryptor, Encoder, EncryptionKey, Encryptor, Evaluator, GaloisKey, Params, SecretKey, presets,
 };
@@ -33,7 +33,7 @@ fn main() -> medblind_core::Result<()> {
     let ev = Evaluator::new(&ctx);
     let mut out = Ciphertext::zero(n, level, scale, slots);
     let (mut work, mut float_work) = (vec![0; layer.work_words(&ev, level)], vec![0.0; layer.float_work_words(n)]);
-    layer.evaluate_with(&ev, &encoder, &ct, &keys, &mut out, &mut work, &mut float_work)?;
+    layer.evaluate_with(&ev, &encoder, &ct, &keys, &mut out, Work { words: &mut work, floats: &mut float_work })?;
     assert_eq!(out.level(), level - 1);
 
     let have = Decryptor::new(&ctx, &encoder, &sk).decrypt(&out)?;

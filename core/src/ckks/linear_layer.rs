@@ -29,6 +29,35 @@ use crate::{Error, Result};
 /// The most rotation keys a layer may need (baby, giant and folding steps).
 pub const MAX_LAYER_KEYS: usize = 64;
 
+/// The caller's work space for one product: `words` of `u64` and `floats` of `f64`, sized by the product's
+/// `*_words` functions.
+#[derive(Debug)]
+pub struct Work<'a> {
+    /// Plaintexts, ciphertexts and the evaluator's scratch.
+    pub words: &'a mut [u64],
+    /// Encoding space: `N` coefficients and the slot values.
+    pub floats: &'a mut [f64],
+}
+
+impl Work<'_> {
+    /// Checks that a product at `level` has a level to consume and at least `words` and `floats` of space.
+    ///
+    /// # Errors
+    /// [`Error::LevelOutOfRange`] at level 0, [`Error::BufferLength`] for short space.
+    fn check(&self, level: usize, words: usize, floats: usize) -> Result<()> {
+        if level == 0 {
+            return Err(Error::LevelOutOfRange { level: 1, max: 0 });
+        }
+        if self.words.len() < words {
+            return Err(Error::BufferLength { expected: words, actual: self.words.len() });
+        }
+        if self.floats.len() < floats {
+            return Err(Error::BufferLength { expected: floats, actual: self.floats.len() });
+        }
+        Ok(())
+    }
+}
+
 /// A plaintext matrix `W` (row-major, `rows × cols`) and optional bias, applied to encrypted vectors.
 #[derive(Debug, Clone, Copy)]
 pub struct LinearLayer<'w> {
@@ -141,8 +170,8 @@ impl<'w> LinearLayer<'w> {
     ///
     /// # Errors
     /// [`Error::SlotsMismatch`] if `x` does not have the layer's slot count, [`Error::LevelOutOfRange`] at
-    /// level 0, [`Error::MissingGaloisKey`], or [`Error::BufferLength`] for short work space.
-    #[allow(clippy::too_many_arguments)]
+    /// level 0, [`Error::MissingGaloisKey`], or [`Error::BufferLength`] for short work space ([`Self::work_words`]
+    /// and [`Self::float_work_words`]) or output.
     pub fn evaluate_with<T, E, S, O, K>(
         &self,
         ev: &Evaluator<'_, T>,
@@ -150,8 +179,7 @@ impl<'w> LinearLayer<'w> {
         x: &Ciphertext<S>,
         keys: &[GaloisKey<K>],
         out: &mut Ciphertext<O>,
-        work: &mut [u64],
-        float_work: &mut [f64],
+        work: Work<'_>,
     ) -> Result<()>
     where
         T: AsRef<[u64]>,
@@ -166,14 +194,12 @@ impl<'w> LinearLayer<'w> {
         if x.slots() != self.slots {
             return Err(Error::SlotsMismatch { left: self.slots, right: x.slots() });
         }
-        if level == 0 {
-            return Err(Error::LevelOutOfRange { level: 1, max: 0 });
-        }
+        work.check(level, self.work_words(ev, level), self.float_work_words(n))?;
         let ct_words = ciphertext_words(n, level);
-        let needed = self.work_words(ev, level);
-        if work.len() < needed || float_work.len() < self.float_work_words(n) || out.data().as_ref().len() < ct_words {
-            return Err(Error::BufferLength { expected: needed, actual: work.len() });
+        if out.data().as_ref().len() < ct_words {
+            return Err(Error::BufferLength { expected: ct_words, actual: out.data().as_ref().len() });
         }
+        let Work { words: work, floats: float_work } = work;
         let find_key = |steps: usize| {
             let g = self.rotation(n, steps);
             find_galois_key(keys, g)
@@ -255,13 +281,12 @@ impl<'w> LinearLayer<'w> {
 
 /// `(W·x)_c` into slot `c·n` of `w` (in place), for `W` encrypted row-major in blocks of `n = block` slots
 /// (`w`'s slot `c·n + j` holds `W[c][j]`) and plaintext `x` (`len ≤ n`). Needs rotation keys for `1, 2, 4, …, n/2`;
-/// consumes one level. `work` holds a plaintext and a ciphertext at `w`'s level plus the evaluator's scratch;
-/// `float_work` holds `N + slots` values.
+/// consumes one level. `work.words` holds a plaintext and a ciphertext at `w`'s level plus the evaluator's
+/// scratch; `work.floats` holds `N + slots` values.
 ///
 /// # Errors
 /// [`Error::Shape`] for a bad block size, [`Error::LevelOutOfRange`] at level 0, [`Error::MissingGaloisKey`],
 /// [`Error::BufferLength`].
-#[allow(clippy::too_many_arguments)]
 pub fn plain_times_encrypted_rows<T, E, S, K>(
     ev: &Evaluator<'_, T>,
     encoder: &Encoder<E>,
@@ -269,8 +294,7 @@ pub fn plain_times_encrypted_rows<T, E, S, K>(
     x: &[f64],
     block: usize,
     keys: &[GaloisKey<K>],
-    work: &mut [u64],
-    float_work: &mut [f64],
+    work: Work<'_>,
 ) -> Result<()>
 where
     T: AsRef<[u64]>,
@@ -284,16 +308,9 @@ where
     if !block.is_power_of_two() || block > slots || x.len() > block {
         return Err(Error::Shape { rows: slots / block.max(1), cols: x.len(), slots });
     }
-    if level == 0 {
-        return Err(Error::LevelOutOfRange { level: 1, max: 0 });
-    }
     let (pt_words, ct_words) = (plaintext_words(n, level), ciphertext_words(n, level));
-    if work.len() < pt_words + ct_words + ev.scratch_words(level) || float_work.len() < n + slots {
-        return Err(Error::BufferLength {
-            expected: pt_words + ct_words + ev.scratch_words(level),
-            actual: work.len(),
-        });
-    }
+    work.check(level, pt_words + ct_words + ev.scratch_words(level), n + slots)?;
+    let Work { words: work, floats: float_work } = work;
     let (pt_buffer, rest) = work.split_at_mut(pt_words);
     let (tmp, scratch) = rest.split_at_mut(ct_words);
     let (coefficients, values) = float_work.split_at_mut(n);

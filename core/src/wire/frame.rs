@@ -6,6 +6,7 @@
 //! frame checksum and by the object's own header.
 
 use super::crc::Crc32c;
+use super::kind::byte_tags;
 
 /// Bytes before the payload.
 pub const FRAME_HEADER: usize = 7;
@@ -13,6 +14,7 @@ pub const FRAME_HEADER: usize = 7;
 pub const FRAME_TRAILER: usize = 4;
 const MAGIC: [u8; 2] = *b"MB";
 
+byte_tags! {
 /// The kinds of frame the firmware and the host exchange (payloads in `firmware/README.md`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -34,6 +36,7 @@ pub enum Opcode {
     /// Device → host: the request is refused, with a short reason.
     Refused = 0xee,
 }
+}
 
 impl TryFrom<u8> for Opcode {
     type Error = FrameError;
@@ -43,17 +46,7 @@ impl TryFrom<u8> for Opcode {
     /// # Errors
     /// [`FrameError::UnknownOpcode`] for a byte that names no opcode.
     fn try_from(kind: u8) -> Result<Self, FrameError> {
-        Ok(match kind {
-            0x01 => Opcode::Provision,
-            0x02 => Opcode::Head,
-            0x03 => Opcode::Features,
-            0x04 => Opcode::Quit,
-            0x81 => Opcode::Done,
-            0x83 => Opcode::EncryptedFeatures,
-            0x84 => Opcode::EncryptedLogits,
-            0xee => Opcode::Refused,
-            _ => return Err(FrameError::UnknownOpcode { kind }),
-        })
+        Opcode::from_tag(kind).ok_or(FrameError::UnknownOpcode { kind })
     }
 }
 
@@ -211,7 +204,7 @@ mod tests {
     #[test]
     fn every_opcode_reads_back_from_its_byte() {
         use Opcode::*;
-        for op in [Provision, Head, Features, Quit, Done, EncryptedFeatures, EncryptedLogits, Refused] {
+        for &op in Opcode::ALL {
             assert_eq!(Opcode::try_from(op as u8), Ok(op));
             assert_eq!(op as u8 >= 0x80, !matches!(op, Provision | Head | Features | Quit), "{op:?}: direction");
         }

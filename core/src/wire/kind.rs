@@ -1,8 +1,34 @@
-//! The format's version and the kinds of object a header names. A leaf: it imports nothing of the crate.
+//! The format's version, the kinds of object a header names, and [`byte_tags`], the macro that declares both byte
+//! tag enums (these kinds and the device link's [`super::frame::Opcode`]). A leaf: it imports nothing of the crate.
 
 /// The format version this code writes and reads.
 pub const VERSION: u16 = 3;
 
+/// Declares a fieldless `#[repr(u8)]` enum whose discriminants are byte tags, with `ALL` (every variant, in
+/// order) and `from_tag` (the variant of a byte): each tag is written once, so the two cannot drift apart.
+macro_rules! byte_tags {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$doc:meta])* $variant:ident = $tag:literal,)+ }) => {
+        $(#[$meta])*
+        #[repr(u8)]
+        $vis enum $name { $($(#[$doc])* $variant = $tag,)+ }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            pub const ALL: &[Self] = &[$(Self::$variant),+];
+
+            /// The variant whose tag is `tag`, if any.
+            pub const fn from_tag(tag: u8) -> Option<Self> {
+                match tag {
+                    $($tag => Some(Self::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+    };
+}
+pub(super) use byte_tags;
+
+byte_tags! {
 /// The kind of object a buffer holds.
 #[non_exhaustive]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,21 +51,6 @@ pub enum Kind {
     /// A key-switching key from another secret (bootstrapping's sparse-secret encapsulation).
     SwitchingKey = 8,
 }
-
-impl Kind {
-    pub(super) fn from_tag(tag: u8) -> Option<Self> {
-        Some(match tag {
-            1 => Kind::Params,
-            2 => Kind::SecretKey,
-            3 => Kind::PublicKey,
-            4 => Kind::RelinearizationKey,
-            5 => Kind::GaloisKey,
-            6 => Kind::Plaintext,
-            7 => Kind::Ciphertext,
-            8 => Kind::SwitchingKey,
-            _ => return None,
-        })
-    }
 }
 
 impl core::fmt::Display for Kind {

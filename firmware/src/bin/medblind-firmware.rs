@@ -16,7 +16,7 @@
 
 use embedded_io::{Read, Write};
 use medblind_core::ckks::encryption::{encrypt_sk, plaintext_from_coefficients};
-use medblind_core::ckks::linear_layer::LinearLayer;
+use medblind_core::ckks::linear_layer::{LinearLayer, Work};
 use medblind_core::ckks::{Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, SecretKey, presets};
 use medblind_core::ckks::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::wire::frame::{self, FeaturesPayload, HeadPayload, Opcode};
@@ -206,7 +206,14 @@ fn main() -> ! {
                     Ciphertext::from_parts(&mut work.logits[..], N, 1, 1.0, slots).unwrap_or_else(|_| exit(6));
                 let mut float_work = [0.0f64; N + MAX_COLS];
                 if layer
-                    .evaluate_with(&evaluator, &encoder, &ct, keys, &mut logits, &mut work.layer[..], &mut float_work)
+                    .evaluate_with(
+                        &evaluator,
+                        &encoder,
+                        &ct,
+                        keys,
+                        &mut logits,
+                        Work { words: &mut work.layer[..], floats: &mut float_work },
+                    )
                     .is_err()
                 {
                     send(&mut uart, Opcode::Refused, b"features: head evaluation failed", tx);

@@ -7,7 +7,7 @@
 #![no_main]
 
 use medblind_core::ckks::encryption::{decrypt, encrypt_sk, plaintext_from_coefficients, plaintext_to_coefficients};
-use medblind_core::ckks::linear_layer::LinearLayer;
+use medblind_core::ckks::linear_layer::{LinearLayer, Work};
 use medblind_core::ckks::{Ciphertext, Context, Encoder, Evaluator, GaloisKey, Params, SecretKey, presets};
 use medblind_core::ckks::{galois_key_scratch_words, key_switch_key_words};
 use medblind_core::wire::{self, KeyId};
@@ -100,7 +100,14 @@ fn main() -> ! {
         Ciphertext::from_parts(&mut work.logits[..], ctx.degree(), 1, 1.0, SLOTS).unwrap_or_else(|_| exit(10));
     let mut float_work = [0.0f64; 4096 + SLOTS];
     let (evaluated, head) = counter.measure(|| {
-        layer.evaluate_with(&evaluator, &encoder, &ct, &keys, &mut logits, &mut work.layer[..], &mut float_work)
+        layer.evaluate_with(
+            &evaluator,
+            &encoder,
+            &ct,
+            &keys,
+            &mut logits,
+            Work { words: &mut work.layer[..], floats: &mut float_work },
+        )
     });
     evaluated.unwrap_or_else(|_| exit(10));
 

@@ -3,7 +3,7 @@
 use super::head::HeadFiles;
 use crate::files::{self, FileError};
 use crate::keystore::{self, Session};
-use medblind_core::ckks::linear_layer::LinearLayer;
+use medblind_core::ckks::linear_layer::{LinearLayer, Work};
 use medblind_core::ckks::{Ciphertext, Evaluator};
 use medblind_core::wire;
 use std::path::PathBuf;
@@ -65,7 +65,14 @@ impl Args {
             let mut work = vec![0; layer.work_words(&evaluator, x.level())];
             let mut float_work = vec![0.0; layer.float_work_words(ctx.degree())];
             layer
-                .evaluate_with(&evaluator, &session.encoder, &x, &keys.keys.galois, &mut y, &mut work, &mut float_work)
+                .evaluate_with(
+                    &evaluator,
+                    &session.encoder,
+                    &x,
+                    &keys.keys.galois,
+                    &mut y,
+                    Work { words: &mut work, floats: &mut float_work },
+                )
                 .map_err(|e| match e {
                     medblind_core::Error::MissingGaloisKey { .. } => FileError::content(
                         &eval_keys,

@@ -2,7 +2,7 @@
 //! plaintext `f64` slots.
 
 use super::*;
-use crate::ckks::linear_layer::{LinearLayer, plain_times_encrypted_rows};
+use crate::ckks::linear_layer::{LinearLayer, Work, plain_times_encrypted_rows};
 
 impl Fixture {
     fn encoder(&self) -> Encoder<Vec<f64>> {
@@ -152,7 +152,9 @@ fn linear_layer_matches_f64_matrix_product() {
         let mut out = Ciphertext::zero(f.n(), 2, 1.0, slots);
         let mut work = vec![0; layer.work_words(&ev, 2)];
         let mut float_work = vec![0.0; layer.float_work_words(f.n())];
-        layer.evaluate_with(&ev, &encoder, &ct, &keys, &mut out, &mut work, &mut float_work).unwrap();
+        layer
+            .evaluate_with(&ev, &encoder, &ct, &keys, &mut out, Work { words: &mut work, floats: &mut float_work })
+            .unwrap();
         assert_eq!(out.level(), 1);
         let want: Vec<f64> =
             (0..rows).map(|r| bias[r] + (0..cols).map(|c| weights[r * cols + c] * x[c]).sum::<f64>()).collect();
@@ -182,7 +184,16 @@ fn plain_vector_times_encrypted_rows_matches_f64() {
     let keys = f.rotation_keys(&[1, 2, 4, 8, 16, 32]);
     let mut work = vec![0; 3 * ev.scratch_words(2)];
     let mut float_work = vec![0.0; f.n() + rows * block];
-    plain_times_encrypted_rows(&ev, &encoder, &mut ct, &x, block, &keys, &mut work, &mut float_work).unwrap();
+    plain_times_encrypted_rows(
+        &ev,
+        &encoder,
+        &mut ct,
+        &x,
+        block,
+        &keys,
+        Work { words: &mut work, floats: &mut float_work },
+    )
+    .unwrap();
     let have = f.decrypt_slots(&ct);
     let want: Vec<f64> = (0..rows).map(|r| (0..cols).map(|c| weights[r * cols + c] * x[c]).sum()).collect();
     let picked: Vec<f64> = (0..rows).map(|r| have[r * block]).collect();
